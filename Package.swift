@@ -1,0 +1,68 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Hot pixel and signal loops stay optimised even in debug builds, so that tests that render real
+// clips finish in seconds. Root packages may use unsafe flags.
+let optimised: [SwiftSetting] = [.unsafeFlags(["-O", "-enforce-exclusivity=unchecked"])]
+
+let package = Package(
+    name: "Mouthpiece",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "mouthpiece", targets: ["MouthpieceCLI"]),
+        .library(name: "Pipeline", targets: ["Pipeline"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+    ],
+    targets: [
+        // C layers: headers and one small C++ shim, nothing else.
+        .systemLibrary(name: "CFFmpeg", path: "Sources/CFFmpeg"),
+        .target(
+            name: "CDlibFace",
+            path: "Sources/CDlibFace",
+            cxxSettings: [.unsafeFlags(["-O2"])],
+            linkerSettings: [
+                .linkedLibrary("dlib"), .linkedLibrary("blas"), .linkedLibrary("lapack"),
+                .linkedLibrary("stdc++"),
+            ]
+        ),
+
+        // Shared value types: errors with stable codes, images, geometry.
+        .target(name: "MouthpieceCore", swiftSettings: optimised),
+        // Media in and out: the one Swift wrapper around FFmpeg.
+        .target(name: "Media", dependencies: ["CFFmpeg", "MouthpieceCore"], swiftSettings: optimised),
+        // Face analysis: the one Swift wrapper around dlib.
+        .target(name: "Face", dependencies: ["CDlibFace", "Media", "MouthpieceCore"], swiftSettings: optimised),
+        // Voice analysis: audio -> per-frame features.
+        .target(name: "Voice", dependencies: ["Media", "MouthpieceCore"], swiftSettings: optimised),
+        // Motion: features -> mouth-shape track, blinks.
+        .target(name: "Motion", dependencies: ["Voice", "MouthpieceCore"], swiftSettings: optimised),
+        // Render: rig (mesh) and per-frame warp, mouth interior, framing.
+        .target(name: "Render", dependencies: ["Face", "Motion", "MouthpieceCore"], swiftSettings: optimised),
+        // Pipeline: joins the stages into one render job.
+        .target(
+            name: "Pipeline",
+            dependencies: ["Media", "Face", "Voice", "Motion", "Render", "MouthpieceCore"],
+            swiftSettings: optimised
+        ),
+        .executableTarget(
+            name: "MouthpieceCLI",
+            dependencies: [
+                "Pipeline", "Media", "Face", "Render", "MouthpieceCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .testTarget(name: "MediaTests", dependencies: ["Media", "MouthpieceCore", "TestSupport"]),
+        .testTarget(name: "FaceTests", dependencies: ["Face", "Media", "MouthpieceCore", "TestSupport"]),
+        .testTarget(name: "VoiceTests", dependencies: ["Voice", "Motion", "Media", "TestSupport"]),
+        .testTarget(name: "RenderTests", dependencies: ["Render", "Face", "Motion", "MouthpieceCore", "TestSupport"]),
+        .testTarget(
+            name: "PipelineTests",
+            dependencies: ["Pipeline", "Media", "Face", "MouthpieceCore", "TestSupport"]
+        ),
+        .target(name: "TestSupport", dependencies: ["Media", "MouthpieceCore"], path: "Tests/TestSupport"),
+    ],
+    cxxLanguageStandard: .cxx17
+)

@@ -1,0 +1,21 @@
+// The FFmpeg headers Mouthpiece uses, plus the few macros Swift cannot import, as functions.
+#pragma once
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/avutil.h>
+#include <libavutil/imgutils.h>
+#include <libavutil/opt.h>
+#include <libavutil/error.h>
+#include <libavutil/channel_layout.h>
+#include <libavutil/tx.h>
+#include <libavutil/dict.h>
+#include <libavutil/log.h>
+#include <libswscale/swscale.h>
+#include <libswresample/swresample.h>
+
+static inline int mp_averror(int e) { return AVERROR(e); }
+static inline int mp_averror_eof(void) { return AVERROR_EOF; }
+static inline int mp_averror_eagain(void) { return AVERROR(EAGAIN); }
+static inline int64_t mp_nopts_value(void) { return AV_NOPTS_VALUE; }
+static inline void mp_quiet_logs(void) { av_log_set_level(AV_LOG_ERROR); }
+static inline void mp_silence_logs(void) { av_log_set_level(AV_LOG_QUIET); }

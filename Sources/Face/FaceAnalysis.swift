@@ -1,0 +1,47 @@
+import MouthpieceCore
+
+/// A face found in a portrait: its box, detector score and landmarks, in portrait pixels.
+public struct DetectedFace: Equatable, Sendable {
+    public let box: Rect
+    public let score: Double
+    public let landmarks: FaceLandmarks
+}
+
+/// Head pose estimated from the landmarks, in degrees.
+public struct HeadPose: Equatable, Sendable {
+    /// Positive when the face turns towards the picture's right.
+    public let yaw: Double
+    /// Positive when the head tilts clockwise in the picture.
+    public let roll: Double
+}
+
+/// Something about the portrait worth telling the user; none of these stop a render.
+public enum FaceWarning: String, Sendable, CaseIterable {
+    case multipleFaces = "multiple_faces"
+    case lowResolution = "low_resolution"
+    case notFrontFacing = "not_front_facing"
+
+    public var message: String {
+        switch self {
+        case .multipleFaces: return "Several faces were found; the largest is animated and the others stay still."
+        case .lowResolution: return "The face is small (under 80 px between the eyes); the result may look soft."
+        case .notFrontFacing: return "The head is turned more than 30 degrees; a front-facing photo animates best."
+        }
+    }
+}
+
+/// What face analysis learns from a portrait: every face found, the one to animate, its pose, and
+/// the warnings.
+public struct FaceAnalysis: Sendable {
+    public let imageWidth: Int
+    public let imageHeight: Int
+    /// Every face, strongest first.
+    public let faces: [DetectedFace]
+    /// Index into `faces` of the face to animate.
+    public let chosenIndex: Int
+    public let pose: HeadPose
+    public let warnings: [FaceWarning]
+
+    public var face: DetectedFace { faces[chosenIndex] }
+    public var landmarks: FaceLandmarks { face.landmarks }
+}

@@ -1,0 +1,83 @@
+import CFFmpeg
+import Foundation
+import MouthpieceCore
+
+/// Mono floating-point samples at a known rate: what voice analysis reads.
+public struct AudioClip: Sendable {
+    public let sampleRate: Int
+    public var samples: [Float]
+
+    public init(sampleRate: Int, samples: [Float]) {
+        self.sampleRate = sampleRate
+        self.samples = samples
+    }
+
+    public var duration: Double { Double(samples.count) / Double(sampleRate) }
+}
+
+/// What an audio file holds, read from its headers.
+public struct AudioSourceInfo: Sendable {
+    public let codec: String
+    public let sampleRate: Int
+    public let channels: Int
+    /// From the container; nil where the container does not say.
+    public let declaredDuration: Double?
+}
+
+/// Decodes MP3, WAV, M4A/AAC, OGG (Vorbis, Opus), FLAC and WebM audio, found by content, to mono
+/// float PCM at a chosen rate.
+public enum AudioDecoder {
+    /// Limits on what is accepted; the defaults are the product's.
+    public struct Limits: Sendable {
+        public var minDuration: Double
+        public var maxDuration: Double
+
+        public init(minDuration: Double = 0.5, maxDuration: Double = 30 * 60) {
+            self.minDuration = minDuration
+            self.maxDuration = maxDuration
+        }
+    }
+
+    /// Decodes the whole file to mono at `sampleRate`, checking the duration limits.
+    public static func decode(path: String, sampleRate: Int = 16_000, limits: Limits = Limits()) throws -> AudioClip {
+        var samples: [Float] = []
+        let info = try read(path: path, sampleRate: sampleRate, channels: 1, limits: limits) { chunk, _ in
+            samples.append(contentsOf: chunk)
+        }
+        _ = info
+        let duration = Double(samples.count) / Double(sampleRate)
+        try check(duration: duration, limits: limits)
+        return AudioClip(sampleRate: sampleRate, samples: samples)
+    }
+
+    /// Streams the file as interleaved float samples at `sampleRate` with `channels` channels,
+    /// chunk by chunk, so that long files never sit in memory whole. Returns what the file holds.
+    @discardableResult
+    public static func read(
+        path: String, sampleRate: Int, channels: Int, limits: Limits = Limits(),
+        chunk: ([Float], AudioSourceInfo) throws -> Void
+    ) throws -> AudioSourceInfo {
+        let reader = try AudioReader(path: path, sampleRate: sampleRate, channels: channels, limits: limits)
+        while let samples = try reader.next() {
+            try chunk(samples, reader.info)
+        }
+        return reader.info
+    }
+
+    static func check(duration: Double, limits: Limits) throws {
+        if duration < limits.minDuration {
+            throw MouthpieceError(
+                .audioTooShort,
+                "The audio lasts \(duration.formatted(2)) s; at least \(limits.minDuration.formatted(1)) s is needed.",
+                field: "audio")
+        }
+        if duration > limits.maxDuration { throw tooLong(duration, limits) }
+    }
+
+    static func tooLong(_ duration: Double, _ limits: Limits) -> MouthpieceError {
+        MouthpieceError(
+            .audioTooLong,
+            "The audio lasts \(duration.formatted(0)) s; the limit is \(limits.maxDuration.formatted(0)) s.",
+            field: "audio")
+    }
+}

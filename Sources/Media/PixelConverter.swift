@@ -1,0 +1,79 @@
+import CFFmpeg
+import MouthpieceCore
+
+/// libswscale conversions between FFmpeg frames and `RGBImage`, and RGB resizing.
+public enum PixelConverter {
+    /// Converts a decoded frame of any pixel format to packed RGB at its own size.
+    static func toRGB(_ frame: UnsafeMutablePointer<AVFrame>) throws -> RGBImage {
+        let width = Int(frame.pointee.width)
+        let height = Int(frame.pointee.height)
+        var format = AVPixelFormat(frame.pointee.format)
+        // JPEG's full-range YUV formats are deprecated names; swscale wants range set explicitly.
+        var fullRange = frame.pointee.color_range == AVCOL_RANGE_JPEG
+        switch format {
+        case AV_PIX_FMT_YUVJ420P: format = AV_PIX_FMT_YUV420P; fullRange = true
+        case AV_PIX_FMT_YUVJ422P: format = AV_PIX_FMT_YUV422P; fullRange = true
+        case AV_PIX_FMT_YUVJ444P: format = AV_PIX_FMT_YUV444P; fullRange = true
+        case AV_PIX_FMT_YUVJ440P: format = AV_PIX_FMT_YUV440P; fullRange = true
+        default: break
+        }
+        guard
+            let scaler = sws_getContext(
+                Int32(width), Int32(height), format, Int32(width), Int32(height), AV_PIX_FMT_RGB24,
+                SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, nil, nil, nil)
+        else {
+            throw MouthpieceError(.unsupportedImage, "The image's pixel format is not supported.", field: "image")
+        }
+        defer { sws_freeContext(scaler) }
+        if fullRange {
+            let coefficients = sws_getCoefficients(SWS_CS_DEFAULT)
+            sws_setColorspaceDetails(scaler, coefficients, 1, coefficients, 1, 0, 1 << 16, 1 << 16)
+        }
+        var pixels = [UInt8](repeating: 0, count: width * height * 3)
+        pixels.withUnsafeMutableBufferPointer { out in
+            var dst: [UnsafeMutablePointer<UInt8>?] = [out.baseAddress, nil, nil, nil]
+            var dstStride: [Int32] = [Int32(width * 3), 0, 0, 0]
+            withUnsafePointer(to: &frame.pointee.data) { dataTuple in
+                dataTuple.withMemoryRebound(to: UnsafePointer<UInt8>?.self, capacity: 8) { src in
+                    withUnsafePointer(to: &frame.pointee.linesize) { strideTuple in
+                        strideTuple.withMemoryRebound(to: Int32.self, capacity: 8) { srcStride in
+                            _ = sws_scale(scaler, src, srcStride, 0, Int32(height), &dst, &dstStride)
+                        }
+                    }
+                }
+            }
+        }
+        return RGBImage(width: width, height: height, pixels: pixels)
+    }
+
+    /// Resamples a region of `image` (`source`, in pixels) to `width` x `height` with a
+    /// high-quality filter (Lanczos for shrinking, bicubic for enlarging).
+    public static func resize(
+        _ image: RGBImage, source: (x: Int, y: Int, width: Int, height: Int)? = nil, width: Int, height: Int
+    ) -> RGBImage {
+        let region = source ?? (0, 0, image.width, image.height)
+        if region == (0, 0, image.width, image.height), width == image.width, height == image.height {
+            return image
+        }
+        let shrinking = width < region.width
+        guard
+            let scaler = sws_getContext(
+                Int32(region.width), Int32(region.height), AV_PIX_FMT_RGB24, Int32(width), Int32(height),
+                AV_PIX_FMT_RGB24, (shrinking ? SWS_LANCZOS : SWS_BICUBIC) | SWS_ACCURATE_RND, nil, nil, nil)
+        else { preconditionFailure("swscale refused an RGB24 resize") }
+        defer { sws_freeContext(scaler) }
+        var pixels = [UInt8](repeating: 0, count: width * height * 3)
+        image.pixels.withUnsafeBufferPointer { input in
+            pixels.withUnsafeMutableBufferPointer { out in
+                var src: [UnsafePointer<UInt8>?] = [
+                    input.baseAddress! + (region.y * image.width + region.x) * 3, nil, nil, nil,
+                ]
+                var srcStride: [Int32] = [Int32(image.width * 3), 0, 0, 0]
+                var dst: [UnsafeMutablePointer<UInt8>?] = [out.baseAddress, nil, nil, nil]
+                var dstStride: [Int32] = [Int32(width * 3), 0, 0, 0]
+                _ = sws_scale(scaler, &src, &srcStride, 0, Int32(region.height), &dst, &dstStride)
+            }
+        }
+        return RGBImage(width: width, height: height, pixels: pixels)
+    }
+}

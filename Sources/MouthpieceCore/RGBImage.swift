@@ -1,0 +1,79 @@
+/// A packed 8-bit RGB picture, rows top to bottom, no padding between rows.
+///
+/// The working format of every stage between decode and encode.
+public struct RGBImage: Equatable, Sendable {
+    public let width: Int
+    public let height: Int
+    public var pixels: [UInt8]
+
+    public init(width: Int, height: Int, pixels: [UInt8]) {
+        precondition(width > 0 && height > 0 && pixels.count == width * height * 3, "bad image size")
+        self.width = width
+        self.height = height
+        self.pixels = pixels
+    }
+
+    /// A picture filled with one colour.
+    public init(width: Int, height: Int, fill: (UInt8, UInt8, UInt8) = (0, 0, 0)) {
+        self.width = width
+        self.height = height
+        var row = [UInt8](repeating: 0, count: width * height * 3)
+        var i = 0
+        while i < row.count {
+            row[i] = fill.0
+            row[i + 1] = fill.1
+            row[i + 2] = fill.2
+            i += 3
+        }
+        self.pixels = row
+    }
+
+    public var stride: Int { width * 3 }
+
+    public subscript(x: Int, y: Int) -> (UInt8, UInt8, UInt8) {
+        get {
+            let i = (y * width + x) * 3
+            return (pixels[i], pixels[i + 1], pixels[i + 2])
+        }
+        set {
+            let i = (y * width + x) * 3
+            pixels[i] = newValue.0
+            pixels[i + 1] = newValue.1
+            pixels[i + 2] = newValue.2
+        }
+    }
+
+    /// The rectangle `[x0, x0 + w) x [y0, y0 + h)` as a new picture (clamped to the image).
+    public func cropped(x x0: Int, y y0: Int, width w: Int, height h: Int) -> RGBImage {
+        let cx = max(0, min(x0, width - 1))
+        let cy = max(0, min(y0, height - 1))
+        let cw = max(1, min(w, width - cx))
+        let ch = max(1, min(h, height - cy))
+        var out = [UInt8](repeating: 0, count: cw * ch * 3)
+        pixels.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                for row in 0..<ch {
+                    let s = ((cy + row) * width + cx) * 3
+                    let d = row * cw * 3
+                    for k in 0..<(cw * 3) { dst[d + k] = src[s + k] }
+                }
+            }
+        }
+        return RGBImage(width: cw, height: ch, pixels: out)
+    }
+
+    /// Mean luminance (0...255) over a rectangle, clamped to the picture.
+    public func meanLuma(in rect: Rect) -> Double {
+        let x0 = max(0, Int(rect.minX)), x1 = min(width, Int(rect.maxX))
+        let y0 = max(0, Int(rect.minY)), y1 = min(height, Int(rect.maxY))
+        guard x1 > x0, y1 > y0 else { return 0 }
+        var sum = 0.0
+        for y in y0..<y1 {
+            for x in x0..<x1 {
+                let p = self[x, y]
+                sum += 0.299 * Double(p.0) + 0.587 * Double(p.1) + 0.114 * Double(p.2)
+            }
+        }
+        return sum / Double((x1 - x0) * (y1 - y0))
+    }
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Mouthpiece builds and runs against.
+# Safe to run again; needs root (or sudo).
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends \
+  pkg-config \
+  libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev \
+  libdlib-dev libdlib-data libblas-dev liblapack-dev \
+  libespeak-ng-dev espeak-ng-data espeak-ng \
+  ffmpeg unzip python3-pip >/dev/null
