@@ -39,7 +39,7 @@ let package = Package(
         // Motion: features -> mouth-shape track, blinks.
         .target(name: "Motion", dependencies: ["Voice", "MouthpieceCore"], swiftSettings: optimised),
         // Render: rig (mesh) and per-frame warp, mouth interior, framing.
-        .target(name: "Render", dependencies: ["Face", "Motion", "MouthpieceCore"], swiftSettings: optimised),
+        .target(name: "Render", dependencies: ["Face", "Media", "Motion", "MouthpieceCore"], swiftSettings: optimised),
         // Pipeline: joins the stages into one render job.
         .target(
             name: "Pipeline",

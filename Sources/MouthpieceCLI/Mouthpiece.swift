@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The `mouthpiece` command line.
+@main
+struct Mouthpiece: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mouthpiece",
+        abstract: "Turn a portrait and a voice into a lip-synced talking-head MP4, on the CPU.",
+        subcommands: [RenderCommand.self, InspectCommand.self]
+    )
+}

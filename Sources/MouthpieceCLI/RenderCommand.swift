@@ -1,0 +1,111 @@
+import ArgumentParser
+import Foundation
+import MouthpieceCore
+import Pipeline
+
+/// `mouthpiece render`: portrait + audio -> MP4.
+struct RenderCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "render",
+        abstract: "Render a lip-synced MP4 from a portrait and an audio file.",
+        discussion: """
+            Portraits: JPEG, PNG or WebP (up to 40 megapixels, 20 MB). Audio: MP3, WAV, M4A/AAC, \
+            OGG (Vorbis or Opus), FLAC or WebM, 0.5 s to 30 min. Errors print one line \
+            `error[code]: message` and exit with status 2 (bad input) or 1 (internal failure).
+            """)
+
+    @Option(name: .long, help: "Portrait photo (JPEG, PNG or WebP).")
+    var image: String
+
+    @Option(name: .long, help: "Speech audio (MP3, WAV, M4A, OGG, FLAC, WebM).")
+    var audio: String
+
+    @Option(name: [.short, .long], help: "Output MP4 path.")
+    var output: String
+
+    @Option(help: "Short side of the output: 480p, 720p or 1080p.")
+    var resolution: String = "720p"
+
+    @Option(help: "Frames per second: 24, 25, 30, 48, 50 or 60.")
+    var fps: Int = 30
+
+    @Option(help: "original, 16:9, 9:16 or 1:1 (face-centred crop, or padding if a crop would cut the head).")
+    var aspect: String = "original"
+
+    @Option(help: "Seed for blinks and other random motion; the same seed gives the same frames.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Mouth amplitude, 0 to 2.")
+    var expressiveness: Double = 1
+
+    @Option(name: .customLong("face-index"), help: "Which face to animate when there are several (0 = strongest).")
+    var faceIndex: Int?
+
+    @Option(help: "libx264 preset (ultrafast ... veryslow).")
+    var preset: String = "veryfast"
+
+    @Option(help: "libx264 constant rate factor (lower = better, larger).")
+    var crf: Int = 20
+
+    @Flag(help: "Print a JSON summary (or error) on stdout.")
+    var json = false
+
+    @Flag(help: "No progress bar.")
+    var quiet = false
+
+    func run() throws {
+        try Terminal.run(json: json) {
+            var options = try RenderOptions.parse(
+                resolution: resolution, fps: fps, aspect: aspect, seed: seed, expressiveness: expressiveness,
+                faceIndex: faceIndex)
+            let presets = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]
+            guard presets.contains(preset) else {
+                throw MouthpieceError(
+                    .invalidParameter, "preset must be one of \(presets.joined(separator: ", ")).", field: "preset")
+            }
+            guard (0...51).contains(crf) else {
+                throw MouthpieceError(.invalidParameter, "crf must be between 0 and 51.", field: "crf")
+            }
+            options.encoderPreset = preset
+            options.crf = crf
+            let bar = ProgressBar(enabled: !quiet && Terminal.stderrIsTerminal)
+            let job = RenderJob(imagePath: image, audioPath: audio, outputPath: output, options: options)
+            let summary = try job.run { progress in
+                switch progress.stage {
+                case .analysing: bar.update(label: "analysing", done: 0, total: 1, force: true)
+                case .rendering: bar.update(label: "rendering", done: progress.framesDone, total: progress.frameCount)
+                case .finishing:
+                    bar.update(label: "rendering", done: progress.framesDone, total: progress.frameCount, force: true)
+                }
+            }
+            bar.finish()
+            for warning in summary.warnings where !json { Terminal.warning(warning.rawValue, warning.message) }
+            if json {
+                Terminal.printJSON(Self.summaryObject(summary))
+            } else {
+                let total = summary.timings.first { $0.stage == "total" }?.seconds ?? 0
+                print(
+                    "wrote \(summary.output): \(summary.width)x\(summary.height), \(summary.fps) fps, "
+                        + "\(summary.frames) frames, \(summary.duration.formatted(2)) s, "
+                        + "\(summary.bytes / 1024) KiB in \(total.formatted(2)) s")
+            }
+        }
+    }
+
+    static func summaryObject(_ s: RenderSummary) -> [String: Any] {
+        var timings: [String: Double] = [:]
+        for (stage, seconds) in s.timings { timings[stage] = (seconds * 1000).rounded() / 1000 }
+        return [
+            "output": s.output,
+            "duration": s.duration,
+            "frames": s.frames,
+            "fps": s.fps,
+            "width": s.width,
+            "height": s.height,
+            "bytes": s.bytes,
+            "framing": s.framing.rawValue,
+            "warnings": s.warnings.map { ["code": $0.rawValue, "message": $0.message] },
+            "timings": timings,
+        ]
+    }
+}

@@ -1,0 +1,74 @@
+import Media
+import MouthpieceCore
+import Render
+
+/// What a user can choose about a render; every field has the product's default.
+public struct RenderOptions: Sendable {
+    public static let allowedFPS = [24, 25, 30, 48, 50, 60]
+
+    public var resolution: Resolution = .p720
+    public var fps: Int = 30
+    public var aspect: Aspect = .original
+    public var seed: UInt64 = 0
+    /// Mouth amplitude, 0 (still) to 2; 1 is natural.
+    public var expressiveness: Double = 1
+    /// Which face to animate (strongest first); nil picks the largest.
+    public var faceIndex: Int? = nil
+    public var encoderPreset: String = "veryfast"
+    public var crf: Int = 20
+    public var imageLimits = ImageDecoder.Limits()
+    public var maxAudioSeconds: Double = 30 * 60
+
+    public init() {}
+
+    /// Builds options from the strings a user typed, with `invalid_parameter` errors that name the
+    /// field and the allowed values.
+    public static func parse(
+        resolution: String?, fps: Int?, aspect: String?, seed: UInt64?, expressiveness: Double?, faceIndex: Int?
+    ) throws -> RenderOptions {
+        var options = RenderOptions()
+        if let resolution {
+            guard let value = Resolution(rawValue: resolution.lowercased()) else {
+                throw MouthpieceError(
+                    .invalidParameter,
+                    "resolution must be one of \(Resolution.allCases.map(\.rawValue).joined(separator: ", ")); "
+                        + "got \(resolution).", field: "resolution")
+            }
+            options.resolution = value
+        }
+        if let fps {
+            guard allowedFPS.contains(fps) else {
+                throw MouthpieceError(
+                    .invalidParameter,
+                    "fps must be one of \(allowedFPS.map(String.init).joined(separator: ", ")); got \(fps).",
+                    field: "fps")
+            }
+            options.fps = fps
+        }
+        if let aspect {
+            guard let value = Aspect(rawValue: aspect.lowercased()) else {
+                throw MouthpieceError(
+                    .invalidParameter,
+                    "aspect must be one of \(Aspect.allCases.map(\.rawValue).joined(separator: ", ")); got \(aspect).",
+                    field: "aspect")
+            }
+            options.aspect = value
+        }
+        if let seed { options.seed = seed }
+        if let expressiveness {
+            guard expressiveness.isFinite, (0...2).contains(expressiveness) else {
+                throw MouthpieceError(
+                    .invalidParameter, "expressiveness must be between 0 and 2; got \(expressiveness).",
+                    field: "expressiveness")
+            }
+            options.expressiveness = expressiveness
+        }
+        if let faceIndex {
+            guard faceIndex >= 0 else {
+                throw MouthpieceError(.invalidParameter, "face_index must be 0 or more.", field: "face_index")
+            }
+            options.faceIndex = faceIndex
+        }
+        return options
+    }
+}

@@ -1,0 +1,164 @@
+import Face
+import Foundation
+import Motion
+import MouthpieceCore
+
+/// A triangle mesh over the face: the 68 landmarks plus points that carry the deformation into
+/// the neck and eyelids, and fixed anchors (a ring around the head, the frame's edges) that keep
+/// everything else still. `deform` says where every vertex goes for a given `FaceMotion`.
+///
+/// All coordinates are output-frame pixels.
+public struct FaceRig: Sendable {
+    /// Vertex positions in the still portrait.
+    public let rest: [Point]
+    /// Counter-clockwise index triples.
+    public let triangles: [(Int, Int, Int)]
+    /// Triangles with at least one vertex that can move; all others are copied as they are.
+    public let movingTriangles: [Int]
+    public let landmarks: FaceLandmarks
+    /// Mouth amplitude scale (`expressiveness`).
+    public var expressiveness: Double
+
+    // Face frame: unit vectors across (eye to eye) and down the face.
+    let across: Point
+    let down: Point
+    let unit: Double
+    let pivot: Point
+    let chinDepth: Double
+    /// Vertices added below the jaw, each tied to the jaw landmark it follows.
+    let neck: [(vertex: Int, jaw: Int)]
+    /// Vertices between brow and upper lid, each tied to the lid landmark it follows.
+    let lids: [(vertex: Int, lid: Int)]
+
+    public init(landmarks: FaceLandmarks, frameWidth: Int, frameHeight: Int, expressiveness: Double = 1) {
+        self.landmarks = landmarks
+        self.expressiveness = expressiveness
+        let eyes = landmarks.rightEyeCenter - landmarks.leftEyeCenter
+        unit = max(eyes.length, 1)
+        across = eyes * (1 / unit)
+        down = Point(-across.y, across.x)
+        pivot = (landmarks[0] + landmarks[16]) * 0.5
+        chinDepth = max(Self.dot(landmarks[8] - pivot, down), unit * 0.5)
+
+        var points = landmarks.points
+        func add(_ p: Point) -> Int? {
+            let q = Point(min(Double(frameWidth), max(0, p.x)), min(Double(frameHeight), max(0, p.y)))
+            // Near-duplicates would make slivers; the first point at a place wins.
+            if points.contains(where: { $0.distance(to: q) < 2 }) { return nil }
+            points.append(q)
+            return points.count - 1
+        }
+        let centre = Point.mean(landmarks.points)
+        var neck: [(Int, Int)] = []
+        for j in 2...14 {
+            if let v = add(landmarks[j] + (landmarks[j] - centre) * 0.45) { neck.append((v, j)) }
+        }
+        var lids: [(Int, Int)] = []
+        for (lid, brow) in [(37, 19), (38, 20), (43, 23), (44, 24)] {
+            if let v = add(landmarks[lid].lerp(to: landmarks[brow], 0.5)) { lids.append((v, lid)) }
+        }
+        // Forehead, fixed: above the brows, away from the nose.
+        for b in [17, 19, 21, 22, 24, 26] { _ = add(landmarks[b] + (landmarks[b] - landmarks[30]) * 0.45) }
+        // A fixed ring around the head confines the motion.
+        let box = Rect.bounding(landmarks.points)
+        let rx = box.width * 0.95
+        let ry = box.height * 1.05
+        for k in 0..<20 {
+            let angle = Double(k) / 20 * 2 * Double.pi
+            _ = add(centre + Point(rx * cos(angle), ry * sin(angle)))
+        }
+        let (w, h) = (Double(frameWidth), Double(frameHeight))
+        for p in [
+            Point(0, 0), Point(w / 2, 0), Point(w, 0), Point(w, h / 2), Point(w, h), Point(w / 2, h), Point(0, h),
+            Point(0, h / 2),
+        ] {
+            _ = add(p)
+        }
+        rest = points
+        self.neck = neck
+        self.lids = lids
+
+        // Triangulate the widest-open pose, so that lip and lid contours become mesh edges.
+        var layoutRig = Self(
+            rest: points, triangles: [], moving: [], landmarks: landmarks, across: across, down: down, unit: unit,
+            pivot: pivot, chinDepth: chinDepth, neck: neck, lids: lids)
+        layoutRig.expressiveness = 1
+        let open = layoutRig.deform(FaceMotion(mouth: MouthShape(jawOpen: 1, lipGap: 1, spread: 0), blink: 0))
+        let mesh = Delaunay.triangulate(open)
+        triangles = mesh
+        let movable = Set(Array(1...15) + Array(36...47) + Array(48...67) + neck.map(\.0) + lids.map(\.0))
+        movingTriangles = mesh.indices.filter { i in
+            let t = mesh[i]
+            return movable.contains(t.0) || movable.contains(t.1) || movable.contains(t.2)
+        }
+    }
+
+    private init(
+        rest: [Point], triangles: [(Int, Int, Int)], moving: [Int], landmarks: FaceLandmarks, across: Point,
+        down: Point, unit: Double, pivot: Point, chinDepth: Double, neck: [(Int, Int)], lids: [(Int, Int)]
+    ) {
+        self.rest = rest
+        self.triangles = triangles
+        self.movingTriangles = moving
+        self.landmarks = landmarks
+        self.expressiveness = 1
+        self.across = across
+        self.down = down
+        self.unit = unit
+        self.pivot = pivot
+        self.chinDepth = chinDepth
+        self.neck = neck
+        self.lids = lids
+    }
+
+    /// Where every vertex goes for `motion`.
+    public func deform(_ motion: FaceMotion) -> [Point] {
+        var out = rest
+        let m = motion.mouth
+        let scale = expressiveness
+        let jawDrop = m.jawOpen * 0.20 * unit * scale
+        let lipExtra = m.lipGap * 0.07 * unit * scale
+        let upperLift = m.lipGap * 0.025 * unit * scale
+        let mouthWidth = landmarks.mouthWidth
+
+        // How far down the jaw a point sits: 0 at the ear line, 1 at the chin.
+        func reach(_ p: Point) -> Double { min(1, max(0, Self.dot(p - pivot, down) / chinDepth)) }
+        func move(_ i: Int, across dx: Double, down dy: Double) { out[i] = rest[i] + across * dx + down * dy }
+
+        for j in 1...15 {
+            let t = reach(rest[j])
+            move(j, across: 0, down: jawDrop * t * t.squareRoot())
+        }
+        for i in [55, 56, 57, 58, 59, 65, 66, 67] {
+            move(i, across: 0, down: jawDrop * reach(rest[i]) + lipExtra)
+        }
+        for i in [50, 51, 52, 61, 62, 63] { move(i, across: 0, down: -upperLift) }
+        for i in [49, 53] { move(i, across: 0, down: -upperLift * 0.6) }
+        // Corners: half the lower lip's drop; apart for "ee", together for "oo" and wide-open jaws.
+        let sideways = (0.05 * m.spread - 0.04 * m.jawOpen) * mouthWidth * scale
+        for (i, side) in [(48, -1.0), (60, -1.0), (54, 1.0), (64, 1.0)] {
+            move(i, across: side * sideways, down: 0.5 * (jawDrop * reach(rest[i]) + lipExtra))
+        }
+        for (v, j) in neck {
+            let t = reach(rest[j])
+            move(v, across: 0, down: 0.35 * jawDrop * t * t.squareRoot())
+        }
+
+        // Blinks: the upper lid comes down to just above the lower lid, which rises a little.
+        let b = min(1, max(0, motion.blink))
+        if b > 0 {
+            for (upper, lower) in [(37, 41), (38, 40), (43, 47), (44, 46)] {
+                let meet = rest[lower].lerp(to: rest[upper], 0.15)
+                out[upper] = rest[upper].lerp(to: meet, b)
+                out[lower] = rest[lower].lerp(to: meet, b * 0.12)
+            }
+            for (v, lid) in lids {
+                out[v] = rest[v] + (out[lid] - rest[lid]) * 0.35
+            }
+        }
+        return out
+    }
+
+    static func dot(_ a: Point, _ b: Point) -> Double { a.x * b.x + a.y * b.y }
+
+}

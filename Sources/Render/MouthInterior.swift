@@ -1,0 +1,125 @@
+import Face
+import MouthpieceCore
+
+/// Paints the inside of the mouth where the lips part: a dark, warm cavity, a band of upper teeth
+/// under the upper lip, a hint of tongue when wide, all feathered into the lips and matched to the
+/// portrait's colour and brightness.
+struct MouthInterior: Sendable {
+    let cavity: (Double, Double, Double)
+    let teeth: (Double, Double, Double)
+    let tongue: (Double, Double, Double)
+    /// Inner-lip gap of the portrait itself, per unit of mouth width (0 when the mouth is shut).
+    let restGap: Double
+
+    init(base: RGBImage, landmarks: FaceLandmarks) {
+        // Lip colour: small patches halfway between the outer and inner lip contours.
+        var lip = (0.0, 0.0, 0.0)
+        var count = 0.0
+        for (outer, inner) in [(50, 61), (51, 62), (52, 63), (56, 65), (57, 66), (58, 67)] {
+            let c = landmarks[outer].lerp(to: landmarks[inner], 0.5)
+            for dy in -1...1 {
+                for dx in -1...1 {
+                    let x = min(base.width - 1, max(0, Int(c.x) + dx))
+                    let y = min(base.height - 1, max(0, Int(c.y) + dy))
+                    let p = base[x, y]
+                    lip = (lip.0 + Double(p.0), lip.1 + Double(p.1), lip.2 + Double(p.2))
+                    count += 1
+                }
+            }
+        }
+        lip = (lip.0 / count, lip.1 / count, lip.2 / count)
+        let face = Rect.bounding(landmarks.points)
+        let luma = base.meanLuma(in: face.insetBy(dx: face.width * 0.2, dy: face.height * 0.2))
+        let light = min(1.0, max(0.5, luma / 165))
+        cavity = (lip.0 * 0.28 + 6, lip.1 * 0.18 + 3, lip.2 * 0.18 + 3)
+        teeth = (232 * light, 224 * light, 210 * light)
+        tongue = (lip.0 * 0.75 + 20, lip.1 * 0.45, lip.2 * 0.45)
+        restGap = max(0, landmarks.innerLipGap) / max(landmarks.mouthWidth, 1)
+    }
+
+    /// Paints into `frame` (packed RGB, `width` x `height`) for the inner-lip contour `inner`
+    /// (8 points, landmarks 60–67 in their current place).
+    func paint(into frame: UnsafeMutablePointer<UInt8>, width: Int, height: Int, inner: [Point]) {
+        let upper = [inner[0], inner[1], inner[2], inner[3], inner[4]]
+        let lower = [inner[0], inner[7], inner[6], inner[5], inner[4]]
+        let left = min(inner[0].x, inner[4].x)
+        let right = max(inner[0].x, inner[4].x)
+        let mouthWidth = max(right - left, 1)
+        let feather = max(1.0, mouthWidth * 0.02)
+        let x0 = max(0, Int(left.rounded(.down)))
+        let x1 = min(width - 1, Int(right.rounded(.up)))
+        guard x0 < x1 else { return }
+        for x in x0...x1 {
+            let px = Double(x) + 0.5
+            guard let top = Self.interpolate(upper, at: px), let bottom = Self.interpolate(lower, at: px) else {
+                continue
+            }
+            let gap = bottom - top
+            if gap < 0.5 { continue }
+            // Where the portrait's own mouth is already open, only the extra opening is painted.
+            let opacity = min(1, max(0, (gap / mouthWidth - restGap) / max(gap / mouthWidth, 1e-6) * 1.5))
+            if opacity <= 0 { continue }
+            let u = (px - left) / mouthWidth
+            let centre = min(u, 1 - u) * 2
+            let teethHeight = min(0.38 * gap, 0.10 * mouthWidth) * smoothstep(centre * 1.8)
+            let wide = smoothstep((gap / mouthWidth - 0.12) / 0.2)
+            let y0 = max(0, Int(top.rounded(.down)))
+            let y1 = min(height - 1, Int(bottom.rounded(.up)))
+            guard y0 <= y1 else { continue }
+            for y in y0...y1 {
+                let py = Double(y) + 0.5
+                let inside = min(py - top, bottom - py)
+                if inside <= -0.5 { continue }
+                let alpha = smoothstep((inside + 0.5) / (feather + 0.5)) * opacity
+                let v = (py - top) / gap
+                let shade = 0.65 + 0.35 * centre
+                var colour = (cavity.0 * shade, cavity.1 * shade, cavity.2 * shade)
+                // Tongue: low in a wide-open mouth.
+                let t = smoothstep((v - 0.6) / 0.4) * wide * 0.55
+                colour = mix(colour, tongue, t)
+                // Upper teeth: a band hanging from the upper lip, shaded under the lip and at the sides.
+                let depth = py - top
+                if teethHeight > 0.8 {
+                    let inTeeth = smoothstep((teethHeight - depth) / 1.2 + 0.5)
+                    let lipShadow = 0.78 + 0.22 * smoothstep(depth / max(teethHeight * 0.45, 0.5))
+                    let toothShade = lipShadow * (0.7 + 0.3 * centre)
+                    colour = mix(colour, (teeth.0 * toothShade, teeth.1 * toothShade, teeth.2 * toothShade), inTeeth)
+                }
+                let o = (y * width + x) * 3
+                frame[o] = blend(frame[o], colour.0, alpha)
+                frame[o + 1] = blend(frame[o + 1], colour.1, alpha)
+                frame[o + 2] = blend(frame[o + 2], colour.2, alpha)
+            }
+        }
+    }
+
+    /// The polyline's y at `x`, or nil outside its horizontal span.
+    static func interpolate(_ line: [Point], at x: Double) -> Double? {
+        for k in 0..<(line.count - 1) {
+            let a = line[k]
+            let b = line[k + 1]
+            let lo = min(a.x, b.x)
+            let hi = max(a.x, b.x)
+            if x >= lo && x <= hi {
+                if hi - lo < 1e-9 { return min(a.y, b.y) }
+                return a.y + (b.y - a.y) * (x - a.x) / (b.x - a.x)
+            }
+        }
+        return nil
+    }
+}
+
+@inline(__always) func smoothstep(_ x: Double) -> Double {
+    let c = min(1, max(0, x))
+    return c * c * (3 - 2 * c)
+}
+
+@inline(__always) func mix(
+    _ a: (Double, Double, Double), _ b: (Double, Double, Double), _ t: Double
+) -> (Double, Double, Double) {
+    (a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t, a.2 + (b.2 - a.2) * t)
+}
+
+@inline(__always) func blend(_ under: UInt8, _ over: Double, _ alpha: Double) -> UInt8 {
+    UInt8(min(255, max(0, (Double(under) * (1 - alpha) + over * alpha).rounded())))
+}

@@ -1,0 +1,74 @@
+import MouthpieceCore
+
+/// Piecewise-affine warp of one triangle: every output pixel whose centre lies in the target
+/// triangle takes the bilinear sample of the source picture at the matching place in the source
+/// triangle (inverse mapping, so there are no holes).
+enum TriangleWarp {
+    /// Warps from `source` into `frame` (same size). Both buffers are borrowed for the call only.
+    @inline(__always)
+    static func warp(
+        from source: UnsafePointer<UInt8>, into frame: UnsafeMutablePointer<UInt8>, width: Int, height: Int,
+        target: (Point, Point, Point), origin: (Point, Point, Point)
+    ) {
+        let (t0, t1, t2) = target
+        let e1 = t1 - t0
+        let e2 = t2 - t0
+        let det = e1.x * e2.y - e2.x * e1.y
+        guard abs(det) > 1e-6 else { return }
+        // Source = A * (p - t0) + s0, with A = S * T^-1.
+        let s1 = origin.1 - origin.0
+        let s2 = origin.2 - origin.0
+        let inv = 1 / det
+        let i00 = e2.y * inv, i01 = -e2.x * inv, i10 = -e1.y * inv, i11 = e1.x * inv
+        let a00 = s1.x * i00 + s2.x * i10
+        let a01 = s1.x * i01 + s2.x * i11
+        let a10 = s1.y * i00 + s2.y * i10
+        let a11 = s1.y * i01 + s2.y * i11
+        let s0 = origin.0
+
+        let minX = max(0, Int((min(t0.x, t1.x, t2.x) - 0.5).rounded(.down)))
+        let maxX = min(width - 1, Int((max(t0.x, t1.x, t2.x) - 0.5).rounded(.up)))
+        let minY = max(0, Int((min(t0.y, t1.y, t2.y) - 0.5).rounded(.down)))
+        let maxY = min(height - 1, Int((max(t0.y, t1.y, t2.y) - 0.5).rounded(.up)))
+        guard minX <= maxX, minY <= maxY else { return }
+        // Edge functions, oriented so that inside is >= 0 whatever the winding; a tiny tolerance
+        // makes shared edges covered by both neighbours rather than by neither.
+        let sign: Double = det > 0 ? 1 : -1
+        let eps = -1e-7
+        let maxSX = Double(width - 1)
+        let maxSY = Double(height - 1)
+        let stride = width * 3
+        for y in minY...maxY {
+            let py = Double(y) + 0.5
+            for x in minX...maxX {
+                let px = Double(x) + 0.5
+                let w0 = sign * ((t1.x - t0.x) * (py - t0.y) - (t1.y - t0.y) * (px - t0.x))
+                let w1 = sign * ((t2.x - t1.x) * (py - t1.y) - (t2.y - t1.y) * (px - t1.x))
+                let w2 = sign * ((t0.x - t2.x) * (py - t2.y) - (t0.y - t2.y) * (px - t2.x))
+                if w0 < eps || w1 < eps || w2 < eps { continue }
+                let dx = px - t0.x
+                let dy = py - t0.y
+                // Pixel centres sit at +0.5; sample positions are in centre coordinates.
+                let sx = min(maxSX, max(0, s0.x + a00 * dx + a01 * dy - 0.5))
+                let sy = min(maxSY, max(0, s0.y + a10 * dx + a11 * dy - 0.5))
+                let ix = Int(sx)
+                let iy = Int(sy)
+                let fx = Int((sx - Double(ix)) * 256)
+                let fy = Int((sy - Double(iy)) * 256)
+                let nx = ix < width - 1 ? 3 : 0
+                let ny = iy < height - 1 ? stride : 0
+                let p = iy &* stride &+ ix &* 3
+                let o = y &* stride &+ x &* 3
+                for c in 0..<3 {
+                    let a = Int(source[p &+ c])
+                    let b = Int(source[p &+ nx &+ c])
+                    let d = Int(source[p &+ ny &+ c])
+                    let e = Int(source[p &+ ny &+ nx &+ c])
+                    let top = a &* (256 &- fx) &+ b &* fx
+                    let bottom = d &* (256 &- fx) &+ e &* fx
+                    frame[o &+ c] = UInt8(truncatingIfNeeded: (top &* (256 &- fy) &+ bottom &* fy &+ 32768) >> 16)
+                }
+            }
+        }
+    }
+}
