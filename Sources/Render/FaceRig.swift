@@ -29,6 +29,11 @@ public struct FaceRig: Sendable {
     let neck: [(vertex: Int, jaw: Int)]
     /// Vertices between brow and upper lid, each tied to the lid landmark it follows.
     let lids: [(vertex: Int, lid: Int)]
+    /// When the portrait's mouth is already open: vertices just above the lower inner lip that stay
+    /// with the upper jaw, so the portrait's own teeth ride the upper lip instead of stretching.
+    public let teethLine: [Int]
+    /// Whether the portrait shows an open mouth (teeth or a gap between the lips).
+    public var mouthOpenAtRest: Bool { !teethLine.isEmpty }
 
     public init(landmarks: FaceLandmarks, frameWidth: Int, frameHeight: Int, expressiveness: Double = 1) {
         self.landmarks = landmarks
@@ -57,6 +62,13 @@ public struct FaceRig: Sendable {
         for (lid, brow) in [(37, 19), (38, 20), (43, 23), (44, 24)] {
             if let v = add(landmarks[lid].lerp(to: landmarks[brow], 0.5)) { lids.append((v, lid)) }
         }
+        var teethLine: [Int] = []
+        if landmarks.innerLipGap > 0.06 * landmarks.mouthWidth {
+            for i in [67, 66, 65] {
+                if let v = add(landmarks[i] - down * min(1.0, landmarks.innerLipGap * 0.1)) { teethLine.append(v) }
+            }
+            if teethLine.count != 3 { teethLine = [] }
+        }
         // Forehead, fixed: above the brows, away from the nose.
         for b in [17, 19, 21, 22, 24, 26] { _ = add(landmarks[b] + (landmarks[b] - landmarks[30]) * 0.45) }
         // A fixed ring around the head confines the motion.
@@ -77,16 +89,17 @@ public struct FaceRig: Sendable {
         rest = points
         self.neck = neck
         self.lids = lids
+        self.teethLine = teethLine
 
         // Triangulate the widest-open pose, so that lip and lid contours become mesh edges.
         var layoutRig = Self(
             rest: points, triangles: [], moving: [], landmarks: landmarks, across: across, down: down, unit: unit,
-            pivot: pivot, chinDepth: chinDepth, neck: neck, lids: lids)
+            pivot: pivot, chinDepth: chinDepth, neck: neck, lids: lids, teethLine: teethLine)
         layoutRig.expressiveness = 1
         let open = layoutRig.deform(FaceMotion(mouth: MouthShape(jawOpen: 1, lipGap: 1, spread: 0), blink: 0))
         let mesh = Delaunay.triangulate(open)
         triangles = mesh
-        let movable = Set(Array(1...15) + Array(36...47) + Array(48...67) + neck.map(\.0) + lids.map(\.0))
+        let movable = Set(Array(1...15) + Array(36...47) + Array(48...67) + neck.map(\.0) + lids.map(\.0) + teethLine)
         movingTriangles = mesh.indices.filter { i in
             let t = mesh[i]
             return movable.contains(t.0) || movable.contains(t.1) || movable.contains(t.2)
@@ -95,7 +108,8 @@ public struct FaceRig: Sendable {
 
     private init(
         rest: [Point], triangles: [(Int, Int, Int)], moving: [Int], landmarks: FaceLandmarks, across: Point,
-        down: Point, unit: Double, pivot: Point, chinDepth: Double, neck: [(Int, Int)], lids: [(Int, Int)]
+        down: Point, unit: Double, pivot: Point, chinDepth: Double, neck: [(Int, Int)], lids: [(Int, Int)],
+        teethLine: [Int]
     ) {
         self.rest = rest
         self.triangles = triangles
@@ -109,6 +123,7 @@ public struct FaceRig: Sendable {
         self.chinDepth = chinDepth
         self.neck = neck
         self.lids = lids
+        self.teethLine = teethLine
     }
 
     /// Where every vertex goes for `motion`.
@@ -134,6 +149,7 @@ public struct FaceRig: Sendable {
         }
         for i in [50, 51, 52, 61, 62, 63] { move(i, across: 0, down: -upperLift) }
         for i in [49, 53] { move(i, across: 0, down: -upperLift * 0.6) }
+        for v in teethLine { move(v, across: 0, down: -upperLift) }
         // Corners: half the lower lip's drop; apart for "ee", together for "oo" and wide-open jaws.
         let sideways = (0.05 * m.spread - 0.04 * m.jawOpen) * mouthWidth * scale
         for (i, side) in [(48, -1.0), (60, -1.0), (54, 1.0), (64, 1.0)] {
@@ -157,6 +173,16 @@ public struct FaceRig: Sendable {
             }
         }
         return out
+    }
+
+    /// The parted lips' outline in a deformed pose: the upper edge (left corner to right corner)
+    /// and the lower edge. With an open portrait mouth the upper edge is the teeth line.
+    public func mouthOpening(_ points: [Point]) -> (upper: [Point], lower: [Point]) {
+        let lower = [points[60], points[67], points[66], points[65], points[64]]
+        if teethLine.count == 3 {
+            return ([points[60]] + teethLine.map { points[$0] } + [points[64]], lower)
+        }
+        return ([points[60], points[61], points[62], points[63], points[64]], lower)
     }
 
     static func dot(_ a: Point, _ b: Point) -> Double { a.x * b.x + a.y * b.y }

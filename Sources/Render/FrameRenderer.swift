@@ -57,7 +57,10 @@ public struct FrameRenderer: Sendable {
                         target: (target[t.0], target[t.1], target[t.2]),
                         origin: (rig.rest[t.0], rig.rest[t.1], rig.rest[t.2]))
                 }
-                interior.paint(into: out, width: width, height: height, inner: Array(target[60...67]))
+                let opening = rig.mouthOpening(target)
+                interior.paint(
+                    into: out, width: width, height: height, upper: opening.upper, lower: opening.lower,
+                    teeth: !rig.mouthOpenAtRest)
             }
         }
     }

@@ -8,8 +8,6 @@ struct MouthInterior: Sendable {
     let cavity: (Double, Double, Double)
     let teeth: (Double, Double, Double)
     let tongue: (Double, Double, Double)
-    /// Inner-lip gap of the portrait itself, per unit of mouth width (0 when the mouth is shut).
-    let restGap: Double
 
     init(base: RGBImage, landmarks: FaceLandmarks) {
         // Lip colour: small patches halfway between the outer and inner lip contours.
@@ -31,19 +29,22 @@ struct MouthInterior: Sendable {
         let face = Rect.bounding(landmarks.points)
         let luma = base.meanLuma(in: face.insetBy(dx: face.width * 0.2, dy: face.height * 0.2))
         let light = min(1.0, max(0.5, luma / 165))
-        cavity = (lip.0 * 0.28 + 6, lip.1 * 0.18 + 3, lip.2 * 0.18 + 3)
+        cavity = (lip.0 * 0.22 + 4, lip.1 * 0.12 + 2, lip.2 * 0.12 + 2)
         teeth = (232 * light, 224 * light, 210 * light)
         tongue = (lip.0 * 0.75 + 20, lip.1 * 0.45, lip.2 * 0.45)
-        restGap = max(0, landmarks.innerLipGap) / max(landmarks.mouthWidth, 1)
     }
 
-    /// Paints into `frame` (packed RGB, `width` x `height`) for the inner-lip contour `inner`
-    /// (8 points, landmarks 60–67 in their current place).
-    func paint(into frame: UnsafeMutablePointer<UInt8>, width: Int, height: Int, inner: [Point]) {
-        let upper = [inner[0], inner[1], inner[2], inner[3], inner[4]]
-        let lower = [inner[0], inner[7], inner[6], inner[5], inner[4]]
-        let left = min(inner[0].x, inner[4].x)
-        let right = max(inner[0].x, inner[4].x)
+    /// Paints into `frame` (packed RGB, `width` x `height`) between the `upper` and `lower` edges
+    /// of the opening (corner to corner). `teeth` draws upper teeth; off when the portrait's own
+    /// teeth are already there above the opening.
+    func paint(
+        into frame: UnsafeMutablePointer<UInt8>, width: Int, height: Int, upper upperEdge: [Point],
+        lower lowerEdge: [Point], teeth drawTeeth: Bool
+    ) {
+        let upper = Self.smooth(upperEdge)
+        let lower = Self.smooth(lowerEdge)
+        let left = min(upperEdge[0].x, upperEdge[upperEdge.count - 1].x)
+        let right = max(upperEdge[0].x, upperEdge[upperEdge.count - 1].x)
         let mouthWidth = max(right - left, 1)
         let feather = max(1.0, mouthWidth * 0.02)
         let x0 = max(0, Int(left.rounded(.down)))
@@ -55,13 +56,12 @@ struct MouthInterior: Sendable {
                 continue
             }
             let gap = bottom - top
-            if gap < 0.5 { continue }
-            // Where the portrait's own mouth is already open, only the extra opening is painted.
-            let opacity = min(1, max(0, (gap / mouthWidth - restGap) / max(gap / mouthWidth, 1e-6) * 1.5))
-            if opacity <= 0 { continue }
+            // A lip gap of a pixel or two fades in, so that the rest pose stays the portrait's own.
+            if gap < 1 { continue }
+            let opacity = smoothstep((gap - 1) / 3)
             let u = (px - left) / mouthWidth
             let centre = min(u, 1 - u) * 2
-            let teethHeight = min(0.38 * gap, 0.10 * mouthWidth) * smoothstep(centre * 1.8)
+            let teethHeight = drawTeeth ? min(0.38 * gap, 0.10 * mouthWidth) * smoothstep(centre * 1.8) : 0
             let wide = smoothstep((gap / mouthWidth - 0.12) / 0.2)
             let y0 = max(0, Int(top.rounded(.down)))
             let y1 = min(height - 1, Int(bottom.rounded(.up)))
@@ -91,6 +91,30 @@ struct MouthInterior: Sendable {
                 frame[o + 2] = blend(frame[o + 2], colour.2, alpha)
             }
         }
+    }
+
+    /// A Catmull-Rom curve through `points`, as a denser polyline: lips are curves, not corners.
+    static func smooth(_ points: [Point], samples: Int = 6) -> [Point] {
+        guard points.count > 2 else { return points }
+        var out: [Point] = []
+        for k in 0..<(points.count - 1) {
+            let p0 = points[max(0, k - 1)]
+            let p1 = points[k]
+            let p2 = points[k + 1]
+            let p3 = points[min(points.count - 1, k + 2)]
+            for s in 0..<samples {
+                let t = Double(s) / Double(samples)
+                let t2 = t * t
+                let t3 = t2 * t
+                let a = p1 * 2
+                let b = (p2 - p0) * t
+                let c = (p0 * 2 - p1 * 5 + p2 * 4 - p3) * t2
+                let d = (p1 * 3 - p0 - p2 * 3 + p3) * t3
+                out.append((a + b + c + d) * 0.5)
+            }
+        }
+        out.append(points[points.count - 1])
+        return out
     }
 
     /// The polyline's y at `x`, or nil outside its horizontal span.
