@@ -76,7 +76,8 @@ public struct FaceAnalyzer: Sendable {
         let small =
             scale < 1
             ? PixelConverter.resize(
-                image, width: max(1, Int(Double(image.width) * scale)), height: max(1, Int(Double(image.height) * scale)))
+                image, width: max(1, Int(Double(image.width) * scale)),
+                height: max(1, Int(Double(image.height) * scale)))
             : image
         var boxes = try detect(small, upsample: 0)
         // Small pictures may hold faces under the detector's 80 px window: look again, enlarged.

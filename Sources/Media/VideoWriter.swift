@@ -156,7 +156,8 @@ public final class VideoWriter {
 
         status = avio_open(&output.pointee.pb, path, AVIO_FLAG_WRITE)
         guard status >= 0 else {
-            throw MouthpieceError(.outputNotWritable, "Cannot write \(path): \(ffmpegMessage(status)).", field: "output")
+            throw MouthpieceError(
+                .outputNotWritable, "Cannot write \(path): \(ffmpegMessage(status)).", field: "output")
         }
         var muxOptions: OpaquePointer? = nil
         av_dict_set(&muxOptions, "movflags", "+faststart", 0)

@@ -58,7 +58,9 @@ struct RenderCommand: ParsableCommand {
             var options = try RenderOptions.parse(
                 resolution: resolution, fps: fps, aspect: aspect, seed: seed, expressiveness: expressiveness,
                 faceIndex: faceIndex)
-            let presets = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]
+            let presets = [
+                "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
+            ]
             guard presets.contains(preset) else {
                 throw MouthpieceError(
                     .invalidParameter, "preset must be one of \(presets.joined(separator: ", ")).", field: "preset")

@@ -9,6 +9,7 @@ public struct FrameRenderer: Sendable {
     public let base: RGBImage
     public let rig: FaceRig
     let interior: MouthInterior
+    let restOpening: (upper: [Point], lower: [Point])
     /// Bounding box of the animated region, in whole pixels: `x0..<x1`, `y0..<y1`.
     public let animatedRegion: (x0: Int, y0: Int, x1: Int, y1: Int)
 
@@ -16,6 +17,7 @@ public struct FrameRenderer: Sendable {
         self.base = base
         self.rig = rig
         interior = MouthInterior(base: base, landmarks: rig.landmarks)
+        restOpening = rig.mouthOpening(rig.rest)
         // The moving triangles' outer edges join fixed vertices, so their union never changes.
         var points: [Point] = []
         for i in rig.movingTriangles {
@@ -60,7 +62,7 @@ public struct FrameRenderer: Sendable {
                 let opening = rig.mouthOpening(target)
                 interior.paint(
                     into: out, width: width, height: height, upper: opening.upper, lower: opening.lower,
-                    teeth: !rig.mouthOpenAtRest)
+                    rest: restOpening, teeth: !rig.mouthOpenAtRest)
             }
         }
     }

@@ -39,8 +39,10 @@ struct MouthInterior: Sendable {
     /// teeth are already there above the opening.
     func paint(
         into frame: UnsafeMutablePointer<UInt8>, width: Int, height: Int, upper upperEdge: [Point],
-        lower lowerEdge: [Point], teeth drawTeeth: Bool
+        lower lowerEdge: [Point], rest: (upper: [Point], lower: [Point]), teeth drawTeeth: Bool
     ) {
+        let restUpper = Self.smooth(rest.upper)
+        let restLower = Self.smooth(rest.lower)
         let upper = Self.smooth(upperEdge)
         let lower = Self.smooth(lowerEdge)
         let left = min(upperEdge[0].x, upperEdge[upperEdge.count - 1].x)
@@ -56,9 +58,13 @@ struct MouthInterior: Sendable {
                 continue
             }
             let gap = bottom - top
-            // A lip gap of a pixel or two fades in, so that the rest pose stays the portrait's own.
-            if gap < 1 { continue }
-            let opacity = smoothstep((gap - 1) / 3)
+            // Only the opening beyond the portrait's own is painted, fading in over a few pixels,
+            // so that the rest pose stays exactly the portrait.
+            let restGap =
+                (Self.interpolate(restLower, at: px) ?? bottom) - (Self.interpolate(restUpper, at: px) ?? top)
+            let excess = gap - max(0, restGap)
+            if excess < 0.5 { continue }
+            let opacity = smoothstep((excess - 0.5) / 2.5)
             let u = (px - left) / mouthWidth
             let centre = min(u, 1 - u) * 2
             let teethHeight = drawTeeth ? min(0.38 * gap, 0.10 * mouthWidth) * smoothstep(centre * 1.8) : 0

@@ -1,0 +1,79 @@
+import Face
+import Media
+import MouthpieceCore
+import TestSupport
+import XCTest
+
+final class FaceAnalyzerTests: XCTestCase {
+    func analyze(_ path: String, faceIndex: Int? = nil) throws -> FaceAnalysis {
+        try FaceAnalyzer(models: FaceModels.shared()).analyze(ImageDecoder.decode(path: path), faceIndex: faceIndex)
+    }
+
+    func testFindsOneFrontFacingFaceWithLandmarksInside() throws {
+        let a = try analyze(try TestFiles.fixture("Tom_Cruise_avp_2014_4.jpg"))
+        XCTAssertEqual(a.faces.count, 1)
+        XCTAssertEqual(a.warnings, [])
+        XCTAssertLessThan(abs(a.pose.yaw), 20)
+        XCTAssertLessThan(abs(a.pose.roll), 15)
+        let box = a.face.box.insetBy(dx: -a.face.box.width * 0.15, dy: -a.face.box.height * 0.15)
+        for p in a.landmarks.points {
+            XCTAssertTrue(box.contains(Rect(x: p.x, y: p.y, width: 0, height: 0)), "landmark \(p) outside the face")
+        }
+        // Eyes above the nose tip, the nose above the mouth, the mouth above the chin.
+        let l = a.landmarks
+        XCTAssertLessThan(l.leftEyeCenter.y, l[30].y)
+        XCTAssertLessThan(l[30].y, l.mouthCenter.y)
+        XCTAssertLessThan(l.mouthCenter.y, l[8].y)
+        XCTAssertGreaterThan(l.interocular, 120)
+    }
+
+    func testPicksTheLargestOfSeveralFacesAndWarns() throws {
+        let a = try analyze(try TestFiles.fixture("2008_001009.jpg"))
+        XCTAssertEqual(a.faces.count, 2)
+        XCTAssertTrue(a.warnings.contains(.multipleFaces))
+        let largest = a.faces.indices.max { a.faces[$0].box.area < a.faces[$1].box.area }!
+        XCTAssertEqual(a.chosenIndex, largest)
+        let other = try analyze(try TestFiles.fixture("2008_001009.jpg"), faceIndex: 1 - largest)
+        XCTAssertEqual(other.chosenIndex, 1 - largest)
+        XCTAssertThrowsError(try analyze(try TestFiles.fixture("2008_001009.jpg"), faceIndex: 5)) { error in
+            XCTAssertEqual((error as? MouthpieceError)?.code, .invalidParameter)
+        }
+    }
+
+    func testDogsAreRefusedWithNoFaceDetected() throws {
+        XCTAssertThrowsError(try analyze(try TestFiles.fixture("dogs.jpg"))) { error in
+            XCTAssertEqual((error as? MouthpieceError)?.code, .noFaceDetected)
+        }
+    }
+
+    func testSamplePortraitWarnsLowResolution() throws {
+        let a = try analyze(try TestFiles.samplePortrait())
+        XCTAssertEqual(a.faces.count, 1)
+        XCTAssertEqual(a.warnings, [.lowResolution])
+    }
+
+    func testYawChangesSignWhenThePortraitIsMirrored() throws {
+        var landmarks = try analyze(try TestFiles.fixture("2008_001009.jpg")).landmarks
+        let yaw = FaceAnalyzer.pose(of: landmarks).yaw
+        // Mirror: x -> -x, and the scheme's left/right indices swap.
+        let mirrorIndex = Self.mirrorIndices()
+        let mirrored = landmarks.points.map { Point(-$0.x, $0.y) }
+        landmarks = FaceLandmarks(points: (0..<68).map { mirrored[mirrorIndex[$0]] })
+        let flipped = FaceAnalyzer.pose(of: landmarks).yaw
+        XCTAssertGreaterThan(abs(yaw), 3)
+        XCTAssertEqual(flipped, -yaw, accuracy: 0.5)
+    }
+
+    /// The landmark that a mirror image puts at each index.
+    static func mirrorIndices() -> [Int] {
+        var m = Array(0..<68)
+        func pair(_ a: [Int], _ b: [Int]) { for (x, y) in zip(a, b) { m[x] = y; m[y] = x } }
+        pair(Array(0...7), Array((9...16).reversed()))
+        pair(Array(17...21), Array((22...26).reversed()))
+        pair([31, 32], [35, 34])
+        pair([36, 37, 38, 39, 40, 41], [45, 44, 43, 42, 47, 46])
+        pair([48, 49, 50, 59, 58], [54, 53, 52, 55, 56])
+        pair([60, 61, 67], [64, 63, 65])
+        return m
+    }
+}

@@ -1,0 +1,149 @@
+import Face
+import Foundation
+import Media
+import MouthpieceCore
+import Pipeline
+import TestSupport
+import XCTest
+
+final class RenderJobTests: XCTestCase {
+    func testRenderedClipHasExactStreamFactsAndAMouthThatFollowsTheVoice() throws {
+        let dir = try TestFiles.scratchDirectory(for: self)
+        let speech = SyntheticSpeech(segments: [.silence(0.8), .speech(1.4), .silence(1.0)])
+        try speech.writeWAV(to: dir + "/voice.wav")
+        var options = RenderOptions()
+        options.resolution = .p480
+        options.fps = 25
+        let output = dir + "/clip.mp4"
+        let summary = try RenderJob(
+            imagePath: try TestFiles.fixture("Tom_Cruise_avp_2014_4.jpg"), audioPath: dir + "/voice.wav",
+            outputPath: output, options: options
+        ).run()
+
+        // Stream facts, read back with our own demuxer.
+        let info = try MediaProbe.probe(path: output)
+        let video = try XCTUnwrap(info.video)
+        let audio = try XCTUnwrap(info.audio)
+        XCTAssertEqual(video.codec, "h264")
+        XCTAssertEqual(video.pixelFormat, "yuv420p")
+        XCTAssertEqual(video.width, 480)
+        XCTAssertEqual(video.height, 680)
+        XCTAssertEqual(video.frameRate.num, 25)
+        XCTAssertEqual(video.frameRate.den, 1)
+        XCTAssertEqual(video.frameCount, 80)
+        XCTAssertEqual(summary.frames, 80)
+        XCTAssertEqual(audio.codec, "aac")
+        XCTAssertEqual(video.duration, speech.duration, accuracy: 1.0 / 25)
+        XCTAssertEqual(audio.duration, speech.duration, accuracy: 1.0 / 25)
+        XCTAssertEqual(video.duration, audio.duration, accuracy: 1.0 / 25)
+        XCTAssertTrue(info.metadata["comment"]?.contains("Synthetic") ?? false)
+        // Only the finished file is left in the directory.
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).sorted(), ["clip.mp4", "voice.wav"])
+
+        // The mouth, measured by re-detecting landmarks on every decoded frame.
+        let analyzer = FaceAnalyzer(models: try FaceModels.shared())
+        var openings: [Double] = []
+        var previous: RGBImage? = nil
+        var backgroundSteps: [Double] = []
+        try VideoReader.forEachFrame(path: output) { _, frame in
+            let landmarks = try analyzer.analyze(frame).landmarks
+            openings.append(landmarks.innerLipGap / landmarks.interocular)
+            if let previous { backgroundSteps.append(Self.meanDifference(previous, frame, rows: 0..<120)) }
+            previous = frame
+            return true
+        }
+        XCTAssertEqual(openings.count, 80, "a face in every frame")
+        let speechFrames = (Int(0.9 * 25)..<Int(2.1 * 25)).map { openings[$0] }
+        let silenceFrames = (Int(2.6 * 25)..<80).map { openings[$0] } + (0..<Int(0.5 * 25)).map { openings[$0] }
+        let speechMean = speechFrames.reduce(0, +) / Double(speechFrames.count)
+        let silenceMean = silenceFrames.reduce(0, +) / Double(silenceFrames.count)
+        XCTAssertGreaterThan(speechMean, silenceMean + 0.08, "speech \(speechMean) vs silence \(silenceMean)")
+        XCTAssertLessThan(silenceFrames.max()! - silenceFrames.min()!, 0.05, "no quiver in silence")
+        // The top of the picture (background and hair) does not change beyond encoder noise: frame to
+        // frame it is still, with a small step where the encoder starts a new group of pictures.
+        let steps = backgroundSteps.sorted()
+        XCTAssertLessThan(steps[steps.count / 2], 0.2)
+        XCTAssertLessThan(steps.last!, 3)
+    }
+
+    func testTallOutputIn1080pWithExactFrameRate() throws {
+        let dir = try TestFiles.scratchDirectory(for: self)
+        let speech = SyntheticSpeech(segments: [.speech(0.9), .silence(0.35)])
+        try speech.writeWAV(to: dir + "/voice.wav")
+        var options = RenderOptions()
+        options.resolution = .p1080
+        options.fps = 24
+        options.aspect = .portrait
+        options.encoderPreset = "ultrafast"
+        let summary = try RenderJob(
+            imagePath: try TestFiles.fixture("2008_001009.jpg"), audioPath: dir + "/voice.wav",
+            outputPath: dir + "/tall.mp4", options: options
+        ).run()
+        XCTAssertEqual(summary.warnings, [.multipleFaces, .lowResolution])
+        let video = try XCTUnwrap(try MediaProbe.probe(path: dir + "/tall.mp4").video)
+        XCTAssertEqual([video.width, video.height], [1080, 1920])
+        XCTAssertEqual(video.frameRate.num, 24)
+        XCTAssertEqual(video.frameRate.den, 1)
+        XCTAssertEqual(video.frameCount, 30)
+    }
+
+    func testEachBadInputGivesItsCodeAndLeavesNothingBehind() throws {
+        let dir = try TestFiles.scratchDirectory(for: self)
+        let inputs = try TestFiles.scratchDirectory(for: self)
+        try SyntheticSpeech(segments: [.speech(1.0)]).writeWAV(to: inputs + "/voice.wav")
+        try SyntheticSpeech(segments: [.speech(0.2)]).writeWAV(to: inputs + "/blip.wav")
+        try Data("hello".utf8).write(to: URL(fileURLWithPath: inputs + "/text.png"))
+        let face = try TestFiles.fixture("2008_001009.jpg")
+        var tooLong = RenderOptions()
+        tooLong.maxAudioSeconds = 0.6
+        var tiny = RenderOptions()
+        tiny.imageLimits = .init(maxPixels: 10_000)
+        let cases: [(String, String, String, RenderOptions, MouthpieceError.Code)] = [
+            (
+                try TestFiles.fixture("dogs.jpg"), inputs + "/voice.wav", dir + "/a.mp4", RenderOptions(),
+                .noFaceDetected
+            ),
+            (inputs + "/text.png", inputs + "/voice.wav", dir + "/b.mp4", RenderOptions(), .unsupportedImage),
+            (face, face, dir + "/c.mp4", RenderOptions(), .unsupportedAudio),
+            (face, inputs + "/blip.wav", dir + "/d.mp4", RenderOptions(), .audioTooShort),
+            (face, inputs + "/voice.wav", dir + "/e.mp4", tooLong, .audioTooLong),
+            (face, inputs + "/voice.wav", dir + "/f.mp4", tiny, .imageTooLarge),
+            (face, inputs + "/missing.wav", dir + "/g.mp4", RenderOptions(), .inputNotFound),
+            (face, inputs + "/voice.wav", dir + "/no/such/dir/h.mp4", RenderOptions(), .outputNotWritable),
+        ]
+        for (image, audio, output, options, code) in cases {
+            XCTAssertThrowsError(
+                try RenderJob(imagePath: image, audioPath: audio, outputPath: output, options: options).run()
+            ) { error in
+                XCTAssertEqual((error as? MouthpieceError)?.code, code, "\(image) + \(audio)")
+            }
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), [], "no partial files")
+    }
+
+    func testOptionsRejectValuesOutsideTheirSets() {
+        for (fps, resolution, aspect, field) in [
+            (23, "720p", "original", "fps"), (30, "4k", "original", "resolution"), (30, "720p", "3:2", "aspect"),
+        ] {
+            XCTAssertThrowsError(
+                try RenderOptions.parse(
+                    resolution: resolution, fps: fps, aspect: aspect, seed: nil, expressiveness: nil, faceIndex: nil)
+            ) { error in
+                XCTAssertEqual((error as? MouthpieceError)?.code, .invalidParameter)
+                XCTAssertEqual((error as? MouthpieceError)?.field, field)
+            }
+        }
+    }
+
+    static func meanDifference(_ a: RGBImage, _ b: RGBImage, rows: Range<Int>) -> Double {
+        var sum = 0
+        var count = 0
+        for y in rows {
+            for i in (y * a.stride)..<((y + 1) * a.stride) {
+                sum += abs(Int(a.pixels[i]) - Int(b.pixels[i]))
+                count += 1
+            }
+        }
+        return Double(sum) / Double(count)
+    }
+}

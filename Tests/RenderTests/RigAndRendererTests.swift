@@ -1,0 +1,114 @@
+import Face
+import Media
+import Motion
+import MouthpieceCore
+import TestSupport
+import XCTest
+
+@testable import Render
+
+final class RigAndRendererTests: XCTestCase {
+    func landmarks(_ fixture: String) throws -> (RGBImage, FaceLandmarks) {
+        let image = try ImageDecoder.decode(path: try TestFiles.fixture(fixture))
+        let analysis = try FaceAnalyzer(models: FaceModels.shared()).analyze(image)
+        return (image, analysis.landmarks)
+    }
+
+    static func differingPixels(_ a: RGBImage, _ b: RGBImage) -> Int {
+        precondition(a.width == b.width && a.height == b.height)
+        var count = 0
+        for i in stride(from: 0, to: a.pixels.count, by: 3)
+        where a.pixels[i] != b.pixels[i] || a.pixels[i + 1] != b.pixels[i + 1] || a.pixels[i + 2] != b.pixels[i + 2] {
+            count += 1
+        }
+        return count
+    }
+
+    func testDelaunayTilesTheConvexHull() {
+        var random = SeededRandom(seed: 3)
+        var points = [Point(0, 0), Point(100, 0), Point(100, 80), Point(0, 80)]
+        for _ in 0..<60 { points.append(Point(random.uniform(1...99), random.uniform(1...79))) }
+        let triangles = Delaunay.triangulate(points)
+        let area = triangles.reduce(0.0) { $0 + Delaunay.area(points[$1.0], points[$1.1], points[$1.2]) }
+        XCTAssertEqual(area, 8000, accuracy: 1e-6)
+        XCTAssertTrue(triangles.allSatisfy { Delaunay.area(points[$0.0], points[$0.1], points[$0.2]) > 0 })
+        XCTAssertEqual(triangles.count, 2 * points.count - 2 - 4)
+    }
+
+    func testRestPoseReproducesThePortraitExactly() throws {
+        for fixture in ["2008_001009.jpg", "Tom_Cruise_avp_2014_4.jpg"] {
+            let (image, face) = try landmarks(fixture)
+            let renderer = FrameRenderer(
+                base: image, rig: FaceRig(landmarks: face, frameWidth: image.width, frameHeight: image.height))
+            var frame = renderer.makeFrame()
+            renderer.render(FaceMotion(), into: &frame)
+            XCTAssertEqual(Self.differingPixels(frame, image), 0, fixture)
+        }
+    }
+
+    func testOpenMouthChangesTheMouthAndNothingOutsideTheFace() throws {
+        let (image, face) = try landmarks("2008_001009.jpg")
+        let rig = FaceRig(landmarks: face, frameWidth: image.width, frameHeight: image.height)
+        XCTAssertFalse(rig.mouthOpenAtRest)
+        let renderer = FrameRenderer(base: image, rig: rig)
+        var frame = renderer.makeFrame()
+        renderer.render(FaceMotion(mouth: MouthShape(jawOpen: 1, lipGap: 1, spread: 0), blink: 1), into: &frame)
+        let r = renderer.animatedRegion
+        var changedOutside = 0
+        for y in 0..<image.height {
+            for x in 0..<image.width where !(x >= r.x0 && x < r.x1 && y >= r.y0 && y < r.y1) {
+                if frame[x, y] != image[x, y] { changedOutside += 1 }
+            }
+        }
+        XCTAssertEqual(changedOutside, 0)
+        // The animated region stays near the face: well under the whole picture.
+        XCTAssertLessThan((r.x1 - r.x0) * (r.y1 - r.y0), image.width * image.height / 3)
+        // Between the parted lips it is now dark.
+        let mouth = face.mouthCenter
+        let below = Point(mouth.x, (face[62].y + face[66].y) / 2 + face.interocular * 0.08)
+        let before = image.meanLuma(in: Rect(x: below.x - 2, y: below.y - 2, width: 4, height: 4))
+        let after = frame.meanLuma(in: Rect(x: below.x - 2, y: below.y - 2, width: 4, height: 4))
+        XCTAssertLessThan(after, before - 40)
+        // The other face in the photo is untouched.
+        let analysis = try FaceAnalyzer(models: FaceModels.shared()).analyze(image)
+        let other = analysis.faces[1 - analysis.chosenIndex].box
+        for y in Int(other.minY)..<Int(other.maxY) {
+            for x in Int(other.minX)..<Int(other.maxX) where x >= r.x1 || y < r.y0 || x < r.x0 || y >= r.y1 {
+                XCTAssertTrue(frame[x, y] == image[x, y])
+            }
+        }
+    }
+
+    func testBlinkClosesTheEyes() throws {
+        let (image, face) = try landmarks("Tom_Cruise_avp_2014_4.jpg")
+        let rig = FaceRig(landmarks: face, frameWidth: image.width, frameHeight: image.height)
+        let closed = rig.deform(FaceMotion(blink: 1))
+        for (upper, lower) in [(37, 41), (38, 40), (43, 47), (44, 46)] {
+            let open = face[lower].y - face[upper].y
+            XCTAssertLessThan(closed[lower].y - closed[upper].y, open * 0.25)
+        }
+    }
+
+    func testFramingCropsAroundTheFaceOrPads() throws {
+        let (tall, tallFace) = try landmarks("Tom_Cruise_avp_2014_4.jpg")
+        let landscape = Framing.plan(
+            imageWidth: tall.width, imageHeight: tall.height, face: tallFace, resolution: .p720, aspect: .landscape)
+        XCTAssertEqual([landscape.width, landscape.height], [1280, 720])
+        XCTAssertEqual(landscape.mode, .pad, "a 16:9 crop of a tall close-up would cut the head")
+        let base = landscape.baseFrame(from: tall)
+        XCTAssertEqual([base.width, base.height], [1280, 720])
+
+        let (wide, wideFace) = try landmarks("bald_guys.jpg")
+        let portrait = Framing.plan(
+            imageWidth: wide.width, imageHeight: wide.height, face: wideFace, resolution: .p1080, aspect: .portrait)
+        XCTAssertEqual([portrait.width, portrait.height], [1080, 1920])
+        XCTAssertEqual(portrait.mode, .crop)
+        let faceBox = Rect.bounding(wideFace.points)
+        XCTAssertTrue(portrait.source.contains(faceBox))
+
+        let original = Framing.plan(
+            imageWidth: tall.width, imageHeight: tall.height, face: tallFace, resolution: .p480, aspect: .original)
+        XCTAssertEqual(original.width, 480)
+        XCTAssertEqual(original.height, 680)
+    }
+}

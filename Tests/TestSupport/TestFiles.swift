@@ -1,0 +1,71 @@
+import Foundation
+import Media
+import MouthpieceCore
+import XCTest
+
+/// Paths and scratch space for tests: the shared fixtures, the sample portrait, temp directories.
+public enum TestFiles {
+    /// The package root, found from this file's place in it.
+    public static let packageRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// A portrait from `../shared/fixtures` (or `MOUTHPIECE_FIXTURES`).
+    public static func fixture(_ name: String) throws -> String {
+        let directory =
+            ProcessInfo.processInfo.environment["MOUTHPIECE_FIXTURES"]
+            ?? packageRoot.deletingLastPathComponent().appendingPathComponent("shared/fixtures").path
+        let path = directory + "/" + name
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw MouthpieceError(.inputNotFound, "Fixture \(path) is missing: check out ../shared beside the repo.")
+        }
+        return path
+    }
+
+    /// The sample portrait that `scripts/setup.sh` fetches.
+    public static func samplePortrait() throws -> String {
+        let path = packageRoot.appendingPathComponent("samples/astronaut.png").path
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw MouthpieceError(.inputNotFound, "samples/astronaut.png is missing: run scripts/setup.sh first.")
+        }
+        return path
+    }
+
+    /// A fresh empty directory, removed when the test ends.
+    public static func scratchDirectory(for test: XCTestCase) throws -> String {
+        let url = FileManager.default.temporaryDirectory
+            .appendingPathComponent("mouthpiece-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        test.addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+        return url.path
+    }
+
+    /// Runs a program to completion and returns its exit status and output.
+    @discardableResult
+    public static func run(_ executable: String, _ arguments: [String]) throws -> (
+        status: Int32, stdout: String, stderr: String
+    ) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (
+            process.terminationStatus, String(decoding: outData, as: UTF8.self),
+            String(decoding: errData, as: UTF8.self)
+        )
+    }
+
+    /// The `ffmpeg` command-line tool, used only to make test inputs in other formats.
+    public static func ffmpeg(_ arguments: [String]) throws {
+        let result = try run("/usr/bin/ffmpeg", ["-v", "error", "-y"] + arguments)
+        guard result.status == 0 else {
+            throw MouthpieceError(.internalError, "ffmpeg \(arguments.joined(separator: " ")) failed: \(result.stderr)")
+        }
+    }
+}
