@@ -23,7 +23,9 @@ public enum FaceWarning: String, Sendable, CaseIterable {
 
     public var message: String {
         switch self {
-        case .multipleFaces: return "Several faces were found; the largest is animated and the others stay still."
+        case .multipleFaces:
+            return
+                "Several faces were found; one is animated (the largest, unless face_index picks another) and the others stay still."
         case .lowResolution: return "The face is small (under 80 px between the eyes); the result may look soft."
         case .notFrontFacing: return "The head is turned more than 30 degrees; a front-facing photo animates best."
         }

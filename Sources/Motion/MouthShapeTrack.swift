@@ -37,7 +37,7 @@ public struct MouthShapeTrack: Sendable {
             // Hiss (s, sh, f) keeps the teeth nearly together even when loud.
             let hiss = clamp((f.highBand - 0.35) / 0.4, 0, 1)
             let lowness = clamp(f.lowBand / max(f.lowBand + f.midBand, 1e-6), 0, 1)
-            let opening = open.squareRoot() * (1 - 0.6 * hiss)
+            let opening = pow(open, 0.75) * (1 - 0.6 * hiss)
             jaw[i] = opening * (0.55 + 0.45 * lowness)
             gap[i] = opening
             spread[i] = open > 0 ? clamp((f.centroid - 1400) / 1600, -1, 1) * min(1, open * 2) : 0

@@ -12,7 +12,9 @@ public struct PortraitInspection: Sendable {
     public init(imagePath: String, faceIndex: Int? = nil) throws {
         let portrait = try ImageDecoder.decode(path: imagePath)
         analysis = try FaceAnalyzer(models: FaceModels.shared()).analyze(portrait, faceIndex: faceIndex)
-        rig = FaceRig(landmarks: analysis.landmarks, frameWidth: portrait.width, frameHeight: portrait.height)
+        rig = FaceRig(
+            landmarks: analysis.landmarks, frameWidth: portrait.width, frameHeight: portrait.height,
+            portrait: portrait)
         self.portrait = portrait
     }
 

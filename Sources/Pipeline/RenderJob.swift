@@ -83,7 +83,7 @@ public struct RenderJob: Sendable {
         let base = framing.baseFrame(from: portrait)
         let rig = FaceRig(
             landmarks: analysis.landmarks.mapped(framing.map), frameWidth: framing.width,
-            frameHeight: framing.height, expressiveness: options.expressiveness)
+            frameHeight: framing.height, expressiveness: options.expressiveness, portrait: base)
         let renderer = FrameRenderer(base: base, rig: rig)
 
         let writer = try VideoWriter(

@@ -28,14 +28,19 @@ public struct FaceRig: Sendable {
     /// Vertices added below the jaw, each tied to the jaw landmark it follows.
     let neck: [(vertex: Int, jaw: Int)]
     /// Vertices between brow and upper lid, each tied to the lid landmark it follows.
-    let lids: [(vertex: Int, lid: Int)]
+    let lids: [(vertex: Int, lid: Int, weight: Double)]
     /// When the portrait's mouth is already open: vertices just above the lower inner lip that stay
     /// with the upper jaw, so the portrait's own teeth ride the upper lip instead of stretching.
     public let teethLine: [Int]
     /// Whether the portrait shows an open mouth (teeth or a gap between the lips).
     public var mouthOpenAtRest: Bool { !teethLine.isEmpty }
 
-    public init(landmarks: FaceLandmarks, frameWidth: Int, frameHeight: Int, expressiveness: Double = 1) {
+    /// Builds the rig for a face in a frame. With `portrait` (the frame's still picture) the rig
+    /// also looks at the pixels to tell whether the mouth shows teeth at rest.
+    public init(
+        landmarks: FaceLandmarks, frameWidth: Int, frameHeight: Int, expressiveness: Double = 1,
+        portrait: RGBImage? = nil
+    ) {
         self.landmarks = landmarks
         self.expressiveness = expressiveness
         let eyes = landmarks.rightEyeCenter - landmarks.leftEyeCenter
@@ -58,16 +63,26 @@ public struct FaceRig: Sendable {
         for j in 2...14 {
             if let v = add(landmarks[j] + (landmarks[j] - centre) * 0.45) { neck.append((v, j)) }
         }
-        var lids: [(Int, Int)] = []
-        for (lid, brow) in [(37, 19), (38, 20), (43, 23), (44, 24)] {
-            if let v = add(landmarks[lid].lerp(to: landmarks[brow], 0.5)) { lids.append((v, lid)) }
+        // A ring of lid-skin vertices above each eye, between the lid and the brow, so that a blink
+        // stretches the skin just above the eye rather than dragging the brow down.
+        var lids: [(Int, Int, Double)] = []
+        for (anchor, brow, lid, weight) in [
+            (37, 19, 37, 0.5), (38, 20, 38, 0.5), (36, 17, 37, 0.2), (39, 21, 38, 0.2),
+            (43, 23, 43, 0.5), (44, 24, 44, 0.5), (42, 22, 43, 0.2), (45, 26, 44, 0.2),
+        ] {
+            if let v = add(landmarks[anchor].lerp(to: landmarks[brow], 0.4)) { lids.append((v, lid, weight)) }
         }
+        // A mouth that shows teeth (by the landmarks' gap, or by the pixels between the lips) is
+        // open at rest: a line of vertices just above the lower inner lip stays with the upper jaw,
+        // so the portrait's own teeth ride the upper lip while the cavity opens beneath them. In the
+        // rest pose these vertices make only zero-area triangles.
         var teethLine: [Int] = []
-        if landmarks.innerLipGap > 0.06 * landmarks.mouthWidth {
+        let showsTeeth = portrait.map { MouthInterior.showsTeeth(in: $0, landmarks: landmarks) } ?? false
+        if showsTeeth || landmarks.innerLipGap > 0.06 * landmarks.mouthWidth {
             for i in [67, 66, 65] {
-                if let v = add(landmarks[i] - down * min(1.0, landmarks.innerLipGap * 0.1)) { teethLine.append(v) }
+                points.append(landmarks[i] - down * 0.25)
+                teethLine.append(points.count - 1)
             }
-            if teethLine.count != 3 { teethLine = [] }
         }
         // Forehead, fixed: above the brows, away from the nose.
         for b in [17, 19, 21, 22, 24, 26] { _ = add(landmarks[b] + (landmarks[b] - landmarks[30]) * 0.45) }
@@ -108,7 +123,7 @@ public struct FaceRig: Sendable {
 
     private init(
         rest: [Point], triangles: [(Int, Int, Int)], moving: [Int], landmarks: FaceLandmarks, across: Point,
-        down: Point, unit: Double, pivot: Point, chinDepth: Double, neck: [(Int, Int)], lids: [(Int, Int)],
+        down: Point, unit: Double, pivot: Point, chinDepth: Double, neck: [(Int, Int)], lids: [(Int, Int, Double)],
         teethLine: [Int]
     ) {
         self.rest = rest
@@ -131,8 +146,8 @@ public struct FaceRig: Sendable {
         var out = rest
         let m = motion.mouth
         let scale = expressiveness
-        let jawDrop = m.jawOpen * 0.20 * unit * scale
-        let lipExtra = m.lipGap * 0.07 * unit * scale
+        let jawDrop = m.jawOpen * 0.16 * unit * scale
+        let lipExtra = m.lipGap * 0.05 * unit * scale
         let upperLift = m.lipGap * 0.025 * unit * scale
         let mouthWidth = landmarks.mouthWidth
 
@@ -160,16 +175,17 @@ public struct FaceRig: Sendable {
             move(v, across: 0, down: 0.35 * jawDrop * t * t.squareRoot())
         }
 
-        // Blinks: the upper lid comes down to just above the lower lid, which rises a little.
+        // Blinks: the upper lid comes all the way down to the lower lid, which rises a little to
+        // meet it, so no sliver of eye stays visible.
         let b = min(1, max(0, motion.blink))
         if b > 0 {
             for (upper, lower) in [(37, 41), (38, 40), (43, 47), (44, 46)] {
-                let meet = rest[lower].lerp(to: rest[upper], 0.15)
+                let meet = rest[lower].lerp(to: rest[upper], 0.1)
                 out[upper] = rest[upper].lerp(to: meet, b)
-                out[lower] = rest[lower].lerp(to: meet, b * 0.12)
+                out[lower] = rest[lower].lerp(to: meet, b)
             }
-            for (v, lid) in lids {
-                out[v] = rest[v] + (out[lid] - rest[lid]) * 0.35
+            for (v, lid, weight) in lids {
+                out[v] = rest[v] + (out[lid] - rest[lid]) * weight
             }
         }
         return out

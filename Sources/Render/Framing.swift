@@ -69,14 +69,19 @@ public struct Framing: Equatable, Sendable {
         }
         let width = ratio >= 1 ? even(short * ratio) : Int(short)
         let height = ratio >= 1 ? Int(short) : even(short / ratio)
-        // The largest crop of the wanted shape, centred on the face with headroom above it.
-        var cropW = w
-        var cropH = w / ratio
+        // A crop of the wanted shape around the head with room to spare (a head-and-shoulders
+        // shot), as large as the picture allows but no larger, centred on the face.
+        let head = headBox(face)
+        var cropH = max(head.height * 1.6, head.width * 1.6 / ratio)
+        var cropW = cropH * ratio
+        if cropW > w {
+            cropW = w
+            cropH = w / ratio
+        }
         if cropH > h {
             cropH = h
             cropW = h * ratio
         }
-        let head = headBox(face)
         let centre = Point(head.center.x, head.center.y)
         let x = min(max(0, centre.x - cropW / 2), w - cropW)
         let y = min(max(0, centre.y - cropH / 2), h - cropH)

@@ -99,6 +99,43 @@ struct MouthInterior: Sendable {
         }
     }
 
+    /// Whether the portrait shows teeth between the lips: bright, unsaturated pixels inside the
+    /// outer lip contour, well above the lips' own brightness.
+    static func showsTeeth(in image: RGBImage, landmarks: FaceLandmarks) -> Bool {
+        let outline = FaceLandmarks.outerLips.map { landmarks[$0] }
+        let box = Rect.bounding(outline)
+        var lipLuma = 0.0
+        var samples: [(luma: Double, saturation: Double)] = []
+        for y in max(0, Int(box.minY))..<min(image.height, Int(box.maxY) + 1) {
+            for x in max(0, Int(box.minX))..<min(image.width, Int(box.maxX) + 1) {
+                guard contains(outline, Point(Double(x) + 0.5, Double(y) + 0.5)) else { continue }
+                let p = image[x, y]
+                let (r, g, b) = (Double(p.0), Double(p.1), Double(p.2))
+                let high = max(r, g, b)
+                let luma = 0.299 * r + 0.587 * g + 0.114 * b
+                samples.append((luma, high > 0 ? (high - min(r, g, b)) / high : 0))
+                lipLuma += luma
+            }
+        }
+        guard samples.count >= 20 else { return false }
+        lipLuma /= Double(samples.count)
+        let bright = samples.filter { $0.luma > lipLuma + 30 && $0.saturation < 0.35 }.count
+        return Double(bright) / Double(samples.count) > 0.08
+    }
+
+    /// Even-odd point-in-polygon test.
+    static func contains(_ polygon: [Point], _ p: Point) -> Bool {
+        var inside = false
+        var j = polygon.count - 1
+        for i in polygon.indices {
+            let a = polygon[i]
+            let b = polygon[j]
+            if (a.y > p.y) != (b.y > p.y), p.x < (b.x - a.x) * (p.y - a.y) / (b.y - a.y) + a.x { inside.toggle() }
+            j = i
+        }
+        return inside
+    }
+
     /// A Catmull-Rom curve through `points`, as a denser polyline: lips are curves, not corners.
     static func smooth(_ points: [Point], samples: Int = 6) -> [Point] {
         guard points.count > 2 else { return points }

@@ -49,7 +49,8 @@ final class RigAndRendererTests: XCTestCase {
     func testOpenMouthChangesTheMouthAndNothingOutsideTheFace() throws {
         let (image, face) = try landmarks("2008_001009.jpg")
         let rig = FaceRig(landmarks: face, frameWidth: image.width, frameHeight: image.height)
-        XCTAssertFalse(rig.mouthOpenAtRest)
+        // She smiles with her teeth showing: the rig keeps them on the upper jaw.
+        XCTAssertTrue(rig.mouthOpenAtRest)
         let renderer = FrameRenderer(base: image, rig: rig)
         var frame = renderer.makeFrame()
         renderer.render(FaceMotion(mouth: MouthShape(jawOpen: 1, lipGap: 1, spread: 0), blink: 1), into: &frame)
@@ -63,9 +64,9 @@ final class RigAndRendererTests: XCTestCase {
         XCTAssertEqual(changedOutside, 0)
         // The animated region stays near the face: well under the whole picture.
         XCTAssertLessThan((r.x1 - r.x0) * (r.y1 - r.y0), image.width * image.height / 3)
-        // Between the parted lips it is now dark.
-        let mouth = face.mouthCenter
-        let below = Point(mouth.x, (face[62].y + face[66].y) / 2 + face.interocular * 0.08)
+        // Below the teeth, where the lower lip was, it is now dark.
+        let open = rig.deform(FaceMotion(mouth: MouthShape(jawOpen: 1, lipGap: 1, spread: 0)))
+        let below = face[66].lerp(to: open[66], 0.5)
         let before = image.meanLuma(in: Rect(x: below.x - 2, y: below.y - 2, width: 4, height: 4))
         let after = frame.meanLuma(in: Rect(x: below.x - 2, y: below.y - 2, width: 4, height: 4))
         XCTAssertLessThan(after, before - 40)
@@ -77,6 +78,29 @@ final class RigAndRendererTests: XCTestCase {
                 XCTAssertTrue(frame[x, y] == image[x, y])
             }
         }
+    }
+
+    func testClosedMouthOpensOntoPaintedTeethAndCavity() throws {
+        let image = try ImageDecoder.decode(path: try TestFiles.fixture("bald_guys.jpg"))
+        let faces = try FaceAnalyzer(models: FaceModels.shared()).analyze(image).faces
+        let rigs = faces.map {
+            FaceRig(landmarks: $0.landmarks, frameWidth: image.width, frameHeight: image.height, portrait: image)
+        }
+        // The collage holds both kinds of mouth; the pixels tell them apart.
+        XCTAssertTrue(rigs.contains { $0.mouthOpenAtRest })
+        let rig = try XCTUnwrap(rigs.first { !$0.mouthOpenAtRest })
+        let renderer = FrameRenderer(base: image, rig: rig)
+        var frame = renderer.makeFrame()
+        renderer.render(FaceMotion(), into: &frame)
+        XCTAssertEqual(Self.differingPixels(frame, image), 0, "rest pose is the portrait")
+        let open = rig.deform(FaceMotion(mouth: MouthShape(jawOpen: 1, lipGap: 1, spread: 0)))
+        renderer.render(FaceMotion(mouth: MouthShape(jawOpen: 1, lipGap: 1, spread: 0)), into: &frame)
+        // Just under the upper lip: teeth, brighter than the cavity further down.
+        let top = open[62]
+        let bottom = open[66]
+        let teeth = frame.meanLuma(in: Rect(x: top.x - 1, y: top.y + 1, width: 3, height: 2))
+        let cavity = frame.meanLuma(in: Rect(x: top.x - 1, y: top.lerp(to: bottom, 0.6).y, width: 3, height: 2))
+        XCTAssertGreaterThan(teeth, cavity + 40, "teeth \(teeth) vs cavity \(cavity)")
     }
 
     func testBlinkClosesTheEyes() throws {
