@@ -52,6 +52,10 @@ public enum PixelConverter {
         _ image: RGBImage, source: (x: Int, y: Int, width: Int, height: Int)? = nil, width: Int, height: Int
     ) -> RGBImage {
         let region = source ?? (0, 0, image.width, image.height)
+        precondition(
+            region.x >= 0 && region.y >= 0 && region.width > 0 && region.height > 0
+                && region.x + region.width <= image.width && region.y + region.height <= image.height,
+            "resize region outside the picture")
         if region == (0, 0, image.width, image.height), width == image.width, height == image.height {
             return image
         }

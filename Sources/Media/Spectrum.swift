@@ -42,6 +42,8 @@ public final class Spectrum {
             input[i] = (j >= 0 && j < samples.count) ? samples[j] * window[i] : 0
         }
         transform(context, output, input, MemoryLayout<Float>.stride)
+        // FFmpeg 5.1's RDFT leaves the Nyquist bin's imaginary part unwritten; it is zero by definition.
+        output[size / 2].im = 0
         for k in 0...(size / 2) {
             let c = output[k]
             bins[k] = c.re * c.re + c.im * c.im

@@ -54,6 +54,10 @@ public struct FrameRenderer: Sendable {
                 }
                 for i in rig.movingTriangles {
                     let t = rig.triangles[i]
+                    // Unmoved triangles already hold the still picture.
+                    if target[t.0] == rig.rest[t.0] && target[t.1] == rig.rest[t.1] && target[t.2] == rig.rest[t.2] {
+                        continue
+                    }
                     TriangleWarp.warp(
                         from: source, into: out, width: width, height: height,
                         target: (target[t.0], target[t.1], target[t.2]),

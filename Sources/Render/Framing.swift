@@ -112,9 +112,12 @@ public struct Framing: Equatable, Sendable {
 
     /// The still picture every frame starts from: the portrait resampled into the frame.
     public func baseFrame(from image: RGBImage) -> RGBImage {
+        // Whole pixels, never past the picture's edge.
+        let x = min(max(0, Int(source.x.rounded())), image.width - 1)
+        let y = min(max(0, Int(source.y.rounded())), image.height - 1)
         let region = (
-            x: Int(source.x.rounded()), y: Int(source.y.rounded()), width: max(1, Int(source.width.rounded())),
-            height: max(1, Int(source.height.rounded()))
+            x: x, y: y, width: max(1, min(image.width - x, Int(source.width.rounded()))),
+            height: max(1, min(image.height - y, Int(source.height.rounded())))
         )
         let placed = PixelConverter.resize(
             image, source: region, width: Int(destination.width), height: Int(destination.height))

@@ -32,20 +32,35 @@ enum TriangleWarp {
         let maxY = min(height - 1, Int((max(t0.y, t1.y, t2.y) - 0.5).rounded(.up)))
         guard minX <= maxX, minY <= maxY else { return }
         // Edge functions, oriented so that inside is >= 0 whatever the winding; a tiny tolerance
-        // makes shared edges covered by both neighbours rather than by neither.
+        // makes shared edges covered by both neighbours rather than by neither. Each row is
+        // solved for the span of x inside all three edges, so only covered pixels are visited.
         let sign: Double = det > 0 ? 1 : -1
         let eps = -1e-7
         let maxSX = Double(width - 1)
         let maxSY = Double(height - 1)
         let stride = width * 3
+        let edges = [(t0, t1), (t1, t2), (t2, t0)]
         for y in minY...maxY {
             let py = Double(y) + 0.5
-            for x in minX...maxX {
+            var lo = Double(minX) + 0.5
+            var hi = Double(maxX) + 0.5
+            for (a, b) in edges {
+                // w(px) = slope * px + offset
+                let slope = -sign * (b.y - a.y)
+                let offset = sign * ((b.x - a.x) * (py - a.y) + (b.y - a.y) * a.x)
+                if slope > 0 {
+                    lo = max(lo, (eps - offset) / slope - 1e-9)
+                } else if slope < 0 {
+                    hi = min(hi, (eps - offset) / slope + 1e-9)
+                } else if offset < eps {
+                    hi = -1
+                }
+            }
+            let x0 = max(minX, Int((lo - 0.5).rounded(.up)))
+            let x1 = min(maxX, Int((hi - 0.5).rounded(.down)))
+            guard x0 <= x1 else { continue }
+            for x in x0...x1 {
                 let px = Double(x) + 0.5
-                let w0 = sign * ((t1.x - t0.x) * (py - t0.y) - (t1.y - t0.y) * (px - t0.x))
-                let w1 = sign * ((t2.x - t1.x) * (py - t1.y) - (t2.y - t1.y) * (px - t1.x))
-                let w2 = sign * ((t0.x - t2.x) * (py - t2.y) - (t0.y - t2.y) * (px - t2.x))
-                if w0 < eps || w1 < eps || w2 < eps { continue }
                 let dx = px - t0.x
                 let dy = py - t0.y
                 // Pixel centres sit at +0.5; sample positions are in centre coordinates.

@@ -24,6 +24,16 @@ final class MouthShapeTrackTests: XCTestCase {
                     ((range.upperBound - margin) * Double(fps)).rounded(.down)))
     }
 
+    func testVoiceAnalysisIsDeterministic() {
+        let clip = AudioClip(sampleRate: 16_000, samples: speech.samples())
+        let first = VoiceAnalyzer().analyze(clip, fps: fps, frameCount: 100).frames
+        // Fresh transforms over freshly allocated buffers must give the same figures.
+        for _ in 0..<3 {
+            XCTAssertEqual(VoiceAnalyzer().analyze(clip, fps: fps, frameCount: 100).frames, first)
+        }
+        XCTAssertTrue(first.allSatisfy { $0.centroid.isFinite && $0.lowBand.isFinite && $0.highBand <= 1 })
+    }
+
     func testSilenceKeepsMouthClosed() {
         let s = shapes()
         // Silences: well away from speech (past the lead and the smoothing), the mouth is shut.
