@@ -74,7 +74,7 @@ struct RenderCommand: ParsableCommand {
             let job = RenderJob(imagePath: image, audioPath: audio, outputPath: output, options: options)
             let summary = try job.run { progress in
                 switch progress.stage {
-                case .analysing: bar.update(label: "analysing", done: 0, total: 1, force: true)
+                case .analysing: bar.message("analysing the portrait and the voice...")
                 case .rendering: bar.update(label: "rendering", done: progress.framesDone, total: progress.frameCount)
                 case .finishing:
                     bar.update(label: "rendering", done: progress.framesDone, total: progress.frameCount, force: true)

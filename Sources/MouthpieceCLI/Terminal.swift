@@ -66,6 +66,12 @@ final class ProgressBar {
             "\r\(label) [\(bar)] \(Int(fraction * 100))% \(done)/\(total) frames, \(seconds.formatted(1)) s  ")
     }
 
+    /// A status line without a bar, for stages that have no frame count.
+    func message(_ text: String) {
+        guard enabled else { return }
+        Terminal.writeErr("\r\(text)")
+    }
+
     func finish() {
         guard enabled else { return }
         Terminal.writeErr("\n")
