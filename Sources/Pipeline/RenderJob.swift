@@ -96,22 +96,26 @@ public struct RenderJob: Sendable {
                     "title": "Mouthpiece render",
                 ]),
             audioPath: audioPath)
-        var frame = renderer.makeFrame()
+        // Frames are rendered on a second thread while this one encodes the previous frame.
         var renderTime = Duration.zero
         var encodeTime = Duration.zero
+        let frames = FramePipeline(renderer: renderer, motion: motion.frames)
+        defer { frames.stop() }
         for n in 0..<frameCount {
             let t0 = clock.now
-            renderer.render(motion.frames[n], into: &frame)
-            let t1 = clock.now
-            try writer.append(frame)
-            encodeTime += clock.now - t1
-            renderTime += t1 - t0
+            try frames.withFrame(n) { frame in
+                let t1 = clock.now
+                renderTime += t1 - t0
+                try writer.append(frame, changed: renderer.animatedRegion)
+                encodeTime += clock.now - t1
+            }
             progress(RenderProgress(stage: .rendering, framesDone: n + 1, frameCount: frameCount))
         }
         progress(RenderProgress(stage: .finishing, framesDone: frameCount, frameCount: frameCount))
         let t2 = clock.now
         try writer.finish()
         encodeTime += clock.now - t2
+        // "render" is the time spent waiting for frames: rendering not hidden behind encoding.
         timings.append(("render", Self.seconds(renderTime)))
         timings.append(("encode", Self.seconds(encodeTime)))
         try OutputFile.commit(temporary, to: outputPath)
