@@ -128,6 +128,17 @@ public struct RenderJob: Sendable {
             warnings: analysis.warnings, timings: timings)
     }
 
+    /// The still picture every frame of this job starts from (the portrait, framed): what a plain
+    /// still-image encode would show. For benchmarks and previews.
+    public func stillFrame() throws -> RGBImage {
+        let portrait = try ImageDecoder.decode(path: imagePath, limits: options.imageLimits)
+        let analysis = try FaceAnalyzer(models: FaceModels.shared()).analyze(portrait, faceIndex: options.faceIndex)
+        return Framing.plan(
+            imageWidth: portrait.width, imageHeight: portrait.height, face: analysis.landmarks,
+            resolution: options.resolution, aspect: options.aspect
+        ).baseFrame(from: portrait)
+    }
+
     /// Voice -> mouth shapes, plus blinks from the seed.
     func motionTrack(for clip: AudioClip, frameCount: Int) -> MotionTrack {
         let features = VoiceAnalyzer().analyze(clip, fps: options.fps, frameCount: frameCount)

@@ -59,30 +59,43 @@ enum TriangleWarp {
             let x0 = max(minX, Int((lo - 0.5).rounded(.up)))
             let x1 = min(maxX, Int((hi - 0.5).rounded(.down)))
             guard x0 <= x1 else { continue }
-            for x in x0...x1 {
-                let px = Double(x) + 0.5
-                let dx = px - t0.x
-                let dy = py - t0.y
-                // Pixel centres sit at +0.5; sample positions are in centre coordinates.
-                let sx = min(maxSX, max(0, s0.x + a00 * dx + a01 * dy - 0.5))
-                let sy = min(maxSY, max(0, s0.y + a10 * dx + a11 * dy - 0.5))
-                let ix = Int(sx)
-                let iy = Int(sy)
-                let fx = Int((sx - Double(ix)) * 256)
-                let fy = Int((sy - Double(iy)) * 256)
+            // Source position at the span's first pixel centre, then stepped per pixel, in fixed
+            // point with 20 fractional bits (exact enough over any span a frame can hold).
+            let one = Double(1 << 20)
+            let dx0 = Double(x0) + 0.5 - t0.x
+            let dy = py - t0.y
+            // Pixel centres sit at +0.5; sample positions are in centre coordinates.
+            var sx = Int(((s0.x + a00 * dx0 + a01 * dy - 0.5) * one).rounded())
+            var sy = Int(((s0.y + a10 * dx0 + a11 * dy - 0.5) * one).rounded())
+            let stepX = Int((a00 * one).rounded())
+            let stepY = Int((a10 * one).rounded())
+            let maxFX = Int(maxSX * one)
+            let maxFY = Int(maxSY * one)
+            var o = y &* stride &+ x0 &* 3
+            for _ in x0...x1 {
+                let cx = min(maxFX, max(0, sx))
+                let cy = min(maxFY, max(0, sy))
+                let ix = cx >> 20
+                let iy = cy >> 20
+                let fx = (cx >> 12) & 255
+                let fy = (cy >> 12) & 255
                 let nx = ix < width - 1 ? 3 : 0
                 let ny = iy < height - 1 ? stride : 0
                 let p = iy &* stride &+ ix &* 3
-                let o = y &* stride &+ x &* 3
+                let gx = 256 &- fx
+                let gy = 256 &- fy
                 for c in 0..<3 {
                     let a = Int(source[p &+ c])
                     let b = Int(source[p &+ nx &+ c])
                     let d = Int(source[p &+ ny &+ c])
                     let e = Int(source[p &+ ny &+ nx &+ c])
-                    let top = a &* (256 &- fx) &+ b &* fx
-                    let bottom = d &* (256 &- fx) &+ e &* fx
-                    frame[o &+ c] = UInt8(truncatingIfNeeded: (top &* (256 &- fy) &+ bottom &* fy &+ 32768) >> 16)
+                    let top = a &* gx &+ b &* fx
+                    let bottom = d &* gx &+ e &* fx
+                    frame[o &+ c] = UInt8(truncatingIfNeeded: (top &* gy &+ bottom &* fy &+ 32768) >> 16)
                 }
+                sx &+= stepX
+                sy &+= stepY
+                o &+= 3
             }
         }
     }

@@ -1,0 +1,190 @@
+import ArgumentParser
+import Foundation
+import Media
+import MouthpieceCore
+import Pipeline
+
+/// `mouthpiece bench`: Mouthpiece against a plain ffmpeg encode of the same still, side by side.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Time a render against an ffmpeg encode of the still portrait, alternating runs.",
+        discussion: """
+            Each run is a fresh process, as a user would start it. The reference is \
+            `ffmpeg -loop 1 -i still.png -i speech ...` with the same size, frame rate, libx264 preset \
+            and crf, and AAC audio. Prints medians, their ratio, per-stage times and peak memory; \
+            --memory adds 30 s and 180 s clips to check that memory stays flat.
+            """)
+
+    @Option(help: "Portrait.")
+    var image = "samples/astronaut.png"
+
+    @Option(help: "Speech; by default 10 s spoken by espeak-ng.")
+    var audio: String?
+
+    @Option(help: "Alternating runs of each.")
+    var runs = 3
+
+    @Option var resolution = "1080p"
+    @Option var fps = 48
+    @Option var aspect = "16:9"
+    @Option var preset = "ultrafast"
+    @Option var crf = 20
+
+    @Option(help: "The ffmpeg command-line tool for the reference encode.")
+    var ffmpeg = "/usr/bin/ffmpeg"
+
+    @Flag(help: "Also render 30 s and 180 s clips and compare their peak memory.")
+    var memory = false
+
+    @Flag(help: "Print the figures as JSON.")
+    var json = false
+
+    func run() throws {
+        try Terminal.run(json: json) {
+            let options = try RenderOptions.parse(
+                resolution: resolution, fps: fps, aspect: aspect, seed: nil, expressiveness: nil, faceIndex: nil)
+            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "mouthpiece-bench-\(ProcessInfo.processInfo.processIdentifier)"
+            ).path
+            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: scratch) }
+            let speech = try audio ?? makeSpeech(in: scratch, seconds: 10)
+            let still = scratch + "/still.png"
+            let job = RenderJob(imagePath: image, audioPath: speech, outputPath: scratch + "/out.mp4", options: options)
+            let frame = try job.stillFrame()
+            try AtomicFile.write(try ImageEncoder.png(frame), to: still)
+            let me = try executablePath()
+
+            var ours: [Double] = []
+            var theirs: [Double] = []
+            var ourPeak = 0.0
+            var theirPeak = 0.0
+            var stages: [String: [Double]] = [:]
+            for run in 0..<runs {
+                let reference = try ChildProcess.run(ffmpeg, referenceArguments(still, speech, scratch + "/ref.mp4"))
+                guard reference.status == 0 else {
+                    throw MouthpieceError(.internalError, "The reference ffmpeg encode failed.")
+                }
+                let render = try ChildProcess.run(
+                    me, renderArguments(speech, scratch + "/out.mp4"), stdoutPath: scratch + "/summary.json")
+                guard render.status == 0 else {
+                    throw MouthpieceError(.internalError, "mouthpiece render failed (exit \(render.status)).")
+                }
+                theirs.append(reference.seconds)
+                ours.append(render.seconds)
+                theirPeak = max(theirPeak, reference.peakMiB)
+                ourPeak = max(ourPeak, render.peakMiB)
+                for (stage, seconds) in try timings(scratch + "/summary.json") {
+                    stages[stage, default: []].append(seconds)
+                }
+                if !json {
+                    print(
+                        "run \(run + 1)/\(runs): ffmpeg \(reference.seconds.formatted(2)) s, "
+                            + "mouthpiece \(render.seconds.formatted(2)) s")
+                }
+            }
+            let info = try MediaProbe.probe(path: scratch + "/out.mp4")
+            let ratio = median(ours) / median(theirs)
+            var figures: [String: Any] = [
+                "size": "\(frame.width)x\(frame.height)", "fps": fps, "preset": preset, "crf": crf,
+                "clip_seconds": info.duration, "runs": runs,
+                "ffmpeg_median_s": median(theirs), "mouthpiece_median_s": median(ours), "ratio": ratio,
+                "ffmpeg_peak_mib": theirPeak, "mouthpiece_peak_mib": ourPeak,
+                "stages_median_s": stages.mapValues { median($0) },
+            ]
+            if !json {
+                print(
+                    "\n\(frame.width)x\(frame.height) \(fps) fps, \(info.duration.formatted(2)) s clip, "
+                        + "libx264 \(preset) crf \(crf), \(runs) alternating runs")
+                print(
+                    "  ffmpeg still encode  median \(median(theirs).formatted(2)) s, peak \(theirPeak.formatted(0)) MiB"
+                )
+                print("  mouthpiece render    median \(median(ours).formatted(2)) s, peak \(ourPeak.formatted(0)) MiB")
+                print("  ratio                \(ratio.formatted(3))")
+                let order = [
+                    "decode_image", "face_analysis", "decode_audio", "voice_analysis", "render", "encode", "total",
+                ]
+                for stage in order where stages[stage] != nil {
+                    print(
+                        "    \(stage.padding(toLength: 15, withPad: " ", startingAt: 0)) \(median(stages[stage]!).formatted(3)) s"
+                    )
+                }
+            }
+            if memory {
+                var peaks: [String: Double] = [:]
+                for seconds in [30, 180] {
+                    let long = scratch + "/long\(seconds).wav"
+                    try runTool(
+                        ffmpeg, ["-v", "error", "-y", "-stream_loop", "-1", "-i", speech, "-t", String(seconds), long])
+                    let render = try ChildProcess.run(me, renderArguments(long, scratch + "/long.mp4"))
+                    guard render.status == 0 else {
+                        throw MouthpieceError(.internalError, "mouthpiece render of \(seconds) s failed.")
+                    }
+                    peaks["\(seconds)s"] = render.peakMiB
+                    if !json {
+                        print(
+                            "  \(seconds) s clip: \(render.seconds.formatted(1)) s wall, "
+                                + "peak \(render.peakMiB.formatted(1)) MiB")
+                    }
+                }
+                let growth = peaks["180s"]! / peaks["30s"]! - 1
+                figures["peak_mib_by_length"] = peaks
+                figures["peak_growth_30_to_180"] = growth
+                if !json { print("  peak memory growth 30 s -> 180 s: \((growth * 100).formatted(1)) %") }
+            }
+            if json { Terminal.printJSON(figures) }
+        }
+    }
+
+    func referenceArguments(_ still: String, _ speech: String, _ output: String) -> [String] {
+        [
+            "-v", "error", "-y", "-loop", "1", "-framerate", String(fps), "-i", still, "-i", speech,
+            "-c:v", "libx264", "-preset", preset, "-crf", String(crf), "-pix_fmt", "yuv420p", "-c:a", "aac",
+            "-shortest", "-movflags", "+faststart", output,
+        ]
+    }
+
+    func renderArguments(_ speech: String, _ output: String) -> [String] {
+        [
+            "render", "--image", image, "--audio", speech, "-o", output, "--resolution", resolution, "--fps",
+            String(fps), "--aspect", aspect, "--preset", preset, "--crf", String(crf), "--json", "--quiet",
+        ]
+    }
+
+    func makeSpeech(in directory: String, seconds: Int) throws -> String {
+        let raw = directory + "/speech-raw.wav"
+        let text = """
+            The quick brown fox jumps over the lazy dog. Peter Piper picked a peck of pickled peppers. \
+            She sells sea shells by the sea shore, and the shells she sells are surely sea shells.
+            """
+        try runTool("/usr/bin/espeak-ng", ["-v", "en-us", "-s", "150", "-w", raw, text])
+        let exact = directory + "/speech.wav"
+        try runTool(ffmpeg, ["-v", "error", "-y", "-i", raw, "-af", "apad", "-t", String(seconds), exact])
+        return exact
+    }
+
+    func runTool(_ path: String, _ arguments: [String]) throws {
+        guard try ChildProcess.run(path, arguments).status == 0 else {
+            throw MouthpieceError(.internalError, "\(path) failed.")
+        }
+    }
+
+    func timings(_ summaryPath: String) throws -> [String: Double] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: summaryPath))
+        let object = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+        return object?["timings"] as? [String: Double] ?? [:]
+    }
+
+    func executablePath() throws -> String {
+        let path = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        return path
+    }
+
+    func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return .nan }
+        return sorted.count % 2 == 1
+            ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    }
+}
