@@ -8,15 +8,146 @@
 #include <dlib/serialize.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
 #include <cstring>
 #include <mutex>
 #include <string>
+#include <thread>
+#include <stdexcept>
 #include <vector>
+
+
+// dlib's own deserializer reads the 99 MB predictor one byte at a time through an istream and
+// takes most of a second. This reader parses the same format (dlib's serialize.h: integers as a
+// size byte and little-endian bytes, floats as mantissa and exponent, vectors and matrices with
+// their sizes first) from a buffered file and builds the predictor through its public
+// constructor. Any surprise in the file throws, and the caller falls back to dlib's reader.
+namespace {
+class FastReader {
+  public:
+    explicit FastReader(const char *path) : file_(std::fopen(path, "rb")) {
+        if (!file_) throw std::runtime_error(std::string("cannot open ") + path);
+    }
+    ~FastReader() {
+        if (file_) std::fclose(file_);
+    }
+
+    int64_t signed_int() {
+        unsigned char size = byte();
+        bool negative = size & 0x80;
+        size &= 0x0F;
+        if (size == 0 || size > 8) throw std::runtime_error("bad integer");
+        uint64_t value = bytes(size);
+        return negative ? -(int64_t)value : (int64_t)value;
+    }
+
+    uint64_t unsigned_int() {
+        unsigned char size = byte() & 0x8F;
+        if (size == 0 || size > 8) throw std::runtime_error("bad unsigned integer");
+        return bytes(size);
+    }
+
+    float real() {
+        if ((peek() & 0x70) != 0) throw std::runtime_error("old float format");
+        int64_t mantissa = signed_int();
+        int64_t exponent = signed_int();
+        if (exponent < 32000) return std::ldexp((float)mantissa, (int)exponent);
+        if (exponent == 32000) return std::numeric_limits<float>::infinity();
+        if (exponent == 32001) return -std::numeric_limits<float>::infinity();
+        return std::numeric_limits<float>::quiet_NaN();
+    }
+
+    dlib::matrix<float, 0, 1> column() {
+        int64_t rows = signed_int(), cols = signed_int();
+        if (rows < 0) rows = -rows;
+        if (cols < 0) cols = -cols;
+        if (cols != 1) throw std::runtime_error("expected a column vector");
+        dlib::matrix<float, 0, 1> m((long)rows);
+        for (long r = 0; r < (long)rows; ++r) m(r) = real();
+        return m;
+    }
+
+    size_t count() {
+        uint64_t n = unsigned_int();
+        if (n > (1u << 28)) throw std::runtime_error("implausible size");
+        return (size_t)n;
+    }
+
+  private:
+    std::FILE *file_;
+    unsigned char buffer_[1 << 16];
+    size_t position_ = 0, filled_ = 0;
+
+    void refill() {
+        filled_ = std::fread(buffer_, 1, sizeof buffer_, file_);
+        position_ = 0;
+        if (filled_ == 0) throw std::runtime_error("unexpected end of file");
+    }
+    unsigned char peek() {
+        if (position_ == filled_) refill();
+        return buffer_[position_];
+    }
+    unsigned char byte() {
+        if (position_ == filled_) refill();
+        return buffer_[position_++];
+    }
+    uint64_t bytes(unsigned size) {
+        uint64_t value = 0;
+        for (unsigned i = 0; i < size; ++i) value |= (uint64_t)byte() << (8 * i);
+        return value;
+    }
+};
+
+dlib::shape_predictor read_predictor_fast(const char *path) {
+    FastReader in(path);
+    if (in.signed_int() != 1) throw std::runtime_error("unexpected shape_predictor version");
+    dlib::matrix<float, 0, 1> initial_shape = in.column();
+    std::vector<std::vector<dlib::impl::regression_tree>> forests(in.count());
+    for (auto &forest : forests) {
+        forest.resize(in.count());
+        for (auto &tree : forest) {
+            tree.splits.resize(in.count());
+            for (auto &split : tree.splits) {
+                split.idx1 = (unsigned long)in.unsigned_int();
+                split.idx2 = (unsigned long)in.unsigned_int();
+                split.thresh = in.real();
+            }
+            tree.leaf_values.resize(in.count());
+            for (auto &leaf : tree.leaf_values) leaf = in.column();
+        }
+    }
+    std::vector<std::vector<unsigned long>> anchors(in.count());
+    for (auto &cascade : anchors) {
+        cascade.resize(in.count());
+        for (auto &a : cascade) a = (unsigned long)in.unsigned_int();
+    }
+    size_t cascades = in.count();
+    if (cascades != anchors.size() || cascades != forests.size()) throw std::runtime_error("inconsistent cascades");
+    // The public constructor takes feature pixels in shape coordinates and derives each one's
+    // anchor (nearest landmark) and offset again; the file stores anchor and offset.
+    std::vector<std::vector<dlib::vector<float, 2>>> pixels(cascades);
+    for (size_t i = 0; i < cascades; ++i) {
+        size_t n = in.count();
+        if (n != anchors[i].size()) throw std::runtime_error("inconsistent deltas");
+        pixels[i].resize(n);
+        for (size_t j = 0; j < n; ++j) {
+            float dx = in.real(), dy = in.real();
+            unsigned long a = anchors[i][j];
+            if (2 * a + 1 >= (unsigned long)initial_shape.size()) throw std::runtime_error("bad anchor");
+            pixels[i][j] = dlib::vector<float, 2>(initial_shape(2 * a) + dx, initial_shape(2 * a + 1) + dy);
+        }
+    }
+    return dlib::shape_predictor(initial_shape, forests, pixels);
+}
+}  // namespace
 
 struct mp_face_models {
     dlib::frontal_face_detector detector;
     dlib::shape_predictor predictor;
     std::mutex lock;
+    bool read_fast = false;
 };
 
 static void copy_image(const uint8_t *rgb, int width, int height, int stride,
@@ -30,13 +161,40 @@ static void copy_image(const uint8_t *rgb, int width, int height, int stride,
     }
 }
 
-extern "C" mp_face_models *mp_face_models_load(const char *predictor_path, char *error, int error_length) {
+extern "C" mp_face_models *mp_face_models_load(const char *predictor_path, int fast, char *error,
+                                               int error_length) {
+    auto *models = new mp_face_models();
     try {
-        auto *models = new mp_face_models();
-        models->detector = dlib::get_frontal_face_detector();
-        dlib::deserialize(predictor_path) >> models->predictor;
+        // The detector is unpacked from dlib's built-in data while the predictor file is read:
+        // the two take about the same time, so loading in parallel halves the start-up cost.
+        std::string detector_error;
+        std::thread detector_thread([&]() {
+            try {
+                models->detector = dlib::get_frontal_face_detector();
+            } catch (const std::exception &e) {
+                detector_error = e.what();
+            }
+        });
+        try {
+            if (fast) {
+                try {
+                    models->predictor = read_predictor_fast(predictor_path);
+                    models->read_fast = true;
+                } catch (const std::exception &) {
+                    dlib::deserialize(predictor_path) >> models->predictor;
+                }
+            } else {
+                dlib::deserialize(predictor_path) >> models->predictor;
+            }
+        } catch (...) {
+            detector_thread.join();
+            throw;
+        }
+        detector_thread.join();
+        if (!detector_error.empty()) throw std::runtime_error(detector_error);
         return models;
     } catch (const std::exception &e) {
+        delete models;
         if (error && error_length > 0) {
             std::strncpy(error, e.what(), (size_t)error_length - 1);
             error[error_length - 1] = 0;
@@ -46,6 +204,8 @@ extern "C" mp_face_models *mp_face_models_load(const char *predictor_path, char 
 }
 
 extern "C" void mp_face_models_free(mp_face_models *models) { delete models; }
+
+extern "C" int mp_face_models_read_fast(const mp_face_models *models) { return models->read_fast ? 1 : 0; }
 
 extern "C" int mp_detect_faces(mp_face_models *models, const uint8_t *rgb, int width, int height, int stride,
                                int upsample, double adjust_threshold, mp_face_box *boxes, int capacity) {

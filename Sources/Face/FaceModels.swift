@@ -14,10 +14,14 @@ public final class FaceModels: @unchecked Sendable {
 
     private init(handle: OpaquePointer) { self.handle = handle }
 
+    /// Whether the predictor was parsed by the fast reader (false: dlib's own reader).
+    public var readFast: Bool { mp_face_models_read_fast(handle) == 1 }
+
     deinit { mp_face_models_free(handle) }
 
-    /// Loads the models from `path`.
-    public static func load(path: String) throws -> FaceModels {
+    /// Loads the models from `path`. `fastReader` parses the predictor with Mouthpiece's own
+    /// reader (several times faster than dlib's); false uses dlib's, for comparison.
+    public static func load(path: String, fastReader: Bool = true) throws -> FaceModels {
         guard FileManager.default.fileExists(atPath: path) else {
             throw MouthpieceError(
                 .modelUnavailable,
@@ -25,7 +29,7 @@ public final class FaceModels: @unchecked Sendable {
                     + "or set MOUTHPIECE_LANDMARK_MODEL.")
         }
         var message = [CChar](repeating: 0, count: 512)
-        guard let handle = mp_face_models_load(path, &message, Int32(message.count)) else {
+        guard let handle = mp_face_models_load(path, fastReader ? 1 : 0, &message, Int32(message.count)) else {
             throw MouthpieceError(
                 .modelUnavailable, "The face landmark model could not be loaded: \(String(cBuffer: message)).")
         }

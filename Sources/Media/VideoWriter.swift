@@ -47,8 +47,6 @@ public final class VideoWriter {
     private var yuv: UnsafeMutablePointer<AVFrame>?
     private var audioFrame: UnsafeMutablePointer<AVFrame>?
     private var packet: UnsafeMutablePointer<AVPacket>?
-    private var scaler: OpaquePointer?
-    private var regionScratch: RegionScratch?
     private let audioReader: AudioReader
     private var pendingAudio: [Float] = []
     private var audioSamplesSent = 0
@@ -148,7 +146,6 @@ public final class VideoWriter {
         guard av_frame_get_buffer(audioFrame, 0) >= 0 else {
             throw MouthpieceError(.internalError, "Out of memory.")
         }
-        scaler = Self.makeScaler(width: settings.width, height: settings.height)
 
         status = avio_open(&output.pointee.pb, path, AVIO_FLAG_WRITE)
         guard status >= 0 else {
@@ -170,26 +167,35 @@ public final class VideoWriter {
         av_frame_free(&yuv)
         av_frame_free(&audioFrame)
         av_packet_free(&packet)
-        sws_freeContext(scaler)
     }
 
-    /// Encodes one RGB frame of exactly the configured size.
+    /// Encodes one RGB frame of exactly the configured size (converted to YUV whole).
+    public func append(_ frame: RGBImage) throws {
+        try append(PixelConverter.toYUV(frame))
+    }
+
+    /// Encodes one YUV frame of exactly the configured size.
     ///
-    /// `changed` (x0, y0, x1, y1, exclusive ends) promises that every pixel outside it equals the
-    /// previous frame's: only that region is converted to YUV again. Pass nil when anything may
-    /// have changed.
-    public func append(_ frame: RGBImage, changed: (x0: Int, y0: Int, x1: Int, y1: Int)? = nil) throws {
+    /// `changed` (x0, y0, x1, y1, exclusive ends, in luma pixels) promises that every pixel outside
+    /// it equals the previous frame's: only that region is copied into the encoder's picture.
+    /// Pass nil when anything may have changed.
+    public func append(_ frame: YUVImage, changed: (x0: Int, y0: Int, x1: Int, y1: Int)? = nil) throws {
         precondition(frame.width == settings.width && frame.height == settings.height, "frame size changed")
         guard let yuv else { return }
         guard av_frame_make_writable(yuv) >= 0 else { throw MouthpieceError(.internalError, "Out of memory.") }
-        frame.pixels.withUnsafeBufferPointer { rgb in
-            if framesWritten > 0, let changed {
-                convertRegion(rgb.baseAddress!, changed)
-            } else {
-                convert(
-                    rgb.baseAddress!, rgbStride: frame.stride, rows: frame.height, scaler: scaler,
-                    into: planes(of: yuv, x: 0, y: 0))
-            }
+        var region = (x0: 0, y0: 0, x1: frame.width, y1: frame.height)
+        if framesWritten > 0, let changed {
+            // Even bounds, so that the chroma region is exactly half the luma region.
+            region = (
+                max(0, changed.x0) & ~1, max(0, changed.y0) & ~1, min(frame.width, (changed.x1 + 1) & ~1),
+                min(frame.height, (changed.y1 + 1) & ~1)
+            )
+        }
+        if region.x1 > region.x0 && region.y1 > region.y0 {
+            copy(frame.y, width: frame.width, into: 0, region)
+            let half = (region.x0 / 2, region.y0 / 2, region.x1 / 2, region.y1 / 2)
+            copy(frame.u, width: frame.chromaWidth, into: 1, half)
+            copy(frame.v, width: frame.chromaWidth, into: 2, half)
         }
         yuv.pointee.pts = Int64(framesWritten)
         framesWritten += 1
@@ -198,105 +204,17 @@ public final class VideoWriter {
         try feedAudio(until: Double(framesWritten) / Double(settings.fps) + 0.5)
     }
 
-    /// Converts a region grown by a margin into scratch planes, then copies back only the region:
-    /// chroma filtering at the scratch's edges never reaches the frame, so the result is the same
-    /// as converting the whole frame.
-    private func convertRegion(_ rgb: UnsafePointer<UInt8>, _ region: (x0: Int, y0: Int, x1: Int, y1: Int)) {
+    /// Copies rows `y0..<y1`, columns `x0..<x1` of a tightly packed plane into plane `index` of the
+    /// encoder's picture.
+    private func copy(_ source: [UInt8], width: Int, into index: Int, _ r: (x0: Int, y0: Int, x1: Int, y1: Int)) {
         guard let yuv else { return }
-        let margin = 8
-        let inner = (
-            x0: max(0, region.x0) & ~1, y0: max(0, region.y0) & ~1,
-            x1: min(settings.width, (region.x1 + 1) & ~1), y1: min(settings.height, (region.y1 + 1) & ~1)
-        )
-        guard inner.x1 > inner.x0, inner.y1 > inner.y0 else { return }
-        let outer = (
-            x0: max(0, inner.x0 - margin), y0: max(0, inner.y0 - margin),
-            x1: min(settings.width, inner.x1 + margin), y1: min(settings.height, inner.y1 + margin)
-        )
-        let width = outer.x1 - outer.x0
-        let height = outer.y1 - outer.y0
-        if regionScratch == nil || regionScratch!.width != width || regionScratch!.height != height {
-            regionScratch = RegionScratch(width: width, height: height)
-        }
-        let scratch = regionScratch!
-        convert(
-            rgb + (outer.y0 * settings.width + outer.x0) * 3, rgbStride: settings.width * 3, rows: height,
-            scaler: scratch.scaler, into: scratch.planes)
-        // Copy the inner region back into the frame's planes, luma then both chroma planes.
-        for p in 0..<3 {
-            let shift = p == 0 ? 0 : 1
-            let (dstBase, dstStride) = plane(yuv, p)
-            let (srcBase, srcStride) = (scratch.planes.data[p]!, Int(scratch.planes.strides[p]))
-            let count = (inner.x1 - inner.x0) >> shift
-            for y in (inner.y0 >> shift)..<(inner.y1 >> shift) {
-                let sy = y - (outer.y0 >> shift)
-                let sx = (inner.x0 - outer.x0) >> shift
-                (dstBase + y * dstStride + (inner.x0 >> shift))
-                    .update(from: srcBase + sy * srcStride + sx, count: count)
+        let (destination, stride) = plane(yuv, index)
+        source.withUnsafeBufferPointer { src in
+            for row in r.y0..<r.y1 {
+                (destination + row * stride + r.x0).update(
+                    from: src.baseAddress! + row * width + r.x0, count: r.x1 - r.x0)
             }
         }
-    }
-
-    private struct Planes {
-        var data: [UnsafeMutablePointer<UInt8>?]
-        var strides: [Int32]
-    }
-
-    private func planes(of frame: UnsafeMutablePointer<AVFrame>, x: Int, y: Int) -> Planes {
-        let (y0, s0) = plane(frame, 0)
-        let (u0, s1) = plane(frame, 1)
-        let (v0, s2) = plane(frame, 2)
-        return Planes(data: [y0, u0, v0, nil], strides: [Int32(s0), Int32(s1), Int32(s2), 0])
-    }
-
-    private func convert(
-        _ rgb: UnsafePointer<UInt8>, rgbStride: Int, rows: Int, scaler: OpaquePointer?, into planes: Planes
-    ) {
-        var src: [UnsafePointer<UInt8>?] = [rgb, nil, nil, nil]
-        var srcStride: [Int32] = [Int32(rgbStride), 0, 0, 0]
-        var dst = planes.data
-        var dstStride = planes.strides
-        _ = sws_scale(scaler, &src, &srcStride, 0, Int32(rows), &dst, &dstStride)
-    }
-
-    /// Planes and a converter for a fixed-size sub-rectangle, owned until replaced or deinit.
-    private final class RegionScratch {
-        let width: Int
-        let height: Int
-        let scaler: OpaquePointer?
-        var frame: UnsafeMutablePointer<AVFrame>?
-        let planes: Planes
-
-        init(width: Int, height: Int) {
-            self.width = width
-            self.height = height
-            scaler = VideoWriter.makeScaler(width: width, height: height)
-            frame = av_frame_alloc()
-            frame!.pointee.width = Int32(width)
-            frame!.pointee.height = Int32(height)
-            frame!.pointee.format = AV_PIX_FMT_YUV420P.rawValue
-            precondition(av_frame_get_buffer(frame, 0) >= 0, "out of memory")
-            let (y0, s0) = plane(frame!, 0)
-            let (u0, s1) = plane(frame!, 1)
-            let (v0, s2) = plane(frame!, 2)
-            planes = Planes(data: [y0, u0, v0, nil], strides: [Int32(s0), Int32(s1), Int32(s2), 0])
-        }
-
-        deinit {
-            av_frame_free(&frame)
-            sws_freeContext(scaler)
-        }
-    }
-
-    /// RGB24 -> YUV420P, BT.709, limited range: the one conversion every frame goes through.
-    static func makeScaler(width: Int, height: Int) -> OpaquePointer? {
-        let scaler = sws_getContext(
-            Int32(width), Int32(height), AV_PIX_FMT_RGB24, Int32(width), Int32(height), AV_PIX_FMT_YUV420P,
-            SWS_BILINEAR, nil, nil, nil)
-        if let coefficients = sws_getCoefficients(SWS_CS_ITU709) {
-            sws_setColorspaceDetails(scaler, coefficients, 1, coefficients, 0, 0, 1 << 16, 1 << 16)
-        }
-        return scaler
     }
 
     /// Flushes both encoders and writes the index. The file is complete when this returns.

@@ -9,10 +9,10 @@ import Render
 /// Each slot is owned by exactly one side at a time, handed over by the two semaphores per slot.
 final class FramePipeline: @unchecked Sendable {
     private final class Slot: @unchecked Sendable {
-        var image: RGBImage
+        var image: YUVImage
         let filled = DispatchSemaphore(value: 0)
         let free = DispatchSemaphore(value: 1)
-        init(_ image: RGBImage) { self.image = image }
+        init(_ image: YUVImage) { self.image = image }
     }
 
     private let slots: [Slot]
@@ -43,7 +43,7 @@ final class FramePipeline: @unchecked Sendable {
     }
 
     /// Waits for frame `n` and lends it to `body`; frames must be taken in order 0, 1, 2, ...
-    func withFrame(_ n: Int, _ body: (RGBImage) throws -> Void) rethrows {
+    func withFrame(_ n: Int, _ body: (YUVImage) throws -> Void) rethrows {
         let slot = slots[n % slots.count]
         slot.filled.wait()
         defer { slot.free.signal() }

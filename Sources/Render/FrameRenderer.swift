@@ -1,20 +1,25 @@
 import Face
+import Media
 import Motion
 import MouthpieceCore
 
 /// Renders frames: the still base picture with the face region re-warped for each `FaceMotion`
 /// and the mouth interior painted where the lips part. Pixels outside the animated region are
 /// never written, so the background stays exactly the base picture.
+///
+/// Frames are YUV 4:2:0, the encoder's format: each plane is warped with the same mesh (chroma at
+/// half scale), so no frame is ever converted from RGB.
 public struct FrameRenderer: Sendable {
-    public let base: RGBImage
+    public let base: YUVImage
     public let rig: FaceRig
     let interior: MouthInterior
     let restOpening: (upper: [Point], lower: [Point])
-    /// Bounding box of the animated region, in whole pixels: `x0..<x1`, `y0..<y1`.
+    /// Bounding box of the animated region, in whole luma pixels with even bounds: `x0..<x1`, `y0..<y1`.
     public let animatedRegion: (x0: Int, y0: Int, x1: Int, y1: Int)
 
+    /// `base` is the still frame in RGB; it is converted to YUV once here.
     public init(base: RGBImage, rig: FaceRig) {
-        self.base = base
+        self.base = PixelConverter.toYUV(base)
         self.rig = rig
         interior = MouthInterior(base: base, landmarks: rig.landmarks)
         restOpening = rig.mouthOpening(rig.rest)
@@ -26,48 +31,77 @@ public struct FrameRenderer: Sendable {
         }
         let box = Rect.bounding(points.isEmpty ? [Point.zero] : points)
         animatedRegion = (
-            max(0, Int(box.minX.rounded(.down)) - 1), max(0, Int(box.minY.rounded(.down)) - 1),
-            min(base.width, Int(box.maxX.rounded(.up)) + 1), min(base.height, Int(box.maxY.rounded(.up)) + 1)
+            max(0, (Int(box.minX.rounded(.down)) - 2) & ~1), max(0, (Int(box.minY.rounded(.down)) - 2) & ~1),
+            min(base.width, (Int(box.maxX.rounded(.up)) + 3) & ~1),
+            min(base.height, (Int(box.maxY.rounded(.up)) + 3) & ~1)
         )
     }
 
     /// A frame to render into: starts as the base picture.
-    public func makeFrame() -> RGBImage { base }
+    public func makeFrame() -> YUVImage { base }
 
     /// Renders `motion` into `frame`, which must have come from `makeFrame()`.
-    public func render(_ motion: FaceMotion, into frame: inout RGBImage) {
+    public func render(_ motion: FaceMotion, into frame: inout YUVImage) {
         let target = rig.deform(motion)
-        let width = base.width
-        let height = base.height
-        let region = animatedRegion
-        base.pixels.withUnsafeBufferPointer { sourceBuffer in
-            frame.pixels.withUnsafeMutableBufferPointer { frameBuffer in
-                let source = sourceBuffer.baseAddress!
-                let out = frameBuffer.baseAddress!
-                // Start from the still picture inside the animated region.
-                let rowBytes = (region.x1 - region.x0) * 3
-                if rowBytes > 0 {
-                    for y in region.y0..<region.y1 {
-                        let o = (y * width + region.x0) * 3
-                        (out + o).update(from: source + o, count: rowBytes)
+        let r = animatedRegion
+        let chroma = (target.map { $0 * 0.5 }, rig.rest.map { $0 * 0.5 })
+        let (width, height) = (base.width, base.height)
+        let opening = rig.mouthOpening(target)
+        base.y.withUnsafeBufferPointer { by in
+            base.u.withUnsafeBufferPointer { bu in
+                base.v.withUnsafeBufferPointer { bv in
+                    frame.y.withUnsafeMutableBufferPointer { fy in
+                        frame.u.withUnsafeMutableBufferPointer { fu in
+                            frame.v.withUnsafeMutableBufferPointer { fv in
+                                let y = fy.baseAddress!
+                                let u = fu.baseAddress!
+                                let v = fv.baseAddress!
+                                // Start from the still picture inside the animated region.
+                                restore(from: by.baseAddress!, into: y, width: width, (r.x0, r.y0, r.x1, r.y1))
+                                let half = (r.x0 / 2, r.y0 / 2, r.x1 / 2, r.y1 / 2)
+                                restore(from: bu.baseAddress!, into: u, width: width / 2, half)
+                                restore(from: bv.baseAddress!, into: v, width: width / 2, half)
+                                for i in rig.movingTriangles {
+                                    let t = rig.triangles[i]
+                                    // Unmoved triangles already hold the still picture.
+                                    if target[t.0] == rig.rest[t.0] && target[t.1] == rig.rest[t.1]
+                                        && target[t.2] == rig.rest[t.2]
+                                    {
+                                        continue
+                                    }
+                                    TriangleWarp.warp(
+                                        from: by.baseAddress!, into: y, width: width, height: height,
+                                        target: (target[t.0], target[t.1], target[t.2]),
+                                        origin: (rig.rest[t.0], rig.rest[t.1], rig.rest[t.2]))
+                                    let ct = (chroma.0[t.0], chroma.0[t.1], chroma.0[t.2])
+                                    let co = (chroma.1[t.0], chroma.1[t.1], chroma.1[t.2])
+                                    TriangleWarp.warp(
+                                        from: bu.baseAddress!, into: u, width: width / 2, height: height / 2,
+                                        target: ct, origin: co)
+                                    TriangleWarp.warp(
+                                        from: bv.baseAddress!, into: v, width: width / 2, height: height / 2,
+                                        target: ct, origin: co)
+                                }
+                                interior.paint(
+                                    into: MouthInterior.Planes(y: y, u: u, v: v, width: width, height: height),
+                                    upper: opening.upper, lower: opening.lower, rest: restOpening,
+                                    teeth: !rig.mouthOpenAtRest)
+                            }
+                        }
                     }
                 }
-                for i in rig.movingTriangles {
-                    let t = rig.triangles[i]
-                    // Unmoved triangles already hold the still picture.
-                    if target[t.0] == rig.rest[t.0] && target[t.1] == rig.rest[t.1] && target[t.2] == rig.rest[t.2] {
-                        continue
-                    }
-                    TriangleWarp.warp(
-                        from: source, into: out, width: width, height: height,
-                        target: (target[t.0], target[t.1], target[t.2]),
-                        origin: (rig.rest[t.0], rig.rest[t.1], rig.rest[t.2]))
-                }
-                let opening = rig.mouthOpening(target)
-                interior.paint(
-                    into: out, width: width, height: height, upper: opening.upper, lower: opening.lower,
-                    rest: restOpening, teeth: !rig.mouthOpenAtRest)
             }
+        }
+    }
+
+    private func restore(
+        from source: UnsafePointer<UInt8>, into frame: UnsafeMutablePointer<UInt8>, width: Int,
+        _ r: (x0: Int, y0: Int, x1: Int, y1: Int)
+    ) {
+        guard r.x1 > r.x0 else { return }
+        for row in r.y0..<r.y1 {
+            let o = row * width + r.x0
+            (frame + o).update(from: source + o, count: r.x1 - r.x0)
         }
     }
 }

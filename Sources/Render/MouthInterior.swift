@@ -34,55 +34,90 @@ struct MouthInterior: Sendable {
         tongue = (lip.0 * 0.75 + 20, lip.1 * 0.45, lip.2 * 0.45)
     }
 
-    /// Paints into `frame` (packed RGB, `width` x `height`) between the `upper` and `lower` edges
-    /// of the opening (corner to corner). `teeth` draws upper teeth; off when the portrait's own
-    /// teeth are already there above the opening.
+    /// The planes of a YUV 4:2:0 frame being painted; borrowed for one call.
+    struct Planes {
+        let y: UnsafeMutablePointer<UInt8>
+        let u: UnsafeMutablePointer<UInt8>
+        let v: UnsafeMutablePointer<UInt8>
+        let width: Int
+        let height: Int
+    }
+
+    /// Paints into `planes` between the `upper` and `lower` edges of the opening (corner to
+    /// corner), luma at full resolution and chroma at half. `teeth` draws upper teeth; off when the
+    /// portrait's own teeth are already there above the opening.
     func paint(
-        into frame: UnsafeMutablePointer<UInt8>, width: Int, height: Int, upper upperEdge: [Point],
-        lower lowerEdge: [Point], rest: (upper: [Point], lower: [Point]), teeth drawTeeth: Bool
+        into planes: Planes, upper upperEdge: [Point], lower lowerEdge: [Point], rest: (upper: [Point], lower: [Point]),
+        teeth drawTeeth: Bool
     ) {
-        let restUpper = Self.smooth(rest.upper)
-        let restLower = Self.smooth(rest.lower)
-        let upper = Self.smooth(upperEdge)
-        let lower = Self.smooth(lowerEdge)
-        let left = min(upperEdge[0].x, upperEdge[upperEdge.count - 1].x)
-        let right = max(upperEdge[0].x, upperEdge[upperEdge.count - 1].x)
-        let mouthWidth = max(right - left, 1)
+        let shape = Opening(
+            upper: Self.smooth(upperEdge), lower: Self.smooth(lowerEdge), restUpper: Self.smooth(rest.upper),
+            restLower: Self.smooth(rest.lower), left: min(upperEdge[0].x, upperEdge[upperEdge.count - 1].x),
+            right: max(upperEdge[0].x, upperEdge[upperEdge.count - 1].x))
+        shade(shape, cell: 1, gridWidth: planes.width, gridHeight: planes.height, teeth: drawTeeth) { i, c, alpha in
+            let yuv = YUVImage.components(r: c.0, g: c.1, b: c.2)
+            planes.y[i] = blend(planes.y[i], yuv.y, alpha)
+        }
+        shade(shape, cell: 2, gridWidth: planes.width / 2, gridHeight: planes.height / 2, teeth: drawTeeth) {
+            i, c, alpha in
+            let yuv = YUVImage.components(r: c.0, g: c.1, b: c.2)
+            planes.u[i] = blend(planes.u[i], yuv.u, alpha)
+            planes.v[i] = blend(planes.v[i], yuv.v, alpha)
+        }
+    }
+
+    struct Opening {
+        let upper: [Point]
+        let lower: [Point]
+        let restUpper: [Point]
+        let restLower: [Point]
+        let left: Double
+        let right: Double
+    }
+
+    /// Visits every sample of a grid of `cell`-pixel cells inside the opening with its colour and
+    /// opacity; positions are measured in luma pixels at the cell's centre.
+    private func shade(
+        _ o: Opening, cell: Int, gridWidth: Int, gridHeight: Int, teeth drawTeeth: Bool,
+        _ write: (Int, (Double, Double, Double), Double) -> Void
+    ) {
+        let size = Double(cell)
+        let mouthWidth = max(o.right - o.left, 1)
         let feather = max(1.0, mouthWidth * 0.02)
-        let x0 = max(0, Int(left.rounded(.down)))
-        let x1 = min(width - 1, Int(right.rounded(.up)))
-        guard x0 < x1 else { return }
-        for x in x0...x1 {
-            let px = Double(x) + 0.5
-            guard let top = Self.interpolate(upper, at: px), let bottom = Self.interpolate(lower, at: px) else {
+        let gx0 = max(0, Int((o.left / size).rounded(.down)))
+        let gx1 = min(gridWidth - 1, Int((o.right / size).rounded(.up)))
+        guard gx0 < gx1 else { return }
+        for gx in gx0...gx1 {
+            let px = (Double(gx) + 0.5) * size
+            guard let top = Self.interpolate(o.upper, at: px), let bottom = Self.interpolate(o.lower, at: px) else {
                 continue
             }
             let gap = bottom - top
             // Only the opening beyond the portrait's own is painted, fading in over a few pixels,
             // so that the rest pose stays exactly the portrait.
             let restGap =
-                (Self.interpolate(restLower, at: px) ?? bottom) - (Self.interpolate(restUpper, at: px) ?? top)
+                (Self.interpolate(o.restLower, at: px) ?? bottom) - (Self.interpolate(o.restUpper, at: px) ?? top)
             let excess = gap - max(0, restGap)
             if excess < 0.5 { continue }
             let opacity = smoothstep((excess - 0.5) / 2.5)
-            let u = (px - left) / mouthWidth
+            let u = (px - o.left) / mouthWidth
             let centre = min(u, 1 - u) * 2
             let teethHeight = drawTeeth ? min(0.38 * gap, 0.10 * mouthWidth) * smoothstep(centre * 1.8) : 0
             let wide = smoothstep((gap / mouthWidth - 0.12) / 0.2)
-            let y0 = max(0, Int(top.rounded(.down)))
-            let y1 = min(height - 1, Int(bottom.rounded(.up)))
-            guard y0 <= y1 else { continue }
-            for y in y0...y1 {
-                let py = Double(y) + 0.5
+            let gy0 = max(0, Int((top / size).rounded(.down)))
+            let gy1 = min(gridHeight - 1, Int((bottom / size).rounded(.up)))
+            guard gy0 <= gy1 else { continue }
+            for gy in gy0...gy1 {
+                let py = (Double(gy) + 0.5) * size
                 let inside = min(py - top, bottom - py)
-                if inside <= -0.5 { continue }
+                if inside <= -0.5 * size { continue }
                 let alpha = smoothstep((inside + 0.5) / (feather + 0.5)) * opacity
+                if alpha <= 0 { continue }
                 let v = (py - top) / gap
                 let shade = 0.65 + 0.35 * centre
                 var colour = (cavity.0 * shade, cavity.1 * shade, cavity.2 * shade)
                 // Tongue: low in a wide-open mouth.
-                let t = smoothstep((v - 0.6) / 0.4) * wide * 0.55
-                colour = mix(colour, tongue, t)
+                colour = mix(colour, tongue, smoothstep((v - 0.6) / 0.4) * wide * 0.55)
                 // Upper teeth: a band hanging from the upper lip, shaded under the lip and at the sides.
                 let depth = py - top
                 if teethHeight > 0.8 {
@@ -91,10 +126,7 @@ struct MouthInterior: Sendable {
                     let toothShade = lipShadow * (0.7 + 0.3 * centre)
                     colour = mix(colour, (teeth.0 * toothShade, teeth.1 * toothShade, teeth.2 * toothShade), inTeeth)
                 }
-                let o = (y * width + x) * 3
-                frame[o] = blend(frame[o], colour.0, alpha)
-                frame[o + 1] = blend(frame[o + 1], colour.1, alpha)
-                frame[o + 2] = blend(frame[o + 2], colour.2, alpha)
+                write(gy * gridWidth + gx, colour, alpha)
             }
         }
     }

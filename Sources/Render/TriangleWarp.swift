@@ -1,10 +1,11 @@
 import MouthpieceCore
 
-/// Piecewise-affine warp of one triangle: every output pixel whose centre lies in the target
-/// triangle takes the bilinear sample of the source picture at the matching place in the source
-/// triangle (inverse mapping, so there are no holes).
+/// Piecewise-affine warp of one triangle on one 8-bit plane: every output sample whose centre lies
+/// in the target triangle takes the bilinear sample of the source plane at the matching place in
+/// the source triangle (inverse mapping, so there are no holes). Planes are tightly packed.
 enum TriangleWarp {
-    /// Warps from `source` into `frame` (same size). Both buffers are borrowed for the call only.
+    /// Warps from `source` into `frame` (same size, `width` x `height` samples). Both buffers are
+    /// borrowed for the call only.
     @inline(__always)
     static func warp(
         from source: UnsafePointer<UInt8>, into frame: UnsafeMutablePointer<UInt8>, width: Int, height: Int,
@@ -38,24 +39,31 @@ enum TriangleWarp {
         let eps = -1e-7
         let maxSX = Double(width - 1)
         let maxSY = Double(height - 1)
-        let stride = width * 3
-        let edges = [(t0, t1), (t1, t2), (t2, t0)]
+        let stride = width
+        // Per edge: inside when slope * px + offset(py) >= eps, offset(py) = k1 * py + k0.
+        func edge(_ a: Point, _ b: Point) -> (slope: Double, k1: Double, k0: Double) {
+            (-sign * (b.y - a.y), sign * (b.x - a.x), sign * (-(b.x - a.x) * a.y + (b.y - a.y) * a.x))
+        }
+        let edgeA = edge(t0, t1)
+        let edgeB = edge(t1, t2)
+        let edgeC = edge(t2, t0)
         for y in minY...maxY {
             let py = Double(y) + 0.5
             var lo = Double(minX) + 0.5
             var hi = Double(maxX) + 0.5
-            for (a, b) in edges {
-                // w(px) = slope * px + offset
-                let slope = -sign * (b.y - a.y)
-                let offset = sign * ((b.x - a.x) * (py - a.y) + (b.y - a.y) * a.x)
-                if slope > 0 {
-                    lo = max(lo, (eps - offset) / slope - 1e-9)
-                } else if slope < 0 {
-                    hi = min(hi, (eps - offset) / slope + 1e-9)
+            @inline(__always) func clip(_ e: (slope: Double, k1: Double, k0: Double)) {
+                let offset = e.k1 * py + e.k0
+                if e.slope > 0 {
+                    lo = max(lo, (eps - offset) / e.slope - 1e-9)
+                } else if e.slope < 0 {
+                    hi = min(hi, (eps - offset) / e.slope + 1e-9)
                 } else if offset < eps {
                     hi = -1
                 }
             }
+            clip(edgeA)
+            clip(edgeB)
+            clip(edgeC)
             let x0 = max(minX, Int((lo - 0.5).rounded(.up)))
             let x1 = min(maxX, Int((hi - 0.5).rounded(.down)))
             guard x0 <= x1 else { continue }
@@ -71,7 +79,7 @@ enum TriangleWarp {
             let stepY = Int((a10 * one).rounded())
             let maxFX = Int(maxSX * one)
             let maxFY = Int(maxSY * one)
-            var o = y &* stride &+ x0 &* 3
+            var o = y &* stride &+ x0
             for _ in x0...x1 {
                 let cx = min(maxFX, max(0, sx))
                 let cy = min(maxFY, max(0, sy))
@@ -79,23 +87,19 @@ enum TriangleWarp {
                 let iy = cy >> 20
                 let fx = (cx >> 12) & 255
                 let fy = (cy >> 12) & 255
-                let nx = ix < width - 1 ? 3 : 0
+                let nx = ix < width - 1 ? 1 : 0
                 let ny = iy < height - 1 ? stride : 0
-                let p = iy &* stride &+ ix &* 3
-                let gx = 256 &- fx
-                let gy = 256 &- fy
-                for c in 0..<3 {
-                    let a = Int(source[p &+ c])
-                    let b = Int(source[p &+ nx &+ c])
-                    let d = Int(source[p &+ ny &+ c])
-                    let e = Int(source[p &+ ny &+ nx &+ c])
-                    let top = a &* gx &+ b &* fx
-                    let bottom = d &* gx &+ e &* fx
-                    frame[o &+ c] = UInt8(truncatingIfNeeded: (top &* gy &+ bottom &* fy &+ 32768) >> 16)
-                }
+                let p = iy &* stride &+ ix
+                let a = Int(source[p])
+                let b = Int(source[p &+ nx])
+                let d = Int(source[p &+ ny])
+                let e = Int(source[p &+ ny &+ nx])
+                let top = a &* (256 &- fx) &+ b &* fx
+                let bottom = d &* (256 &- fx) &+ e &* fx
+                frame[o] = UInt8(truncatingIfNeeded: (top &* (256 &- fy) &+ bottom &* fy &+ 32768) >> 16)
                 sx &+= stepX
                 sy &+= stepY
-                o &+= 3
+                o &+= 1
             }
         }
     }

@@ -77,3 +77,28 @@ final class FaceAnalyzerTests: XCTestCase {
         return m
     }
 }
+
+final class FaceModelsTests: XCTestCase {
+    /// Mouthpiece's fast reader of dlib's predictor file must give exactly dlib's landmarks.
+    func testFastModelReaderMatchesDlibsOwn() throws {
+        let dlibs = try FaceModels.load(path: FaceModels.defaultModelPath, fastReader: false)
+        let ours = try FaceModels.shared()
+        XCTAssertTrue(ours.readFast, "the fast reader fell back to dlib's")
+        XCTAssertFalse(dlibs.readFast)
+        for name in ["Tom_Cruise_avp_2014_4.jpg", "2008_001009.jpg", "bald_guys.jpg"] {
+            let image = try ImageDecoder.decode(path: try TestFiles.fixture(name))
+            let expected = try FaceAnalyzer(models: dlibs).analyze(image)
+            let actual = try FaceAnalyzer(models: ours).analyze(image)
+            XCTAssertEqual(actual.faces.count, expected.faces.count, name)
+            for (a, e) in zip(actual.faces, expected.faces) {
+                XCTAssertEqual(a.landmarks, e.landmarks, name)
+            }
+        }
+    }
+
+    func testMissingModelFileIsModelUnavailable() {
+        XCTAssertThrowsError(try FaceModels.load(path: "/nonexistent/model.dat")) { error in
+            XCTAssertEqual((error as? MouthpieceError)?.code, .modelUnavailable)
+        }
+    }
+}

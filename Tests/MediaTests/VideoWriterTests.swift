@@ -5,9 +5,9 @@ import TestSupport
 import XCTest
 
 final class VideoWriterTests: XCTestCase {
-    /// Converting only the changed region to YUV must give the same video as converting whole
-    /// frames: checked losslessly (crf 0) frame by frame.
-    func testRegionConversionMatchesWholeFrameConversion() throws {
+    /// Copying only the changed region into the encoder's picture must give the same video as
+    /// copying whole frames: checked losslessly (crf 0) frame by frame.
+    func testChangedRegionCopyMatchesWholeFrames() throws {
         let dir = try TestFiles.scratchDirectory(for: self)
         try SyntheticSpeech(segments: [.speech(0.6)]).writeWAV(to: dir + "/a.wav")
         let (width, height) = (320, 240)
@@ -32,10 +32,10 @@ final class VideoWriterTests: XCTestCase {
         }
         let settings = VideoWriter.Settings(width: width, height: height, fps: 25, preset: "ultrafast", crf: 0)
         let whole = try VideoWriter(path: dir + "/whole.mp4", settings: settings, audioPath: dir + "/a.wav")
-        try frames { try whole.append($0) }
+        try frames { try whole.append(PixelConverter.toYUV($0)) }
         try whole.finish()
         let partial = try VideoWriter(path: dir + "/region.mp4", settings: settings, audioPath: dir + "/a.wav")
-        try frames { try partial.append($0, changed: region) }
+        try frames { try partial.append(PixelConverter.toYUV($0), changed: region) }
         try partial.finish()
 
         var expected: [RGBImage] = []

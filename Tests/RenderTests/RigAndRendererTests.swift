@@ -8,18 +8,30 @@ import XCTest
 @testable import Render
 
 final class RigAndRendererTests: XCTestCase {
+    /// A fixture cropped to even sides (frames are YUV 4:2:0) and its chosen face's landmarks.
     func landmarks(_ fixture: String) throws -> (RGBImage, FaceLandmarks) {
-        let image = try ImageDecoder.decode(path: try TestFiles.fixture(fixture))
+        let decoded = try ImageDecoder.decode(path: try TestFiles.fixture(fixture))
+        let image = decoded.cropped(x: 0, y: 0, width: decoded.width & ~1, height: decoded.height & ~1)
         let analysis = try FaceAnalyzer(models: FaceModels.shared()).analyze(image)
         return (image, analysis.landmarks)
     }
 
-    static func differingPixels(_ a: RGBImage, _ b: RGBImage) -> Int {
+    /// Samples (in all three planes) that differ between two frames, optionally only outside a
+    /// luma region.
+    static func differingSamples(
+        _ a: YUVImage, _ b: YUVImage, outside r: (x0: Int, y0: Int, x1: Int, y1: Int)? = nil
+    ) -> Int {
         precondition(a.width == b.width && a.height == b.height)
         var count = 0
-        for i in stride(from: 0, to: a.pixels.count, by: 3)
-        where a.pixels[i] != b.pixels[i] || a.pixels[i + 1] != b.pixels[i + 1] || a.pixels[i + 2] != b.pixels[i + 2] {
-            count += 1
+        for (pa, pb, scale) in [(a.y, b.y, 1), (a.u, b.u, 2), (a.v, b.v, 2)] {
+            let w = a.width / scale
+            for i in pa.indices where pa[i] != pb[i] {
+                if let r {
+                    let (x, y) = ((i % w) * scale, (i / w) * scale)
+                    if x >= r.x0 && x < r.x1 && y >= r.y0 && y < r.y1 { continue }
+                }
+                count += 1
+            }
         }
         return count
     }
@@ -42,7 +54,7 @@ final class RigAndRendererTests: XCTestCase {
                 base: image, rig: FaceRig(landmarks: face, frameWidth: image.width, frameHeight: image.height))
             var frame = renderer.makeFrame()
             renderer.render(FaceMotion(), into: &frame)
-            XCTAssertEqual(Self.differingPixels(frame, image), 0, fixture)
+            XCTAssertEqual(Self.differingSamples(frame, renderer.base), 0, fixture)
         }
     }
 
@@ -55,33 +67,30 @@ final class RigAndRendererTests: XCTestCase {
         var frame = renderer.makeFrame()
         renderer.render(FaceMotion(mouth: MouthShape(jawOpen: 1, lipGap: 1, spread: 0), blink: 1), into: &frame)
         let r = renderer.animatedRegion
-        var changedOutside = 0
-        for y in 0..<image.height {
-            for x in 0..<image.width where !(x >= r.x0 && x < r.x1 && y >= r.y0 && y < r.y1) {
-                if frame[x, y] != image[x, y] { changedOutside += 1 }
-            }
-        }
-        XCTAssertEqual(changedOutside, 0)
+        XCTAssertEqual(Self.differingSamples(frame, renderer.base, outside: r), 0)
+        XCTAssertGreaterThan(Self.differingSamples(frame, renderer.base), 1000)
         // The animated region stays near the face: well under the whole picture.
         XCTAssertLessThan((r.x1 - r.x0) * (r.y1 - r.y0), image.width * image.height / 3)
         // Below the teeth, where the lower lip was, it is now dark.
         let open = rig.deform(FaceMotion(mouth: MouthShape(jawOpen: 1, lipGap: 1, spread: 0)))
         let below = face[66].lerp(to: open[66], 0.5)
-        let before = image.meanLuma(in: Rect(x: below.x - 2, y: below.y - 2, width: 4, height: 4))
+        let before = renderer.base.meanLuma(in: Rect(x: below.x - 2, y: below.y - 2, width: 4, height: 4))
         let after = frame.meanLuma(in: Rect(x: below.x - 2, y: below.y - 2, width: 4, height: 4))
-        XCTAssertLessThan(after, before - 40)
+        XCTAssertLessThan(after, before - 30)
         // The other face in the photo is untouched.
         let analysis = try FaceAnalyzer(models: FaceModels.shared()).analyze(image)
         let other = analysis.faces[1 - analysis.chosenIndex].box
-        for y in Int(other.minY)..<Int(other.maxY) {
-            for x in Int(other.minX)..<Int(other.maxX) where x >= r.x1 || y < r.y0 || x < r.x0 || y >= r.y1 {
-                XCTAssertTrue(frame[x, y] == image[x, y])
+        for y in max(0, Int(other.minY))..<min(image.height, Int(other.maxY)) {
+            for x in max(0, Int(other.minX))..<min(image.width, Int(other.maxX))
+            where x >= r.x1 || y < r.y0 || x < r.x0 || y >= r.y1 {
+                XCTAssertEqual(frame.y[y * image.width + x], renderer.base.y[y * image.width + x])
             }
         }
     }
 
     func testClosedMouthOpensOntoPaintedTeethAndCavity() throws {
-        let image = try ImageDecoder.decode(path: try TestFiles.fixture("bald_guys.jpg"))
+        let decoded = try ImageDecoder.decode(path: try TestFiles.fixture("bald_guys.jpg"))
+        let image = decoded.cropped(x: 0, y: 0, width: decoded.width & ~1, height: decoded.height & ~1)
         let faces = try FaceAnalyzer(models: FaceModels.shared()).analyze(image).faces
         let rigs = faces.map {
             FaceRig(landmarks: $0.landmarks, frameWidth: image.width, frameHeight: image.height, portrait: image)
@@ -92,7 +101,7 @@ final class RigAndRendererTests: XCTestCase {
         let renderer = FrameRenderer(base: image, rig: rig)
         var frame = renderer.makeFrame()
         renderer.render(FaceMotion(), into: &frame)
-        XCTAssertEqual(Self.differingPixels(frame, image), 0, "rest pose is the portrait")
+        XCTAssertEqual(Self.differingSamples(frame, renderer.base), 0, "rest pose is the portrait")
         let open = rig.deform(FaceMotion(mouth: MouthShape(jawOpen: 1, lipGap: 1, spread: 0)))
         renderer.render(FaceMotion(mouth: MouthShape(jawOpen: 1, lipGap: 1, spread: 0)), into: &frame)
         // Just under the upper lip: teeth, brighter than the cavity further down.
@@ -100,7 +109,7 @@ final class RigAndRendererTests: XCTestCase {
         let bottom = open[66]
         let teeth = frame.meanLuma(in: Rect(x: top.x - 1, y: top.y + 1, width: 3, height: 2))
         let cavity = frame.meanLuma(in: Rect(x: top.x - 1, y: top.lerp(to: bottom, 0.6).y, width: 3, height: 2))
-        XCTAssertGreaterThan(teeth, cavity + 40, "teeth \(teeth) vs cavity \(cavity)")
+        XCTAssertGreaterThan(teeth, cavity + 30, "teeth \(teeth) vs cavity \(cavity)")
     }
 
     func testBlinkClosesTheEyes() throws {

@@ -14,9 +14,14 @@ typedef struct {
     double score;
 } mp_face_box;
 
-/// Loads the detector and the predictor file. Returns NULL and writes a message on failure.
-mp_face_models *mp_face_models_load(const char *predictor_path, char *error, int error_length);
+/// Loads the detector and the predictor file. With `fast`, the file is parsed by Mouthpiece's own
+/// reader (falling back to dlib's on any surprise); otherwise by dlib's. Returns NULL and writes a
+/// message on failure.
+mp_face_models *mp_face_models_load(const char *predictor_path, int fast, char *error, int error_length);
 void mp_face_models_free(mp_face_models *models);
+
+/// 1 when the predictor was parsed by the fast reader, 0 when dlib's reader was used.
+int mp_face_models_read_fast(const mp_face_models *models);
 
 /// Finds faces; writes at most `capacity` boxes (strongest first) and returns how many were found
 /// in total. `upsample` doubles the image that many times first (finds smaller faces, slower).

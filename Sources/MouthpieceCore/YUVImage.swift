@@ -1,0 +1,46 @@
+/// A planar 8-bit YUV 4:2:0 picture (BT.709, limited range): the encoder's own format, and the
+/// format frames are rendered in, so that no per-frame colour conversion is needed.
+///
+/// Chroma planes are half the width and height; chroma sample (i, j) covers luma pixels
+/// (2i...2i+1, 2j...2j+1), centred between them.
+public struct YUVImage: Equatable, Sendable {
+    public let width: Int
+    public let height: Int
+    public var y: [UInt8]
+    public var u: [UInt8]
+    public var v: [UInt8]
+
+    public init(width: Int, height: Int, y: [UInt8], u: [UInt8], v: [UInt8]) {
+        precondition(width > 0 && height > 0 && width % 2 == 0 && height % 2 == 0, "YUV 4:2:0 needs even sizes")
+        precondition(y.count == width * height && u.count == width * height / 4 && v.count == u.count, "bad planes")
+        self.width = width
+        self.height = height
+        self.y = y
+        self.u = u
+        self.v = v
+    }
+
+    public var chromaWidth: Int { width / 2 }
+    public var chromaHeight: Int { height / 2 }
+
+    /// Mean luma over a rectangle (luma pixels), clamped to the picture.
+    public func meanLuma(in rect: Rect) -> Double {
+        let x0 = max(0, Int(rect.minX)), x1 = min(width, Int(rect.maxX))
+        let y0 = max(0, Int(rect.minY)), y1 = min(height, Int(rect.maxY))
+        guard x1 > x0, y1 > y0 else { return 0 }
+        var sum = 0
+        for row in y0..<y1 {
+            for x in x0..<x1 { sum += Int(y[row * width + x]) }
+        }
+        return Double(sum) / Double((x1 - x0) * (y1 - y0))
+    }
+
+    /// BT.709 limited-range Y, U, V of an RGB colour (components 0...255).
+    public static func components(r: Double, g: Double, b: Double) -> (y: Double, u: Double, v: Double) {
+        (
+            16 + (0.2126 * r + 0.7152 * g + 0.0722 * b) * 219 / 255,
+            128 + (-0.1146 * r - 0.3854 * g + 0.5 * b) * 224 / 255,
+            128 + (0.5 * r - 0.4542 * g - 0.0458 * b) * 224 / 255
+        )
+    }
+}
