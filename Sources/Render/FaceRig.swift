@@ -3,9 +3,9 @@ import Foundation
 import Motion
 import MouthpieceCore
 
-/// A triangle mesh over the face: the 68 landmarks plus points that carry the deformation into
-/// the neck and eyelids, and fixed anchors (a ring around the head, the frame's edges) that keep
-/// everything else still. `deform` says where every vertex goes for a given `FaceMotion`.
+/// A triangle mesh over the face: the 68 landmarks, points under the jaw and over the eyelids that
+/// shape how skin stretches, and fixed anchors (a ring around the head, the frame's edges) that
+/// keep everything else still. `deform` says where every vertex goes for a given `FaceMotion`.
 ///
 /// All coordinates are output-frame pixels.
 public struct FaceRig: Sendable {
@@ -25,8 +25,6 @@ public struct FaceRig: Sendable {
     let unit: Double
     let pivot: Point
     let chinDepth: Double
-    /// Vertices added below the jaw, each tied to the jaw landmark it follows.
-    let neck: [(vertex: Int, jaw: Int)]
     /// Vertices between brow and upper lid, each tied to the lid landmark it follows.
     let lids: [(vertex: Int, lid: Int, weight: Double)]
     /// When the portrait's mouth is already open: vertices just above the lower inner lip that stay
@@ -59,10 +57,9 @@ public struct FaceRig: Sendable {
             return points.count - 1
         }
         let centre = Point.mean(landmarks.points)
-        var neck: [(Int, Int)] = []
-        for j in 2...14 {
-            if let v = add(landmarks[j] + (landmarks[j] - centre) * 0.45) { neck.append((v, j)) }
-        }
+        // Fixed points below the jaw: the skin between them and the jaw stretches as the chin
+        // drops, and nothing beyond them moves (the neck, the collar, the background).
+        for j in 2...14 { _ = add(landmarks[j] + (landmarks[j] - centre) * 0.45) }
         // A ring of lid-skin vertices above each eye, between the lid and the brow, so that a blink
         // stretches the skin just above the eye rather than dragging the brow down.
         var lids: [(Int, Int, Double)] = []
@@ -102,19 +99,18 @@ public struct FaceRig: Sendable {
             _ = add(p)
         }
         rest = points
-        self.neck = neck
         self.lids = lids
         self.teethLine = teethLine
 
         // Triangulate the widest-open pose, so that lip and lid contours become mesh edges.
         var layoutRig = Self(
             rest: points, triangles: [], moving: [], landmarks: landmarks, across: across, down: down, unit: unit,
-            pivot: pivot, chinDepth: chinDepth, neck: neck, lids: lids, teethLine: teethLine)
+            pivot: pivot, chinDepth: chinDepth, lids: lids, teethLine: teethLine)
         layoutRig.expressiveness = 1
         let open = layoutRig.deform(FaceMotion(mouth: MouthShape(jawOpen: 1, lipGap: 1, spread: 0), blink: 0))
         let mesh = Delaunay.triangulate(open)
         triangles = mesh
-        let movable = Set(Array(1...15) + Array(36...47) + Array(48...67) + neck.map(\.0) + lids.map(\.0) + teethLine)
+        let movable = Set(Array(1...15) + Array(36...47) + Array(48...67) + lids.map(\.0) + teethLine)
         movingTriangles = mesh.indices.filter { i in
             let t = mesh[i]
             return movable.contains(t.0) || movable.contains(t.1) || movable.contains(t.2)
@@ -123,7 +119,7 @@ public struct FaceRig: Sendable {
 
     private init(
         rest: [Point], triangles: [(Int, Int, Int)], moving: [Int], landmarks: FaceLandmarks, across: Point,
-        down: Point, unit: Double, pivot: Point, chinDepth: Double, neck: [(Int, Int)], lids: [(Int, Int, Double)],
+        down: Point, unit: Double, pivot: Point, chinDepth: Double, lids: [(Int, Int, Double)],
         teethLine: [Int]
     ) {
         self.rest = rest
@@ -136,7 +132,6 @@ public struct FaceRig: Sendable {
         self.unit = unit
         self.pivot = pivot
         self.chinDepth = chinDepth
-        self.neck = neck
         self.lids = lids
         self.teethLine = teethLine
     }
@@ -169,10 +164,6 @@ public struct FaceRig: Sendable {
         let sideways = (0.05 * m.spread - 0.04 * m.jawOpen) * mouthWidth * scale
         for (i, side) in [(48, -1.0), (60, -1.0), (54, 1.0), (64, 1.0)] {
             move(i, across: side * sideways, down: 0.5 * (jawDrop * reach(rest[i]) + lipExtra))
-        }
-        for (v, j) in neck {
-            let t = reach(rest[j])
-            move(v, across: 0, down: 0.35 * jawDrop * t * t.squareRoot())
         }
 
         // Blinks: the upper lid comes all the way down to the lower lid, which rises a little to
