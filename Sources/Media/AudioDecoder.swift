@@ -45,8 +45,7 @@ public enum AudioDecoder {
             samples.append(contentsOf: chunk)
         }
         _ = info
-        let duration = Double(samples.count) / Double(sampleRate)
-        try check(duration: duration, limits: limits)
+        try checkDuration(Double(samples.count) / Double(sampleRate), limits: limits)
         return AudioClip(sampleRate: sampleRate, samples: samples)
     }
 
@@ -64,7 +63,8 @@ public enum AudioDecoder {
         return reader.info
     }
 
-    static func check(duration: Double, limits: Limits) throws {
+    /// Throws `audio_too_short` or `audio_too_long` when `duration` is outside the limits.
+    public static func checkDuration(_ duration: Double, limits: Limits) throws {
         if duration < limits.minDuration {
             throw MouthpieceError(
                 .audioTooShort,

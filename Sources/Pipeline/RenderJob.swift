@@ -27,7 +27,8 @@ public struct RenderSummary: Sendable {
     public let bytes: Int
     public let framing: Framing.Mode
     public let warnings: [FaceWarning]
-    /// Seconds per stage: decode_image, face_analysis, decode_audio, voice_analysis, render, encode, total.
+    /// Seconds per stage: decode_image, face_analysis, voice_analysis (audio decoding included),
+    /// render (waiting for frames), encode, total.
     public let timings: [(stage: String, seconds: Double)]
 }
 
@@ -70,12 +71,13 @@ public struct RenderJob: Sendable {
         let analysis = try timed("face_analysis") {
             try FaceAnalyzer(models: FaceModels.shared()).analyze(portrait, faceIndex: options.faceIndex)
         }
-        let clip = try timed("decode_audio") {
-            try AudioDecoder.decode(
-                path: audioPath, sampleRate: 16_000, limits: AudioDecoder.Limits(maxDuration: options.maxAudioSeconds))
+        // The audio streams through the analysis: never held whole.
+        let features = try timed("voice_analysis") {
+            try VoiceAnalyzer().analyze(
+                path: audioPath, fps: options.fps, limits: AudioDecoder.Limits(maxDuration: options.maxAudioSeconds))
         }
-        let frameCount = max(1, Int((clip.duration * Double(options.fps)).rounded()))
-        let motion = timed("voice_analysis") { motionTrack(for: clip, frameCount: frameCount) }
+        let frameCount = features.frames.count
+        let motion = motionTrack(for: features)
 
         let framing = Framing.plan(
             imageWidth: portrait.width, imageHeight: portrait.height, face: analysis.landmarks,
@@ -140,9 +142,9 @@ public struct RenderJob: Sendable {
     }
 
     /// Voice -> mouth shapes, plus blinks from the seed.
-    func motionTrack(for clip: AudioClip, frameCount: Int) -> MotionTrack {
-        let features = VoiceAnalyzer().analyze(clip, fps: options.fps, frameCount: frameCount)
+    func motionTrack(for features: VoiceFeatures) -> MotionTrack {
         let mouths = MouthShapeTrack().shapes(for: features)
+        let frameCount = features.frames.count
         let blinks = BlinkTrack().closure(frameCount: frameCount, fps: options.fps, seed: options.seed)
         return MotionTrack(
             fps: options.fps, frames: (0..<frameCount).map { FaceMotion(mouth: mouths[$0], blink: blinks[$0]) })

@@ -34,6 +34,23 @@ final class MouthShapeTrackTests: XCTestCase {
         XCTAssertTrue(first.allSatisfy { $0.centroid.isFinite && $0.lowBand.isFinite && $0.highBand <= 1 })
     }
 
+    func testStreamingAnalysisMatchesInMemoryAnalysis() throws {
+        let dir = try TestFiles.scratchDirectory(for: self)
+        // Longer than the streaming buffer, so that samples are dropped along the way.
+        let long = SyntheticSpeech(
+            sampleRate: 16_000, segments: [.silence(0.7), .speech(2.2), .silence(0.9), .speech(1.3)])
+        try long.writeWAV(to: dir + "/v.wav")
+        let clip = try AudioDecoder.decode(path: dir + "/v.wav", sampleRate: VoiceAnalyzer.sampleRate)
+        // Frame rates whose hop is longer and shorter than the analysis window.
+        for rate in [24, 25, 30, 60] {
+            let streamed = try VoiceAnalyzer().analyze(path: dir + "/v.wav", fps: rate)
+            XCTAssertEqual(streamed.frames.count, Int((clip.duration * Double(rate)).rounded()))
+            XCTAssertEqual(Double(streamed.frames.count) / Double(rate), long.duration, accuracy: 1 / Double(rate))
+            let whole = VoiceAnalyzer().analyze(clip, fps: rate, frameCount: streamed.frames.count)
+            XCTAssertEqual(streamed.frames, whole.frames, "\(rate) fps")
+        }
+    }
+
     func testSilenceKeepsMouthClosed() {
         let s = shapes()
         // Silences: well away from speech (past the lead and the smoothing), the mouth is shut.
