@@ -107,34 +107,6 @@ public enum PixelConverter {
         return YUVImage(width: image.width, height: image.height, y: y, u: u, v: v)
     }
 
-    /// YUV 4:2:0 (BT.709 limited) -> RGB, for looking at rendered frames.
-    public static func toRGB(_ image: YUVImage) -> RGBImage {
-        let scaler = sws_getContext(
-            Int32(image.width), Int32(image.height), AV_PIX_FMT_YUV420P, Int32(image.width), Int32(image.height),
-            AV_PIX_FMT_RGB24, SWS_BILINEAR | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, nil, nil, nil)
-        defer { sws_freeContext(scaler) }
-        if let coefficients = sws_getCoefficients(SWS_CS_ITU709) {
-            sws_setColorspaceDetails(scaler, coefficients, 0, coefficients, 1, 0, 1 << 16, 1 << 16)
-        }
-        var pixels = [UInt8](repeating: 0, count: image.width * image.height * 3)
-        image.y.withUnsafeBufferPointer { yp in
-            image.u.withUnsafeBufferPointer { up in
-                image.v.withUnsafeBufferPointer { vp in
-                    pixels.withUnsafeMutableBufferPointer { out in
-                        var src: [UnsafePointer<UInt8>?] = [yp.baseAddress, up.baseAddress, vp.baseAddress, nil]
-                        var srcStride: [Int32] = [
-                            Int32(image.width), Int32(image.width / 2), Int32(image.width / 2), 0,
-                        ]
-                        var dst: [UnsafeMutablePointer<UInt8>?] = [out.baseAddress, nil, nil, nil]
-                        var dstStride: [Int32] = [Int32(image.width * 3), 0, 0, 0]
-                        _ = sws_scale(scaler, &src, &srcStride, 0, Int32(image.height), &dst, &dstStride)
-                    }
-                }
-            }
-        }
-        return RGBImage(width: image.width, height: image.height, pixels: pixels)
-    }
-
     static func rgbToYUVScaler(width: Int, height: Int) -> OpaquePointer? {
         let scaler = sws_getContext(
             Int32(width), Int32(height), AV_PIX_FMT_RGB24, Int32(width), Int32(height), AV_PIX_FMT_YUV420P,
