@@ -47,7 +47,8 @@ public final class VideoWriter {
     private var yuv: UnsafeMutablePointer<AVFrame>?
     private var audioFrame: UnsafeMutablePointer<AVFrame>?
     private var packet: UnsafeMutablePointer<AVPacket>?
-    private let audioReader: AudioReader
+    /// The source of the audio, or nil for a silent track as long as the video.
+    private let audioReader: AudioReader?
     private var pendingAudio: [Float] = []
     private var audioSamplesSent = 0
     private var audioFinished = false
@@ -55,19 +56,28 @@ public final class VideoWriter {
     private let audioChannels: Int
     private let audioRate: Int
 
-    /// Opens `path` for writing. The audio of `audioPath` is carried over whole.
-    public init(path: String, settings: Settings, audioPath: String) throws {
+    /// Opens `path` for writing. The audio of `audioPath` is carried over whole; with no audio
+    /// path the file gets a silent track as long as the video.
+    public init(path: String, settings: Settings, audioPath: String?) throws {
         _ = FFmpegLogging.quiet
         self.settings = settings
         guard settings.width % 2 == 0, settings.height % 2 == 0, settings.fps > 0 else {
             throw MouthpieceError(.invalidParameter, "Frame size must be even and fps positive.")
         }
         // AAC wants one of its standard rates; other rates are resampled to 48 kHz.
-        let probe = try AudioReader(path: audioPath, sampleRate: 48_000, channels: 1)
-        let standard = [96_000, 88_200, 64_000, 48_000, 44_100, 32_000, 24_000, 22_050, 16_000, 12_000, 11_025, 8_000]
-        audioRate = standard.contains(probe.info.sampleRate) ? probe.info.sampleRate : 48_000
-        audioChannels = min(2, probe.info.channels)
-        audioReader = try AudioReader(path: audioPath, sampleRate: audioRate, channels: audioChannels)
+        if let audioPath {
+            let probe = try AudioReader(path: audioPath, sampleRate: 48_000, channels: 1)
+            let standard = [
+                96_000, 88_200, 64_000, 48_000, 44_100, 32_000, 24_000, 22_050, 16_000, 12_000, 11_025, 8_000,
+            ]
+            audioRate = standard.contains(probe.info.sampleRate) ? probe.info.sampleRate : 48_000
+            audioChannels = min(2, probe.info.channels)
+            audioReader = try AudioReader(path: audioPath, sampleRate: audioRate, channels: audioChannels)
+        } else {
+            audioRate = 48_000
+            audioChannels = 1
+            audioReader = nil
+        }
 
         let failed = { (what: String, status: Int32) in
             MouthpieceError(.encodingFailed, "\(what) failed: \(ffmpegMessage(status)).")
@@ -239,10 +249,18 @@ public final class VideoWriter {
         let frameSize = Int(audio.pointee.frame_size)
         while !audioFinished, Double(audioSamplesSent) / Double(audioRate) < seconds {
             while pendingAudio.count < frameSize * audioChannels, !audioFinished {
-                if let chunk = try audioReader.next() {
-                    pendingAudio.append(contentsOf: chunk)
+                if let audioReader {
+                    if let chunk = try audioReader.next() {
+                        pendingAudio.append(contentsOf: chunk)
+                    } else {
+                        audioFinished = true
+                    }
                 } else {
-                    audioFinished = true
+                    // Silence, up to the end of the video written so far.
+                    let end = Int(Double(framesWritten) / Double(settings.fps) * Double(audioRate))
+                    let missing = end - audioSamplesSent - pendingAudio.count
+                    if missing <= 0 { break }
+                    pendingAudio.append(contentsOf: [Float](repeating: 0, count: min(missing, frameSize)))
                 }
             }
             let available = min(frameSize, pendingAudio.count / audioChannels)

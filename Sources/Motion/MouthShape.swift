@@ -18,15 +18,37 @@ public struct MouthShape: Equatable, Sendable {
     public static let rest = MouthShape()
 }
 
-/// The per-frame motion of the face: mouth and eyelids.
+/// Small rotations of the head, in radians, and how far the brows are raised (0...1).
+public struct HeadMotion: Equatable, Sendable {
+    /// Turn towards the picture's right.
+    public var yaw: Double
+    /// Nod: positive tips the face down.
+    public var pitch: Double
+    /// Tilt: positive is clockwise in the picture.
+    public var roll: Double
+    public var browLift: Double
+
+    public init(yaw: Double = 0, pitch: Double = 0, roll: Double = 0, browLift: Double = 0) {
+        self.yaw = yaw
+        self.pitch = pitch
+        self.roll = roll
+        self.browLift = browLift
+    }
+
+    public static let still = HeadMotion()
+}
+
+/// The per-frame motion of the face: mouth, eyelids and head.
 public struct FaceMotion: Equatable, Sendable {
     public var mouth: MouthShape
     /// Eyelid closure, 0 (open) to 1 (shut).
     public var blink: Double
+    public var head: HeadMotion
 
-    public init(mouth: MouthShape = .rest, blink: Double = 0) {
+    public init(mouth: MouthShape = .rest, blink: Double = 0, head: HeadMotion = .still) {
         self.mouth = mouth
         self.blink = blink
+        self.head = head
     }
 }
 

@@ -6,6 +6,8 @@ struct Mouthpiece: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mouthpiece",
         abstract: "Turn a portrait and a voice into a lip-synced talking-head MP4, on the CPU.",
-        subcommands: [RenderCommand.self, InspectCommand.self, EvalCommand.self, BenchCommand.self]
+        subcommands: [
+            RenderCommand.self, AnimateCommand.self, InspectCommand.self, EvalCommand.self, BenchCommand.self,
+        ]
     )
 }

@@ -3,22 +3,10 @@ import Foundation
 import MouthpieceCore
 import Pipeline
 
-/// `mouthpiece render`: portrait + audio -> MP4.
-struct RenderCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "render",
-        abstract: "Render a lip-synced MP4 from a portrait and an audio file.",
-        discussion: """
-            Portraits: JPEG, PNG or WebP (up to 40 megapixels, 20 MB). Audio: MP3, WAV, M4A/AAC, \
-            OGG (Vorbis or Opus), FLAC or WebM, 0.5 s to 30 min. Errors print one line \
-            `error[code]: message` and exit with status 2 (bad input) or 1 (internal failure).
-            """)
-
+/// The output and motion options `render` and `animate` share.
+struct ClipOptions: ParsableArguments {
     @Option(name: .long, help: "Portrait photo (JPEG, PNG or WebP).")
     var image: String
-
-    @Option(name: .long, help: "Speech audio (MP3, WAV, M4A, OGG, FLAC, WebM).")
-    var audio: String
 
     @Option(name: [.short, .long], help: "Output MP4 path.")
     var output: String
@@ -32,11 +20,14 @@ struct RenderCommand: ParsableCommand {
     @Option(help: "original, 16:9, 9:16 or 1:1 (face-centred crop, or padding if a crop would cut the head).")
     var aspect: String = "original"
 
-    @Option(help: "Seed for blinks and other random motion; the same seed gives the same frames.")
+    @Option(help: "Seed for blinks and head motion; the same seed gives the same frames.")
     var seed: UInt64 = 0
 
     @Option(help: "Mouth amplitude, 0 to 2.")
     var expressiveness: Double = 1
+
+    @Option(name: .customLong("head-motion"), help: "Head motion amplitude, 0 (perfectly still) to 2.")
+    var headMotion: Double = 1
 
     @Option(name: .customLong("face-index"), help: "Which face to animate when there are several (0 = strongest).")
     var faceIndex: Int?
@@ -53,25 +44,28 @@ struct RenderCommand: ParsableCommand {
     @Flag(help: "No progress bar.")
     var quiet = false
 
-    func run() throws {
+    func renderOptions() throws -> RenderOptions {
+        var options = try RenderOptions.parse(
+            resolution: resolution, fps: fps, aspect: aspect, seed: seed, expressiveness: expressiveness,
+            faceIndex: faceIndex, headMotion: headMotion)
+        let presets = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]
+        guard presets.contains(preset) else {
+            throw MouthpieceError(
+                .invalidParameter, "preset must be one of \(presets.joined(separator: ", ")).", field: "preset")
+        }
+        guard (0...51).contains(crf) else {
+            throw MouthpieceError(.invalidParameter, "crf must be between 0 and 51.", field: "crf")
+        }
+        options.encoderPreset = preset
+        options.crf = crf
+        return options
+    }
+
+    /// Runs the job with a progress bar and prints the summary (or the error).
+    func run(_ sound: RenderJob.Sound) throws {
         try Terminal.run(json: json) {
-            var options = try RenderOptions.parse(
-                resolution: resolution, fps: fps, aspect: aspect, seed: seed, expressiveness: expressiveness,
-                faceIndex: faceIndex)
-            let presets = [
-                "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
-            ]
-            guard presets.contains(preset) else {
-                throw MouthpieceError(
-                    .invalidParameter, "preset must be one of \(presets.joined(separator: ", ")).", field: "preset")
-            }
-            guard (0...51).contains(crf) else {
-                throw MouthpieceError(.invalidParameter, "crf must be between 0 and 51.", field: "crf")
-            }
-            options.encoderPreset = preset
-            options.crf = crf
+            let job = RenderJob(imagePath: image, sound: sound, outputPath: output, options: try renderOptions())
             let bar = ProgressBar(enabled: !quiet && Terminal.stderrIsTerminal)
-            let job = RenderJob(imagePath: image, audioPath: audio, outputPath: output, options: options)
             let summary = try job.run { progress in
                 switch progress.stage {
                 case .analysing: bar.message("analysing the portrait and the voice...")
@@ -110,4 +104,37 @@ struct RenderCommand: ParsableCommand {
             "timings": timings,
         ]
     }
+}
+
+/// `mouthpiece render`: portrait + audio -> MP4.
+struct RenderCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "render",
+        abstract: "Render a lip-synced MP4 from a portrait and an audio file.",
+        discussion: """
+            Portraits: JPEG, PNG or WebP (up to 40 megapixels, 20 MB). Audio: MP3, WAV, M4A/AAC, \
+            OGG (Vorbis or Opus), FLAC or WebM, 0.5 s to 30 min. Errors print one line \
+            `error[code]: message` and exit with status 2 (bad input) or 1 (internal failure).
+            """)
+
+    @Option(name: .long, help: "Speech audio (MP3, WAV, M4A, OGG, FLAC, WebM).")
+    var audio: String
+
+    @OptionGroup var clip: ClipOptions
+
+    func run() throws { try clip.run(.audio(path: audio)) }
+}
+
+/// `mouthpiece animate`: a living portrait without speech (blinks, head motion, breathing).
+struct AnimateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "animate",
+        abstract: "Animate a portrait without speech: blinks, small head motion, breathing (silent audio track).")
+
+    @Option(help: "Length of the clip in seconds.")
+    var duration: Double = 8
+
+    @OptionGroup var clip: ClipOptions
+
+    func run() throws { try clip.run(.silence(seconds: duration)) }
 }

@@ -38,16 +38,31 @@ public struct RenderSummary: Sendable {
 /// motion track, frame the shot, then render and encode frame by frame. The MP4 is written to a
 /// temporary name beside the output and renamed when complete, so a failure leaves nothing behind.
 public struct RenderJob: Sendable {
+    /// What drives the clip: a voice, or nothing for a given time (a living portrait).
+    public enum Sound: Sendable {
+        case audio(path: String)
+        case silence(seconds: Double)
+    }
+
     public let imagePath: String
-    public let audioPath: String
+    public let sound: Sound
     public let outputPath: String
     public let options: RenderOptions
 
-    public init(imagePath: String, audioPath: String, outputPath: String, options: RenderOptions = RenderOptions()) {
+    public init(imagePath: String, sound: Sound, outputPath: String, options: RenderOptions = RenderOptions()) {
         self.imagePath = imagePath
-        self.audioPath = audioPath
+        self.sound = sound
         self.outputPath = outputPath
         self.options = options
+    }
+
+    public init(imagePath: String, audioPath: String, outputPath: String, options: RenderOptions = RenderOptions()) {
+        self.init(imagePath: imagePath, sound: .audio(path: audioPath), outputPath: outputPath, options: options)
+    }
+
+    var audioPath: String? {
+        if case .audio(let path) = sound { return path }
+        return nil
     }
 
     public func run(progress: (RenderProgress) -> Void = { _ in }) throws -> RenderSummary {
@@ -73,8 +88,21 @@ public struct RenderJob: Sendable {
         }
         // The audio streams through the analysis: never held whole.
         let features = try timed("voice_analysis") {
-            try VoiceAnalyzer().analyze(
-                path: audioPath, fps: options.fps, limits: AudioDecoder.Limits(maxDuration: options.maxAudioSeconds))
+            switch sound {
+            case .audio(let path):
+                return try VoiceAnalyzer().analyze(
+                    path: path, fps: options.fps, limits: AudioDecoder.Limits(maxDuration: options.maxAudioSeconds))
+            case .silence(let seconds):
+                guard seconds.isFinite, seconds >= 0.5, seconds <= options.maxAudioSeconds else {
+                    throw MouthpieceError(
+                        .invalidParameter,
+                        "duration must be between 0.5 and \(options.maxAudioSeconds.formatted(0)) seconds.",
+                        field: "duration")
+                }
+                let count = max(1, Int((seconds * Double(options.fps)).rounded()))
+                let quiet = VoiceFrame(loudness: -100, lowBand: 0, midBand: 0, highBand: 0, centroid: 0)
+                return VoiceFeatures(fps: options.fps, frames: [VoiceFrame](repeating: quiet, count: count))
+            }
         }
         let frameCount = features.frames.count
         let motion = motionTrack(for: features)
@@ -146,8 +174,12 @@ public struct RenderJob: Sendable {
         let mouths = MouthShapeTrack().shapes(for: features)
         let frameCount = features.frames.count
         let blinks = BlinkTrack().closure(frameCount: frameCount, fps: options.fps, seed: options.seed)
+        var headTrack = HeadMotionTrack()
+        headTrack.scale = options.headMotion
+        let heads = headTrack.motion(for: features, seed: options.seed)
         return MotionTrack(
-            fps: options.fps, frames: (0..<frameCount).map { FaceMotion(mouth: mouths[$0], blink: blinks[$0]) })
+            fps: options.fps,
+            frames: (0..<frameCount).map { FaceMotion(mouth: mouths[$0], blink: blinks[$0], head: heads[$0]) })
     }
 
     static func seconds(_ d: Duration) -> Double {

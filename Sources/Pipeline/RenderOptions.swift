@@ -12,6 +12,8 @@ public struct RenderOptions: Sendable {
     public var seed: UInt64 = 0
     /// Mouth amplitude, 0 (still) to 2; 1 is natural.
     public var expressiveness: Double = 1
+    /// Head motion amplitude, 0 (perfectly still) to 2; 1 is natural.
+    public var headMotion: Double = 1
     /// Which face to animate (strongest first); nil picks the largest.
     public var faceIndex: Int? = nil
     public var encoderPreset: String = "veryfast"
@@ -24,7 +26,8 @@ public struct RenderOptions: Sendable {
     /// Builds options from the strings a user typed, with `invalid_parameter` errors that name the
     /// field and the allowed values.
     public static func parse(
-        resolution: String?, fps: Int?, aspect: String?, seed: UInt64?, expressiveness: Double?, faceIndex: Int?
+        resolution: String?, fps: Int?, aspect: String?, seed: UInt64?, expressiveness: Double?, faceIndex: Int?,
+        headMotion: Double? = nil
     ) throws -> RenderOptions {
         var options = RenderOptions()
         if let resolution {
@@ -62,6 +65,13 @@ public struct RenderOptions: Sendable {
                     field: "expressiveness")
             }
             options.expressiveness = expressiveness
+        }
+        if let headMotion {
+            guard headMotion.isFinite, (0...2).contains(headMotion) else {
+                throw MouthpieceError(
+                    .invalidParameter, "head_motion must be between 0 and 2; got \(headMotion).", field: "head_motion")
+            }
+            options.headMotion = headMotion
         }
         if let faceIndex {
             guard faceIndex >= 0 else {

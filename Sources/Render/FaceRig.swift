@@ -30,6 +30,11 @@ public struct FaceRig: Sendable {
     /// When the portrait's mouth is already open: vertices just above the lower inner lip that stay
     /// with the upper jaw, so the portrait's own teeth ride the upper lip instead of stretching.
     public let teethLine: [Int]
+    /// How far each vertex stands out of the face's outline, in interocular units: how much it
+    /// shifts when the head turns or nods. The outline and everything outside it have 0, which is
+    /// what makes the face turn (2.5D) rather than slide, with the background still.
+    let depth: [Double]
+    let centre: Point
     /// Whether the portrait shows an open mouth (teeth or a gap between the lips).
     public var mouthOpenAtRest: Bool { !teethLine.isEmpty }
 
@@ -101,16 +106,29 @@ public struct FaceRig: Sendable {
         rest = points
         self.lids = lids
         self.teethLine = teethLine
+        var depth = [Double](repeating: 0, count: points.count)
+        for i in 17...26 { depth[i] = 0.22 }
+        for (i, d) in [
+            (27, 0.25), (28, 0.32), (29, 0.4), (30, 0.5), (31, 0.3), (32, 0.35), (33, 0.4), (34, 0.35), (35, 0.3),
+        ] {
+            depth[i] = d
+        }
+        for i in 36...47 { depth[i] = 0.2 }
+        for i in 48...67 { depth[i] = 0.3 }
+        for (v, _, _) in lids { depth[v] = 0.2 }
+        for v in teethLine { depth[v] = 0.3 }
+        self.depth = depth
+        self.centre = centre
 
         // Triangulate the widest-open pose, so that lip and lid contours become mesh edges.
         var layoutRig = Self(
             rest: points, triangles: [], moving: [], landmarks: landmarks, across: across, down: down, unit: unit,
-            pivot: pivot, chinDepth: chinDepth, lids: lids, teethLine: teethLine)
+            pivot: pivot, chinDepth: chinDepth, lids: lids, teethLine: teethLine, depth: depth, centre: centre)
         layoutRig.expressiveness = 1
         let open = layoutRig.deform(FaceMotion(mouth: MouthShape(jawOpen: 1, lipGap: 1, spread: 0), blink: 0))
         let mesh = Delaunay.triangulate(open)
         triangles = mesh
-        let movable = Set(Array(1...15) + Array(36...47) + Array(48...67) + lids.map(\.0) + teethLine)
+        let movable = Set(Array(1...15) + Array(17...67) + lids.map(\.0) + teethLine)
         movingTriangles = mesh.indices.filter { i in
             let t = mesh[i]
             return movable.contains(t.0) || movable.contains(t.1) || movable.contains(t.2)
@@ -120,7 +138,7 @@ public struct FaceRig: Sendable {
     private init(
         rest: [Point], triangles: [(Int, Int, Int)], moving: [Int], landmarks: FaceLandmarks, across: Point,
         down: Point, unit: Double, pivot: Point, chinDepth: Double, lids: [(Int, Int, Double)],
-        teethLine: [Int]
+        teethLine: [Int], depth: [Double], centre: Point
     ) {
         self.rest = rest
         self.triangles = triangles
@@ -134,6 +152,8 @@ public struct FaceRig: Sendable {
         self.chinDepth = chinDepth
         self.lids = lids
         self.teethLine = teethLine
+        self.depth = depth
+        self.centre = centre
     }
 
     /// Where every vertex goes for `motion`.
@@ -179,7 +199,21 @@ public struct FaceRig: Sendable {
                 out[v] = rest[v] + (out[lid] - rest[lid]) * weight
             }
         }
+        if motion.head != .still { applyHead(motion.head, to: &out) }
         return out
+    }
+
+    /// Turns, nods and tilts move the face's inner features by their depth (the outline stays),
+    /// and the brows lift.
+    private func applyHead(_ h: HeadMotion, to out: inout [Point]) {
+        let reach = 2.2 * unit
+        let (sr, cr) = (sin(h.roll), cos(h.roll))
+        let shift = across * (sin(h.yaw) * reach) + down * (sin(h.pitch) * reach)
+        for i in out.indices where depth[i] > 0 {
+            let d = out[i] - centre
+            out[i] = centre + Point(d.x * cr - d.y * sr, d.x * sr + d.y * cr) + shift * depth[i]
+        }
+        for i in 17...26 { out[i] = out[i] - down * (h.browLift * 0.05 * unit) }
     }
 
     /// The parted lips' outline in a deformed pose: the upper edge (left corner to right corner)

@@ -147,3 +147,74 @@ final class RenderJobTests: XCTestCase {
         return Double(sum) / Double(count)
     }
 }
+
+final class LivingPortraitTests: XCTestCase {
+    /// Nose-tip positions re-detected on every frame of a clip.
+    func noseTrack(_ path: String) throws -> [Point] {
+        let analyzer = FaceAnalyzer(models: try FaceModels.shared())
+        var points: [Point] = []
+        try VideoReader.forEachFrame(path: path) { _, frame in
+            points.append(try analyzer.analyze(frame).landmarks[30])
+            return true
+        }
+        return points
+    }
+
+    /// Root-mean-square distance from the mean position.
+    func spread(_ points: [Point]) -> Double {
+        let mean = Point.mean(points)
+        return (points.reduce(0) { $0 + ($1 - mean).length * ($1 - mean).length } / Double(points.count)).squareRoot()
+    }
+
+    func testAnimateMakesAnIdleClipWhoseHeadMovesOnlyWhenAsked() throws {
+        let dir = try TestFiles.scratchDirectory(for: self)
+        var options = RenderOptions()
+        options.resolution = .p480
+        options.fps = 25
+        let portrait = try TestFiles.fixture("Tom_Cruise_avp_2014_4.jpg")
+        let moving = try RenderJob(
+            imagePath: portrait, sound: .silence(seconds: 6), outputPath: dir + "/moving.mp4", options: options
+        ).run()
+        XCTAssertEqual(moving.frames, 150)
+        let info = try MediaProbe.probe(path: dir + "/moving.mp4")
+        XCTAssertEqual(try XCTUnwrap(info.audio).duration, 6, accuracy: 0.04, "a silent track as long as the video")
+        options.headMotion = 0
+        _ = try RenderJob(
+            imagePath: portrait, sound: .silence(seconds: 6), outputPath: dir + "/still.mp4", options: options
+        ).run()
+        let movingNose = try noseTrack(dir + "/moving.mp4")
+        let stillNose = try noseTrack(dir + "/still.mp4")
+        XCTAssertEqual(movingNose.count, 150, "a face in every frame")
+        // dlib's own landmark jitter on a still face is about a pixel; a moving head is well above it.
+        XCTAssertLessThan(spread(stillNose), 1.2, "still at head_motion 0")
+        XCTAssertGreaterThan(spread(movingNose), 2 * spread(stillNose), "the head moves at the default")
+        XCTAssertGreaterThan(spread(movingNose), 1.5)
+    }
+
+    func testSameSeedGivesIdenticalFrames() throws {
+        let dir = try TestFiles.scratchDirectory(for: self)
+        try SyntheticSpeech(segments: [.speech(1.2), .silence(0.6)]).writeWAV(to: dir + "/v.wav")
+        var options = RenderOptions()
+        options.resolution = .p480
+        options.seed = 42
+        func frames(_ name: String, seed: UInt64) throws -> [RGBImage] {
+            options.seed = seed
+            _ = try RenderJob(
+                imagePath: try TestFiles.fixture("2008_001009.jpg"), audioPath: dir + "/v.wav",
+                outputPath: dir + "/" + name, options: options
+            ).run()
+            var out: [RGBImage] = []
+            try VideoReader.forEachFrame(path: dir + "/" + name) { _, frame in
+                out.append(frame)
+                return true
+            }
+            return out
+        }
+        let a = try frames("a.mp4", seed: 42)
+        let b = try frames("b.mp4", seed: 42)
+        let c = try frames("c.mp4", seed: 43)
+        XCTAssertEqual(a.count, b.count)
+        XCTAssertTrue(a == b, "same seed, same frames")
+        XCTAssertFalse(a == c, "another seed, other motion")
+    }
+}

@@ -145,3 +145,24 @@ final class RigAndRendererTests: XCTestCase {
         XCTAssertEqual(original.height, 680)
     }
 }
+
+final class HeadMotionRenderTests: XCTestCase {
+    func testTurningMovesTheFeaturesButNotTheOutlineOrTheBackground() throws {
+        let decoded = try ImageDecoder.decode(path: try TestFiles.fixture("Tom_Cruise_avp_2014_4.jpg"))
+        let image = decoded.cropped(x: 0, y: 0, width: decoded.width & ~1, height: decoded.height & ~1)
+        let face = try FaceAnalyzer(models: FaceModels.shared()).analyze(image).landmarks
+        let rig = FaceRig(landmarks: face, frameWidth: image.width, frameHeight: image.height, portrait: image)
+        let turn = FaceMotion(head: HeadMotion(yaw: 3 * .pi / 180, pitch: 1 * .pi / 180, roll: 0.5 * .pi / 180))
+        let moved = rig.deform(turn)
+        // The nose tip stands out most, so it moves most; the jaw outline stays.
+        XCTAssertGreaterThan(moved[30].distance(to: face[30]), 3)
+        XCTAssertGreaterThan(moved[30].distance(to: face[30]), moved[39].distance(to: face[39]))
+        for j in 0...16 { XCTAssertEqual(moved[j], face[j]) }
+        let renderer = FrameRenderer(base: image, rig: rig)
+        var frame = renderer.makeFrame()
+        renderer.render(turn, into: &frame)
+        XCTAssertEqual(
+            RigAndRendererTests.differingSamples(frame, renderer.base, outside: renderer.animatedRegion), 0)
+        XCTAssertGreaterThan(RigAndRendererTests.differingSamples(frame, renderer.base), 10_000)
+    }
+}
