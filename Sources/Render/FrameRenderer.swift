@@ -14,6 +14,8 @@ public struct FrameRenderer: Sendable {
     public let rig: FaceRig
     let interior: MouthInterior
     let restOpening: (upper: [Point], lower: [Point])
+    /// The rest vertices on the half-resolution chroma grid.
+    let chromaRest: [Point]
     /// Bounding box of the animated region, in whole luma pixels with even bounds: `x0..<x1`, `y0..<y1`.
     public let animatedRegion: (x0: Int, y0: Int, x1: Int, y1: Int)
 
@@ -23,6 +25,7 @@ public struct FrameRenderer: Sendable {
         self.rig = rig
         interior = MouthInterior(base: base, landmarks: rig.landmarks)
         restOpening = rig.mouthOpening(rig.rest)
+        chromaRest = rig.rest.map { $0 * 0.5 }
         // The moving triangles' outer edges join fixed vertices, so their union never changes.
         var points: [Point] = []
         for i in rig.movingTriangles {
@@ -44,7 +47,7 @@ public struct FrameRenderer: Sendable {
     public func render(_ motion: FaceMotion, into frame: inout YUVImage) {
         let target = rig.deform(motion)
         let r = animatedRegion
-        let chroma = (target.map { $0 * 0.5 }, rig.rest.map { $0 * 0.5 })
+        let chroma = (target.map { $0 * 0.5 }, chromaRest)
         let (width, height) = (base.width, base.height)
         let opening = rig.mouthOpening(target)
         base.y.withUnsafeBufferPointer { by in

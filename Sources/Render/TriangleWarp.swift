@@ -80,6 +80,26 @@ enum TriangleWarp {
             let maxFX = Int(maxSX * one)
             let maxFY = Int(maxSY * one)
             var o = y &* stride &+ x0
+            // The source moves linearly along the span: when both ends sit well inside the
+            // plane, every sample does, and the loop needs no clamping.
+            let endX = sx &+ stepX &* (x1 - x0)
+            let endY = sy &+ stepY &* (x1 - x0)
+            let limitX = (width - 2) << 20
+            let limitY = (height - 2) << 20
+            if min(sx, endX) >= 0 && max(sx, endX) < limitX && min(sy, endY) >= 0 && max(sy, endY) < limitY {
+                for _ in x0...x1 {
+                    let p = (sy >> 20) &* stride &+ (sx >> 20)
+                    let fx = (sx >> 12) & 255
+                    let fy = (sy >> 12) & 255
+                    let top = Int(source[p]) &* (256 &- fx) &+ Int(source[p &+ 1]) &* fx
+                    let bottom = Int(source[p &+ stride]) &* (256 &- fx) &+ Int(source[p &+ stride &+ 1]) &* fx
+                    frame[o] = UInt8(truncatingIfNeeded: (top &* (256 &- fy) &+ bottom &* fy &+ 32768) >> 16)
+                    sx &+= stepX
+                    sy &+= stepY
+                    o &+= 1
+                }
+                continue
+            }
             for _ in x0...x1 {
                 let cx = min(maxFX, max(0, sx))
                 let cy = min(maxFY, max(0, sy))
