@@ -15,6 +15,10 @@ public struct LipSyncEvaluation: Sendable {
     /// Mean inner-lip gap per interocular distance in silent frames and in speech frames.
     public let openingInSilence: Double
     public let openingInSpeech: Double
+    /// Blinks seen (eye aspect ratio dipping below 60 % of its median), per minute.
+    public let blinksPerMinute: Double
+    /// Root-mean-square movement of the nose tip about its mean, per interocular distance.
+    public let noseMotion: Double
 
     public var correlationAtZero: Double { correlationByLag.first { $0.lag == 0 }?.r ?? .nan }
     public var bestLag: Int { correlationByLag.max { $0.r < $1.r }?.lag ?? 0 }
@@ -27,14 +31,33 @@ public struct LipSyncEvaluation: Sendable {
         let fps = Double(video.frameRate.num) / Double(video.frameRate.den)
         let analyzer = FaceAnalyzer(models: try FaceModels.shared())
         var openings: [Double?] = []
+        var eyes: [Double] = []
+        var noses: [Point] = []
+        var interocular = 0.0
         try VideoReader.forEachFrame(path: path) { _, frame in
             if let face = try? analyzer.analyze(frame) {
-                openings.append(max(0, face.landmarks.innerLipGap) / face.landmarks.interocular)
+                let l = face.landmarks
+                openings.append(max(0, l.innerLipGap) / l.interocular)
+                eyes.append((Self.eyeAspect(l, 36) + Self.eyeAspect(l, 42)) / 2)
+                noses.append(l[30])
+                interocular += l.interocular
             } else {
                 openings.append(nil)
             }
             return true
         }
+        interocular /= Double(max(1, noses.count))
+        // Blinks: the eye aspect ratio dips well below its usual value; count each dip once.
+        let usual = eyes.sorted()[eyes.count / 2]
+        var blinks = 0
+        var closed = false
+        for ratio in eyes {
+            if !closed && ratio < usual * 0.6 { blinks += 1 }
+            closed = ratio < usual * 0.75 ? (closed || ratio < usual * 0.6) : false
+        }
+        let centre = Point.mean(noses)
+        let noseRMS = (noses.reduce(0) { $0 + ($1 - centre).length * ($1 - centre).length } / Double(max(1, noses.count)))
+            .squareRoot()
         let clip = try AudioDecoder.decode(path: path, sampleRate: 16_000)
         let hop = Double(clip.sampleRate) / fps
         let loudness: [Double] = openings.indices.map { n in
@@ -70,7 +93,15 @@ public struct LipSyncEvaluation: Sendable {
         }
         return LipSyncEvaluation(
             frames: openings.count, facesLost: openings.filter { $0 == nil }.count, correlationByLag: byLag,
-            openingInSilence: mean(silence), openingInSpeech: mean(speech))
+            openingInSilence: mean(silence), openingInSpeech: mean(speech),
+            blinksPerMinute: Double(blinks) / (Double(openings.count) / fps / 60),
+            noseMotion: noseRMS / max(interocular, 1))
+    }
+
+    /// Height over width of the eye whose landmarks start at `first` (36 or 42).
+    static func eyeAspect(_ l: FaceLandmarks, _ first: Int) -> Double {
+        let height = l[first + 1].distance(to: l[first + 5]) + l[first + 2].distance(to: l[first + 4])
+        return height / max(2 * l[first].distance(to: l[first + 3]), 1)
     }
 
     static func mean(_ v: [Double]) -> Double { v.isEmpty ? .nan : v.reduce(0, +) / Double(v.count) }
