@@ -69,8 +69,8 @@ public struct FaceRig: Sendable {
         // stretches the skin just above the eye rather than dragging the brow down.
         var lids: [(Int, Int, Double)] = []
         for (anchor, brow, lid, weight) in [
-            (37, 19, 37, 0.5), (38, 20, 38, 0.5), (36, 17, 37, 0.2), (39, 21, 38, 0.2),
-            (43, 23, 43, 0.5), (44, 24, 44, 0.5), (42, 22, 43, 0.2), (45, 26, 44, 0.2),
+            (37, 19, 37, 0.75), (38, 20, 38, 0.75), (36, 17, 37, 0.3), (39, 21, 38, 0.3),
+            (43, 23, 43, 0.75), (44, 24, 44, 0.75), (42, 22, 43, 0.3), (45, 26, 44, 0.3),
         ] {
             if let v = add(landmarks[anchor].lerp(to: landmarks[brow], 0.4)) { lids.append((v, lid, weight)) }
         }
