@@ -66,20 +66,8 @@ public struct HeadMotionTrack: Sendable {
         }
     }
 
-    /// Zero-phase exponential smoothing with the given time constant.
+    /// Zero-phase smoothing with a time constant in seconds.
     static func smooth(_ values: [Double], seconds: Double, fps: Double) -> [Double] {
-        guard var state = values.first else { return values }
-        let alpha = 1 - exp(-1 / max(seconds * fps, 1e-6))
-        var out = values
-        for i in out.indices {
-            state += alpha * (out[i] - state)
-            out[i] = state
-        }
-        state = out[out.count - 1]
-        for i in out.indices.reversed() {
-            state += alpha * (out[i] - state)
-            out[i] = state
-        }
-        return out
+        MouthShapeTrack.zeroPhaseSmooth(values, 1 - exp(-1 / max(seconds * fps, 1e-6)))
     }
 }

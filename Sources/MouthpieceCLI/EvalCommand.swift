@@ -18,7 +18,7 @@ struct EvalCommand: ParsableCommand {
         try Terminal.run(json: json) {
             var rows: [[String: Any]] = []
             for path in videos {
-                let e = try LipSyncEvaluation.evaluate(video: path)
+                let e = try ClipEvaluation.evaluate(video: path)
                 if json {
                     rows.append([
                         "video": path, "frames": e.frames, "faces_lost": e.facesLost,

@@ -3,9 +3,9 @@ import Foundation
 import Media
 import MouthpieceCore
 
-/// Measures a finished clip from its own pixels and sound: landmarks re-detected on every frame,
-/// mouth opening against the loudness of the clip's audio.
-public struct LipSyncEvaluation: Sendable {
+/// Measures a finished clip from its own pixels and sound: landmarks re-detected on every frame;
+/// mouth opening against the loudness of the clip's audio, blinks, and head motion.
+public struct ClipEvaluation: Sendable {
     public let frames: Int
     /// Frames in which no face was found.
     public let facesLost: Int
@@ -23,7 +23,7 @@ public struct LipSyncEvaluation: Sendable {
     public var correlationAtZero: Double { correlationByLag.first { $0.lag == 0 }?.r ?? .nan }
     public var bestLag: Int { correlationByLag.max { $0.r < $1.r }?.lag ?? 0 }
 
-    public static func evaluate(video path: String, maxLag: Int = 10) throws -> LipSyncEvaluation {
+    public static func evaluate(video path: String, maxLag: Int = 10) throws -> ClipEvaluation {
         let info = try MediaProbe.probe(path: path)
         guard let video = info.video, video.frameRate.den > 0 else {
             throw MouthpieceError(.invalidParameter, "\(path) has no video stream.", field: "video")
@@ -56,7 +56,8 @@ public struct LipSyncEvaluation: Sendable {
             closed = ratio < usual * 0.75 ? (closed || ratio < usual * 0.6) : false
         }
         let centre = Point.mean(noses)
-        let noseRMS = (noses.reduce(0) { $0 + ($1 - centre).length * ($1 - centre).length } / Double(max(1, noses.count)))
+        let noseRMS =
+            (noses.reduce(0) { $0 + ($1 - centre).length * ($1 - centre).length } / Double(max(1, noses.count)))
             .squareRoot()
         let clip = try AudioDecoder.decode(path: path, sampleRate: 16_000)
         let hop = Double(clip.sampleRate) / fps
@@ -91,7 +92,7 @@ public struct LipSyncEvaluation: Sendable {
             }
             byLag.append((lag, pearson(xs, ys)))
         }
-        return LipSyncEvaluation(
+        return ClipEvaluation(
             frames: openings.count, facesLost: openings.filter { $0 == nil }.count, correlationByLag: byLag,
             openingInSilence: mean(silence), openingInSpeech: mean(speech),
             blinksPerMinute: Double(blinks) / (Double(openings.count) / fps / 60),
