@@ -112,6 +112,11 @@ public enum ImageDecoder {
                     + "the limit is \(limits.maxPixels / 1_000_000) megapixels.",
                 field: "image")
         }
-        return try PixelConverter.toRGB(frame)
+        // EXIF orientation (JPEG): FFmpeg reports the tag; the pixels are stored as shot.
+        var orientation = 1
+        if let entry = av_dict_get(frame.pointee.metadata, "Orientation", nil, 0) {
+            orientation = Int(String(cString: entry.pointee.value).trimmingCharacters(in: .whitespaces)) ?? 1
+        }
+        return try PixelConverter.toRGB(frame).uprighted(exifOrientation: orientation)
     }
 }

@@ -77,3 +77,40 @@ public struct RGBImage: Equatable, Sendable {
         return sum / Double((x1 - x0) * (y1 - y0))
     }
 }
+
+extension RGBImage {
+    /// The picture turned upright according to an EXIF orientation tag (1...8): phones store
+    /// portraits sideways and say so in the tag. Other values return the picture unchanged.
+    public func uprighted(exifOrientation orientation: Int) -> RGBImage {
+        guard (2...8).contains(orientation) else { return self }
+        let (w, h) = (width, height)
+        let swaps = orientation >= 5
+        let outWidth = swaps ? h : w
+        let outHeight = swaps ? w : h
+        var out = [UInt8](repeating: 0, count: pixels.count)
+        pixels.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                for y in 0..<outHeight {
+                    for x in 0..<outWidth {
+                        let (sx, sy): (Int, Int)
+                        switch orientation {
+                        case 2: (sx, sy) = (w - 1 - x, y)
+                        case 3: (sx, sy) = (w - 1 - x, h - 1 - y)
+                        case 4: (sx, sy) = (x, h - 1 - y)
+                        case 5: (sx, sy) = (y, x)
+                        case 6: (sx, sy) = (y, h - 1 - x)
+                        case 7: (sx, sy) = (w - 1 - y, h - 1 - x)
+                        default: (sx, sy) = (w - 1 - y, x)
+                        }
+                        let s = (sy * w + sx) * 3
+                        let d = (y * outWidth + x) * 3
+                        dst[d] = src[s]
+                        dst[d + 1] = src[s + 1]
+                        dst[d + 2] = src[s + 2]
+                    }
+                }
+            }
+        }
+        return RGBImage(width: outWidth, height: outHeight, pixels: out)
+    }
+}
