@@ -40,27 +40,11 @@ public enum AudioDecoder {
 
     /// Decodes the whole file to mono at `sampleRate`, checking the duration limits.
     public static func decode(path: String, sampleRate: Int = 16_000, limits: Limits = Limits()) throws -> AudioClip {
+        let reader = try AudioReader(path: path, sampleRate: sampleRate, channels: 1, limits: limits)
         var samples: [Float] = []
-        let info = try read(path: path, sampleRate: sampleRate, channels: 1, limits: limits) { chunk, _ in
-            samples.append(contentsOf: chunk)
-        }
-        _ = info
+        while let chunk = try reader.next() { samples.append(contentsOf: chunk) }
         try checkDuration(Double(samples.count) / Double(sampleRate), limits: limits)
         return AudioClip(sampleRate: sampleRate, samples: samples)
-    }
-
-    /// Streams the file as interleaved float samples at `sampleRate` with `channels` channels,
-    /// chunk by chunk, so that long files never sit in memory whole. Returns what the file holds.
-    @discardableResult
-    public static func read(
-        path: String, sampleRate: Int, channels: Int, limits: Limits = Limits(),
-        chunk: ([Float], AudioSourceInfo) throws -> Void
-    ) throws -> AudioSourceInfo {
-        let reader = try AudioReader(path: path, sampleRate: sampleRate, channels: channels, limits: limits)
-        while let samples = try reader.next() {
-            try chunk(samples, reader.info)
-        }
-        return reader.info
     }
 
     /// Throws `audio_too_short` or `audio_too_long` when `duration` is outside the limits.

@@ -179,11 +179,6 @@ public final class VideoWriter {
         av_packet_free(&packet)
     }
 
-    /// Encodes one RGB frame of exactly the configured size (converted to YUV whole).
-    public func append(_ frame: RGBImage) throws {
-        try append(PixelConverter.toYUV(frame))
-    }
-
     /// Encodes one YUV frame of exactly the configured size.
     ///
     /// `changed` (x0, y0, x1, y1, exclusive ends, in luma pixels) promises that every pixel outside

@@ -42,10 +42,7 @@ public struct HeadMotionTrack: Sendable {
 
         // Speech activity (0 silent ... 1 speaking) and stress (loudness well above its recent level).
         let levels = features.frames.map(\.loudness)
-        let sorted = levels.sorted()
-        let floor = max(sorted[sorted.count / 10], -90)
-        let peak = sorted[min(sorted.count - 1, sorted.count * 95 / 100)]
-        let gate = max(floor + 0.25 * max(peak - floor, 12), -55)
+        let gate = features.speechLevels().gate
         var activity = levels.map { $0 > gate ? 1.0 : 0.0 }
         activity = Self.smooth(activity, seconds: 0.6, fps: fps)
         let slowLevel = Self.smooth(levels.map { max($0, gate) }, seconds: 0.5, fps: fps)

@@ -22,12 +22,8 @@ public struct MouthShapeTrack: Sendable {
     public func shapes(for features: VoiceFeatures) -> [MouthShape] {
         let frames = features.frames
         guard !frames.isEmpty else { return [] }
-        let levels = frames.map(\.loudness).sorted()
-        let floor = max(levels[levels.count / 10], -90)
-        let peak = levels[min(levels.count - 1, levels.count * 95 / 100)]
-        let range = max(peak - floor, 12)
-        // The gate sits a quarter of the way from the floor to the speech level.
-        let gate = max(floor + 0.25 * range, absoluteSilence)
+        let scale = features.speechLevels(absoluteSilence: absoluteSilence)
+        let (peak, gate) = (scale.peak, scale.gate)
 
         var jaw = [Double](repeating: 0, count: frames.count)
         var gap = [Double](repeating: 0, count: frames.count)

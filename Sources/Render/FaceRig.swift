@@ -12,9 +12,9 @@ public struct FaceRig: Sendable {
     /// Vertex positions in the still portrait.
     public let rest: [Point]
     /// Counter-clockwise index triples.
-    public let triangles: [(Int, Int, Int)]
+    public private(set) var triangles: [(Int, Int, Int)] = []
     /// Triangles with at least one vertex that can move; all others are copied as they are.
-    public let movingTriangles: [Int]
+    public private(set) var movingTriangles: [Int] = []
     public let landmarks: FaceLandmarks
     /// Mouth amplitude scale (`expressiveness`).
     public var expressiveness: Double
@@ -121,11 +121,9 @@ public struct FaceRig: Sendable {
         self.centre = centre
 
         // Triangulate the widest-open pose, so that lip and lid contours become mesh edges.
-        var layoutRig = Self(
-            rest: points, triangles: [], moving: [], landmarks: landmarks, across: across, down: down, unit: unit,
-            pivot: pivot, chinDepth: chinDepth, lids: lids, teethLine: teethLine, depth: depth, centre: centre)
-        layoutRig.expressiveness = 1
-        let open = layoutRig.deform(FaceMotion(mouth: MouthShape(jawOpen: 1, lipGap: 1, spread: 0), blink: 0))
+        self.expressiveness = 1
+        let open = deform(FaceMotion(mouth: MouthShape(jawOpen: 1, lipGap: 1, spread: 0), blink: 0))
+        self.expressiveness = expressiveness
         let mesh = Delaunay.triangulate(open)
         triangles = mesh
         let movable = Set(Array(1...15) + Array(17...67) + lids.map(\.0) + teethLine)
@@ -133,27 +131,6 @@ public struct FaceRig: Sendable {
             let t = mesh[i]
             return movable.contains(t.0) || movable.contains(t.1) || movable.contains(t.2)
         }
-    }
-
-    private init(
-        rest: [Point], triangles: [(Int, Int, Int)], moving: [Int], landmarks: FaceLandmarks, across: Point,
-        down: Point, unit: Double, pivot: Point, chinDepth: Double, lids: [(Int, Int, Double)],
-        teethLine: [Int], depth: [Double], centre: Point
-    ) {
-        self.rest = rest
-        self.triangles = triangles
-        self.movingTriangles = moving
-        self.landmarks = landmarks
-        self.expressiveness = 1
-        self.across = across
-        self.down = down
-        self.unit = unit
-        self.pivot = pivot
-        self.chinDepth = chinDepth
-        self.lids = lids
-        self.teethLine = teethLine
-        self.depth = depth
-        self.centre = centre
     }
 
     /// Where every vertex goes for `motion`.

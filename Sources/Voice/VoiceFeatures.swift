@@ -30,3 +30,24 @@ public struct VoiceFeatures: Sendable {
         self.frames = frames
     }
 }
+
+/// The loudness scale of a clip, from its own levels: the noise floor, the speech level, and the
+/// gate between them above which a frame counts as speech.
+public struct SpeechLevels: Sendable {
+    public let floor: Double
+    public let peak: Double
+    public let gate: Double
+}
+
+extension VoiceFeatures {
+    /// Floor at the 10th percentile, speech level at the 95th, gate a quarter of the way up (never
+    /// below `absoluteSilence` dBFS, so a silent clip stays silent).
+    public func speechLevels(absoluteSilence: Double = -55) -> SpeechLevels {
+        let levels = frames.map(\.loudness).sorted()
+        guard !levels.isEmpty else { return SpeechLevels(floor: -100, peak: -100, gate: absoluteSilence) }
+        let floor = max(levels[levels.count / 10], -90)
+        let peak = levels[min(levels.count - 1, levels.count * 95 / 100)]
+        let gate = max(floor + 0.25 * max(peak - floor, 12), absoluteSilence)
+        return SpeechLevels(floor: floor, peak: peak, gate: gate)
+    }
+}
