@@ -30,11 +30,40 @@ public struct FaceRig: Sendable {
     /// When the portrait's mouth is already open: vertices just above the lower inner lip that stay
     /// with the upper jaw, so the portrait's own teeth ride the upper lip instead of stretching.
     public let teethLine: [Int]
+    /// Extra vertices along the inner edges of the lips of a mouth open at rest.
+    let upperEdge: [Int]
+    let lowerEdge: [Int]
+    /// The lower lip's inner edge, left to right (dlib's points and `lowerEdge`); `teethLine`
+    /// follows it one for one.
+    let lowerContour: [Int]
+    /// The mouth's extent across the face (`s` of the corners 48 and 54).
+    let mouthSpan: (left: Double, right: Double)
     /// How far each vertex stands out of the face's outline, in interocular units: how much it
     /// shifts when the head turns or nods. The outline and everything outside it have 0, which is
     /// what makes the face turn (2.5D) rather than slide, with the background still.
     let depth: [Double]
     let centre: Point
+    /// For a portrait whose mouth is open at rest, how far each lip vertex moves along the face's
+    /// vertical (pixels, down positive) when the mouth is closed by warping: the upper lip comes a
+    /// little way down with the teeth behind it, the lower lip and the jaw come up the rest and
+    /// overlap the upper lip slightly, so no tooth can show between them.
+    let closing: [(vertex: Int, shift: Double)]
+    /// How far the chin rises when the mouth is closed by warping.
+    let closingJaw: Double
+    /// The portrait's own opening between the lips at the middle of the mouth, in pixels (0 when
+    /// the mouth is closed at rest).
+    public let restOpening: Double
+    /// The mouth shape that reproduces the portrait exactly: `.rest` for a mouth closed at rest,
+    /// the shape whose opening is the portrait's own for one open at rest.
+    public var portraitMouth: MouthShape {
+        guard restOpening > 0, expressiveness > 0 else { return .rest }
+        let open = restOpening / ((0.16 * reach(rest[66]) + 0.075) * unit * expressiveness)
+        return MouthShape(jawOpen: open, lipGap: open)
+    }
+
+    /// How far down the jaw a point sits: 0 at the ear line, 1 at the chin.
+    func reach(_ p: Point) -> Double { min(1, max(0, Self.dot(p - pivot, down) / chinDepth)) }
+
     /// Whether the portrait shows an open mouth (teeth or a gap between the lips).
     public var mouthOpenAtRest: Bool { !teethLine.isEmpty }
 
@@ -75,16 +104,39 @@ public struct FaceRig: Sendable {
             if let v = add(landmarks[anchor].lerp(to: landmarks[brow], 0.4)) { lids.append((v, lid, weight)) }
         }
         // A mouth that shows teeth (by the landmarks' gap, or by the pixels between the lips) is
-        // open at rest: a line of vertices just above the lower inner lip stays with the upper jaw,
-        // so the portrait's own teeth ride the upper lip while the cavity opens beneath them. In the
-        // rest pose these vertices make only zero-area triangles.
-        var teethLine: [Int] = []
+        // open at rest. Its opening is traced from the pixels (`LipEdges`), dlib's inner-lip points
+        // move onto the lips' own edges, and more vertices follow the edges' curve. A line of
+        // vertices just above the lower lip's edge stays with the upper jaw, so the portrait's own
+        // teeth ride the upper lip while the cavity opens beneath them or the lower lip rises over
+        // them; in the rest pose these vertices make only zero-area triangles.
+        let axis = across
+        let origin = pivot
+        let vertical = down
+        func sideOf(_ p: Point) -> Double { Self.dot(p - origin, axis) }
+        var edges: LipEdges?
+        var upperEdge: [Int] = []
+        var lowerEdge: [Int] = []
         let showsTeeth = portrait.map { MouthInterior.showsTeeth(in: $0, landmarks: landmarks) } ?? false
         if showsTeeth || landmarks.innerLipGap > 0.06 * landmarks.mouthWidth {
-            for i in [67, 66, 65] {
-                points.append(landmarks[i] - down * 0.25)
-                teethLine.append(points.count - 1)
+            let traced =
+                portrait.map { LipEdges(landmarks: landmarks, image: $0, down: vertical, s: sideOf) }
+                ?? LipEdges(landmarks: landmarks, s: sideOf, down: vertical)
+            for i in [61, 62, 63, 65, 66, 67] {
+                let x = sideOf(points[i])
+                if traced.gap(at: x) > 0, let p = traced.edge(at: x, upper: i < 64) { points[i] = p }
             }
+            for column in traced.columns where column.gap > 0 {
+                if let v = add(column.upper) { upperEdge.append(v) }
+                if let v = add(column.lower) { lowerEdge.append(v) }
+            }
+            edges = traced
+        }
+        // The lower lip's edge from corner to corner, and the teeth line just above it.
+        let lowerContour = edges == nil ? [] : ([65, 66, 67] + lowerEdge).sorted { sideOf(points[$0]) < sideOf(points[$1]) }
+        var teethLine: [Int] = []
+        for i in lowerContour {
+            points.append(points[i] - down * 0.25)
+            teethLine.append(points.count - 1)
         }
         // Forehead, fixed: above the brows, away from the nose.
         for b in [17, 19, 21, 22, 24, 26] { _ = add(landmarks[b] + (landmarks[b] - landmarks[30]) * 0.45) }
@@ -106,6 +158,12 @@ public struct FaceRig: Sendable {
         rest = points
         self.lids = lids
         self.teethLine = teethLine
+        self.upperEdge = upperEdge
+        self.lowerEdge = lowerEdge
+        self.lowerContour = lowerContour
+        let mouthLeft = sideOf(points[48])
+        let mouthRight = sideOf(points[54])
+        mouthSpan = (mouthLeft, max(mouthRight, mouthLeft + 1))
         var depth = [Double](repeating: 0, count: points.count)
         for i in 17...26 { depth[i] = 0.22 }
         for (i, d) in [
@@ -116,51 +174,105 @@ public struct FaceRig: Sendable {
         for i in 36...47 { depth[i] = 0.2 }
         for i in 48...67 { depth[i] = 0.3 }
         for (v, _, _) in lids { depth[v] = 0.2 }
-        for v in teethLine { depth[v] = 0.3 }
+        for v in teethLine + upperEdge + lowerEdge { depth[v] = 0.3 }
         self.depth = depth
         self.centre = centre
+        if let edges {
+            // Closing: the upper lip (and the teeth behind it) comes down 30 % of the way, the lower
+            // lip and the jaw come up the rest and a little more.
+            let upperShare = 0.3
+            let overlap = 0.012 * unit
+            var shifts: [(Int, Double)] = []
+            for v in Array(49...53) + Array(60...64) + upperEdge + teethLine {
+                let g = edges.gap(at: sideOf(points[v]))
+                if g > 0 { shifts.append((v, upperShare * g)) }
+            }
+            for v in Array(55...59) + Array(65...67) + lowerEdge {
+                let g = edges.gap(at: sideOf(points[v]))
+                if g > 0 { shifts.append((v, -((1 - upperShare) * g + overlap * min(1, g / overlap)))) }
+            }
+            let middle = edges.gap(at: sideOf(points[66]))
+            (closing, closingJaw, restOpening) = (shifts, (1 - upperShare) * middle + overlap, middle)
+        } else {
+            (closing, closingJaw, restOpening) = ([], 0, 0)
+        }
 
         // Triangulate the widest-open pose, so that lip and lid contours become mesh edges.
         self.expressiveness = 1
-        let open = deform(FaceMotion(mouth: MouthShape(jawOpen: 1, lipGap: 1, spread: 0), blink: 0))
+        let open = deform(FaceMotion(mouth: MouthShape(jawOpen: 1, lipGap: 1, spread: 0), blink: 0), closing: false)
         self.expressiveness = expressiveness
         let mesh = Delaunay.triangulate(open)
         triangles = mesh
-        let movable = Set(Array(1...15) + Array(17...67) + lids.map(\.0) + teethLine)
-        movingTriangles = mesh.indices.filter { i in
-            let t = mesh[i]
-            return movable.contains(t.0) || movable.contains(t.1) || movable.contains(t.2)
+        let movable = Set(Array(1...15) + Array(17...67) + lids.map(\.0) + teethLine + upperEdge + lowerEdge)
+        // The lower lip is drawn last: when it rises over the portrait's teeth, it covers them.
+        let lowerLip = Set([55, 56, 57, 58, 59, 65, 66, 67] + lowerEdge)
+        let teeth = Set(teethLine)
+        func touches(_ set: Set<Int>, _ t: (Int, Int, Int)) -> Bool {
+            set.contains(t.0) || set.contains(t.1) || set.contains(t.2)
         }
+        let moving = mesh.indices.filter { touches(movable, mesh[$0]) }
+        let (onTop, under) = (
+            moving.filter { touches(lowerLip, mesh[$0]) && !touches(teeth, mesh[$0]) },
+            moving.filter { !touches(lowerLip, mesh[$0]) || touches(teeth, mesh[$0]) }
+        )
+        movingTriangles = under + onTop
     }
 
     /// Where every vertex goes for `motion`.
-    public func deform(_ motion: FaceMotion) -> [Point] {
+    public func deform(_ motion: FaceMotion) -> [Point] { deform(motion, closing: true) }
+
+    private func deform(_ motion: FaceMotion, closing closes: Bool) -> [Point] {
         var out = rest
-        let m = motion.mouth
+        var m = motion.mouth
         let scale = expressiveness
+        // A mouth open at rest is the widest reference: less opening than the portrait's is made by
+        // closing it (warping the lips together), more by dropping the jaw beyond it.
+        var closure = 0.0
+        if closes && restOpening > 0 && scale > 0 {
+            let wanted = (0.16 * m.jawOpen * reach(rest[66]) + 0.075 * m.lipGap) * unit * scale
+            // Within a millionth of the portrait's own opening is the portrait itself.
+            let k = abs(wanted - restOpening) < 1e-6 * restOpening ? 0 : max(0, (wanted - restOpening) / wanted)
+            closure = max(0, 1 - wanted / restOpening)
+            if closure < 1e-6 { closure = 0 }
+            m.jawOpen *= k
+            m.lipGap *= k
+        }
         let jawDrop = m.jawOpen * 0.16 * unit * scale
         let lipExtra = m.lipGap * 0.05 * unit * scale
         let upperLift = m.lipGap * 0.025 * unit * scale
         let mouthWidth = landmarks.mouthWidth
 
-        // How far down the jaw a point sits: 0 at the ear line, 1 at the chin.
-        func reach(_ p: Point) -> Double { min(1, max(0, Self.dot(p - pivot, down) / chinDepth)) }
         func move(_ i: Int, across dx: Double, down dy: Double) { out[i] = rest[i] + across * dx + down * dy }
 
         for j in 1...15 {
             let t = reach(rest[j])
             move(j, across: 0, down: jawDrop * t * t.squareRoot())
         }
-        for i in [55, 56, 57, 58, 59, 65, 66, 67] {
-            move(i, across: 0, down: jawDrop * reach(rest[i]) + lipExtra)
-        }
-        for i in [50, 51, 52, 61, 62, 63] { move(i, across: 0, down: -upperLift) }
-        for i in [49, 53] { move(i, across: 0, down: -upperLift * 0.6) }
-        for v in teethLine { move(v, across: 0, down: -upperLift) }
-        // Corners: half the lower lip's drop; apart for "ee", together for "oo" and wide-open jaws.
+        // Apart for "ee", together for "oo" and wide-open jaws: the corners most, the middle not.
         let sideways = (0.05 * m.spread - 0.04 * m.jawOpen) * mouthWidth * scale
-        for (i, side) in [(48, -1.0), (60, -1.0), (54, 1.0), (64, 1.0)] {
-            move(i, across: side * sideways, down: 0.5 * (jawDrop * reach(rest[i]) + lipExtra))
+        let (left, right) = mouthSpan
+        func side(_ i: Int) -> Double {
+            let s = Self.dot(rest[i] - pivot, across)
+            return min(1, max(-1, (2 * s - left - right) / (right - left)))
+        }
+        for i in [55, 56, 57, 58, 59, 65, 66, 67] + lowerEdge {
+            move(i, across: side(i) * sideways, down: jawDrop * reach(rest[i]) + lipExtra)
+        }
+        for i in [50, 51, 52, 61, 62, 63] + upperEdge + teethLine {
+            move(i, across: side(i) * sideways, down: -upperLift)
+        }
+        for i in [49, 53] { move(i, across: side(i) * sideways, down: -upperLift * 0.6) }
+        // Corners: half the lower lip's drop.
+        for i in [48, 60, 54, 64] {
+            move(i, across: side(i) * sideways, down: 0.5 * (jawDrop * reach(rest[i]) + lipExtra))
+        }
+
+        if closure > 0 {
+            for (v, shift) in closing { out[v] = out[v] + down * (shift * closure) }
+            for j in 1...15 {
+                let t = reach(rest[j])
+                out[j] = out[j] - down * (closingJaw * closure * t * t.squareRoot())
+            }
         }
 
         // Blinks: the upper lid comes all the way down to the lower lid, which rises a little to
@@ -196,11 +308,16 @@ public struct FaceRig: Sendable {
     /// The parted lips' outline in a deformed pose: the upper edge (left corner to right corner)
     /// and the lower edge. With an open portrait mouth the upper edge is the teeth line.
     public func mouthOpening(_ points: [Point]) -> (upper: [Point], lower: [Point]) {
-        let lower = [points[60], points[67], points[66], points[65], points[64]]
-        if teethLine.count == 3 {
-            return ([points[60]] + teethLine.map { points[$0] } + [points[64]], lower)
+        if !teethLine.isEmpty {
+            return (
+                [points[48]] + teethLine.map { points[$0] } + [points[54]],
+                [points[48]] + lowerContour.map { points[$0] } + [points[54]]
+            )
         }
-        return ([points[60], points[61], points[62], points[63], points[64]], lower)
+        return (
+            [points[60], points[61], points[62], points[63], points[64]],
+            [points[60], points[67], points[66], points[65], points[64]]
+        )
     }
 
     static func dot(_ a: Point, _ b: Point) -> Double { a.x * b.x + a.y * b.y }

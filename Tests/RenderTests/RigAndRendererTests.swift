@@ -47,15 +47,43 @@ final class RigAndRendererTests: XCTestCase {
         XCTAssertEqual(triangles.count, 2 * points.count - 2 - 4)
     }
 
-    func testRestPoseReproducesThePortraitExactly() throws {
+    func testThePortraitsOwnMouthReproducesThePortraitExactly() throws {
         for fixture in ["2008_001009.jpg", "Tom_Cruise_avp_2014_4.jpg"] {
             let (image, face) = try landmarks(fixture)
-            let renderer = FrameRenderer(
-                base: image, rig: FaceRig(landmarks: face, frameWidth: image.width, frameHeight: image.height))
-            var frame = renderer.makeFrame()
-            renderer.render(FaceMotion(), into: &frame)
-            XCTAssertEqual(Self.differingSamples(frame, renderer.base), 0, fixture)
+            for portrait in [nil, image] {
+                let rig = FaceRig(landmarks: face, frameWidth: image.width, frameHeight: image.height, portrait: portrait)
+                let renderer = FrameRenderer(base: image, rig: rig)
+                var frame = renderer.makeFrame()
+                renderer.render(FaceMotion(mouth: rig.portraitMouth), into: &frame)
+                XCTAssertEqual(Self.differingSamples(frame, renderer.base), 0, fixture)
+            }
         }
+    }
+
+    func testAMouthOpenAtRestClosesByWarpingWithNoToothBetweenTheLips() throws {
+        let (image, face) = try landmarks("Tom_Cruise_avp_2014_4.jpg")
+        let rig = FaceRig(landmarks: face, frameWidth: image.width, frameHeight: image.height, portrait: image)
+        XCTAssertTrue(rig.mouthOpenAtRest)
+        // The traced opening is the teeth's height, more than dlib's inner points say.
+        XCTAssertGreaterThan(rig.restOpening, face.innerLipGap)
+        let renderer = FrameRenderer(base: image, rig: rig)
+        var frame = renderer.makeFrame()
+        renderer.render(FaceMotion(), into: &frame)
+        let closed = rig.deform(FaceMotion())
+        // Along the line where the lips now meet, nothing is as bright as the teeth were.
+        let teeth = renderer.base.meanLuma(in: Rect(x: face[62].x - 3, y: face[62].lerp(to: face[66], 0.5).y, width: 6, height: 4))
+        for i in [61, 62, 63] {
+            let meet = closed[i]
+            let now = frame.meanLuma(in: Rect(x: meet.x - 2, y: meet.y - 1, width: 4, height: 3))
+            XCTAssertLessThan(now, teeth - 40, "at \(i): \(now) vs teeth \(teeth)")
+        }
+        // The lips touch: the opening is gone, and the chin came up with the jaw.
+        XCTAssertLessThan(closed[66].y - closed[62].y, 0.5)
+        XCTAssertLessThan(closed[8].y, face[8].y - rig.restOpening * 0.5)
+        // Half the portrait's opening shows half its teeth: the lower lip rises over them.
+        let half = rig.portraitMouth
+        let partly = rig.deform(FaceMotion(mouth: MouthShape(jawOpen: half.jawOpen / 2, lipGap: half.lipGap / 2)))
+        XCTAssertEqual(partly[66].y - partly[62].y, rig.restOpening / 2, accuracy: rig.restOpening * 0.15)
     }
 
     func testOpenMouthChangesTheMouthAndNothingOutsideTheFace() throws {
@@ -152,7 +180,8 @@ final class HeadMotionRenderTests: XCTestCase {
         let image = decoded.cropped(x: 0, y: 0, width: decoded.width & ~1, height: decoded.height & ~1)
         let face = try FaceAnalyzer(models: FaceModels.shared()).analyze(image).landmarks
         let rig = FaceRig(landmarks: face, frameWidth: image.width, frameHeight: image.height, portrait: image)
-        let turn = FaceMotion(head: HeadMotion(yaw: 3 * .pi / 180, pitch: 1 * .pi / 180, roll: 0.5 * .pi / 180))
+        let turn = FaceMotion(
+            mouth: rig.portraitMouth, head: HeadMotion(yaw: 3 * .pi / 180, pitch: 1 * .pi / 180, roll: 0.5 * .pi / 180))
         let moved = rig.deform(turn)
         // The nose tip stands out most, so it moves most; the jaw outline stays.
         XCTAssertGreaterThan(moved[30].distance(to: face[30]), 3)
