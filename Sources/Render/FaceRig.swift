@@ -57,8 +57,14 @@ public struct FaceRig: Sendable {
     /// the shape whose opening is the portrait's own for one open at rest.
     public var portraitMouth: MouthShape {
         guard restOpening > 0, expressiveness > 0 else { return .rest }
-        let open = restOpening / ((0.16 * reach(rest[66]) + 0.075) * unit * expressiveness)
-        return MouthShape(jawOpen: open, lipGap: open)
+        return MouthShape(jawOpen: portraitOpenness, lipGap: portraitOpenness)
+    }
+
+    /// The voice's openness (0...1 of the widest) that the portrait's own open mouth stands for:
+    /// its opening as a share of the rig's widest, but never more than 0.6, so that loud open
+    /// vowels still drop the jaw beyond a broad smile.
+    var portraitOpenness: Double {
+        min(0.6, restOpening / ((0.16 * reach(rest[66]) + 0.075) * unit * expressiveness))
     }
 
     /// How far down the jaw a point sits: 0 at the ear line, 1 at the chin.
@@ -225,15 +231,15 @@ public struct FaceRig: Sendable {
         var out = rest
         var m = motion.mouth
         let scale = expressiveness
-        // A mouth open at rest is the widest reference: less opening than the portrait's is made by
-        // closing it (warping the lips together), more by dropping the jaw beyond it.
+        // A mouth open at rest is the reference for a middling opening (`portraitOpenness`): less is
+        // made by closing it (warping the lips together), more by dropping the jaw beyond it.
         var closure = 0.0
         if closes && restOpening > 0 && scale > 0 {
-            let wanted = (0.16 * m.jawOpen * reach(rest[66]) + 0.075 * m.lipGap) * unit * scale
+            let reference = portraitOpenness
+            let openness = (0.16 * m.jawOpen * reach(rest[66]) + 0.075 * m.lipGap) / (0.16 * reach(rest[66]) + 0.075)
             // Within a millionth of the portrait's own opening is the portrait itself.
-            let k = abs(wanted - restOpening) < 1e-6 * restOpening ? 0 : max(0, (wanted - restOpening) / wanted)
-            closure = max(0, 1 - wanted / restOpening)
-            if closure < 1e-6 { closure = 0 }
+            let k = abs(openness - reference) < 1e-6 ? 0 : max(0, (openness - reference) / openness)
+            closure = openness < reference - 1e-6 ? 1 - openness / reference : 0
             m.jawOpen *= k
             m.lipGap *= k
         }

@@ -118,10 +118,12 @@ struct LipEdges {
                     }
                 }
                 if best.u >= 0 {
-                    // Each edge a pixel into its lip: the lips cover the whole opening when they meet.
+                    // Each edge a little into its lip (at least a pixel; more on a soft, enlarged
+                    // picture): the lips cover the whole opening when they meet.
                     let step = length / Double(steps)
-                    let u = max(0, Double(best.u) * step - 1)
-                    let l = min(length, Double(best.l) * step + 1)
+                    let margin = max(1, 0.012 * lm.interocular)
+                    let u = max(0, Double(best.u) * step - margin)
+                    let l = min(length, Double(best.l) * step + margin)
                     found = (u, l)
                 }
             }
