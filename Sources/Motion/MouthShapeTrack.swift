@@ -9,7 +9,7 @@ import Voice
 /// lips move before the sound they make.
 public struct MouthShapeTrack: Sendable {
     /// How far the lips lead the sound, in seconds.
-    public var lead = 0.05
+    public var lead = 0.06
     /// Smoothing time constant in seconds.
     public var smoothing = 0.035
     /// Overall mouth amplitude (the product's `expressiveness`).

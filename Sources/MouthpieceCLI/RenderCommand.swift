@@ -32,6 +32,14 @@ struct ClipOptions: ParsableArguments {
     @Option(name: .customLong("face-index"), help: "Which face to animate when there are several (0 = strongest).")
     var faceIndex: Int?
 
+    @Option(name: .customLong("lip-lead"), help: "How far the lips lead the sound, in milliseconds (40 to 100).")
+    var lipLead: Double = 60
+
+    @Option(
+        name: .customLong("contact-sheet"),
+        help: "Also write a PNG grid of 12 frames from across the clip, cropped to the face.")
+    var contactSheet: String?
+
     @Option(help: "libx264 preset (ultrafast ... veryslow).")
     var preset: String = "veryfast"
 
@@ -47,7 +55,7 @@ struct ClipOptions: ParsableArguments {
     func renderOptions() throws -> RenderOptions {
         var options = try RenderOptions.parse(
             resolution: resolution, fps: fps, aspect: aspect, seed: seed, expressiveness: expressiveness,
-            faceIndex: faceIndex, headMotion: headMotion)
+            faceIndex: faceIndex, headMotion: headMotion, lipLeadMilliseconds: lipLead)
         let presets = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]
         guard presets.contains(preset) else {
             throw MouthpieceError(
@@ -58,6 +66,7 @@ struct ClipOptions: ParsableArguments {
         }
         options.encoderPreset = preset
         options.crf = crf
+        options.contactSheetPath = contactSheet
         return options
     }
 

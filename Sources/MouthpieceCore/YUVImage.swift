@@ -35,6 +35,16 @@ public struct YUVImage: Equatable, Sendable {
         return Double(sum) / Double((x1 - x0) * (y1 - y0))
     }
 
+    /// The RGB colour (0...255) at luma pixel (x, y): the inverse of `components`.
+    public func rgb(x: Int, y row: Int) -> (UInt8, UInt8, UInt8) {
+        let l = (Double(y[row * width + x]) - 16) * 255 / 219
+        let c = (row / 2) * chromaWidth + x / 2
+        let cb = (Double(u[c]) - 128) * 255 / 224
+        let cr = (Double(v[c]) - 128) * 255 / 224
+        func byte(_ v: Double) -> UInt8 { UInt8(min(255, max(0, v.rounded()))) }
+        return (byte(l + 1.5748 * cr), byte(l - 0.1873 * cb - 0.4681 * cr), byte(l + 1.8556 * cb))
+    }
+
     /// BT.709 limited-range Y, U, V of an RGB colour (components 0...255).
     public static func components(r: Double, g: Double, b: Double) -> (y: Double, u: Double, v: Double) {
         (

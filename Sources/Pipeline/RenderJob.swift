@@ -131,6 +131,9 @@ public struct RenderJob: Sendable {
         var encodeTime = Duration.zero
         let frames = FramePipeline(renderer: renderer, motion: motion.frames)
         defer { frames.stop() }
+        var sheet = options.contactSheetPath.map { _ in
+            ContactSheet(frameCount: frameCount, region: renderer.faceRegion)
+        }
         for n in 0..<frameCount {
             let t0 = clock.now
             try frames.withFrame(n) { frame in
@@ -138,6 +141,7 @@ public struct RenderJob: Sendable {
                 renderTime += t1 - t0
                 try writer.append(frame, changed: renderer.animatedRegion)
                 encodeTime += clock.now - t1
+                sheet?.capture(frame, index: n)
             }
             progress(RenderProgress(stage: .rendering, framesDone: n + 1, frameCount: frameCount))
         }
@@ -148,6 +152,9 @@ public struct RenderJob: Sendable {
         // "render" is the time spent waiting for frames: rendering not hidden behind encoding.
         timings.append(("render", Self.seconds(renderTime)))
         timings.append(("encode", Self.seconds(encodeTime)))
+        if let sheet, let path = options.contactSheetPath {
+            try AtomicFile.write(try ImageEncoder.png(sheet.image), to: path)
+        }
         try OutputFile.commit(temporary, to: outputPath)
         keep = true
         timings.append(("total", Self.seconds(clock.now - started)))
@@ -171,7 +178,9 @@ public struct RenderJob: Sendable {
 
     /// Voice -> mouth shapes, plus blinks from the seed.
     func motionTrack(for features: VoiceFeatures) -> MotionTrack {
-        let mouths = MouthShapeTrack().shapes(for: features)
+        var mouthTrack = MouthShapeTrack()
+        mouthTrack.lead = options.lipLead
+        let mouths = mouthTrack.shapes(for: features)
         let frameCount = features.frames.count
         let blinks = BlinkTrack().closure(frameCount: frameCount, fps: options.fps, seed: options.seed)
         var headTrack = HeadMotionTrack()

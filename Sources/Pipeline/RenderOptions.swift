@@ -20,6 +20,10 @@ public struct RenderOptions: Sendable {
     public var crf: Int = 20
     public var imageLimits = ImageDecoder.Limits()
     public var maxAudioSeconds: Double = 30 * 60
+    /// How far the lips lead the sound, in seconds (0.04 to 0.1).
+    public var lipLead: Double = 0.06
+    /// Where to write a PNG grid of frames from across the clip (nil: none).
+    public var contactSheetPath: String? = nil
 
     public init() {}
 
@@ -27,7 +31,7 @@ public struct RenderOptions: Sendable {
     /// field and the allowed values.
     public static func parse(
         resolution: String?, fps: Int?, aspect: String?, seed: UInt64?, expressiveness: Double?, faceIndex: Int?,
-        headMotion: Double? = nil
+        headMotion: Double? = nil, lipLeadMilliseconds: Double? = nil
     ) throws -> RenderOptions {
         var options = RenderOptions()
         if let resolution {
@@ -72,6 +76,14 @@ public struct RenderOptions: Sendable {
                     .invalidParameter, "head_motion must be between 0 and 2; got \(headMotion).", field: "head_motion")
             }
             options.headMotion = headMotion
+        }
+        if let lipLeadMilliseconds {
+            guard lipLeadMilliseconds.isFinite, (40...100).contains(lipLeadMilliseconds) else {
+                throw MouthpieceError(
+                    .invalidParameter, "lip_lead_ms must be between 40 and 100; got \(lipLeadMilliseconds).",
+                    field: "lip_lead_ms")
+            }
+            options.lipLead = lipLeadMilliseconds / 1000
         }
         if let faceIndex {
             guard faceIndex >= 0 else {

@@ -19,6 +19,16 @@ public struct FrameRenderer: Sendable {
     /// Bounding box of the animated region, in whole luma pixels with even bounds: `x0..<x1`, `y0..<y1`.
     public let animatedRegion: (x0: Int, y0: Int, x1: Int, y1: Int)
 
+    /// The face with some margin, clamped to the frame and even-aligned: what previews show.
+    public var faceRegion: (x0: Int, y0: Int, x1: Int, y1: Int) {
+        let box = Rect.bounding(rig.landmarks.points)
+        let margin = max(box.width, box.height) * 0.15
+        return (
+            max(0, Int(box.minX - margin) & ~1), max(0, Int(box.minY - margin) & ~1),
+            min(base.width, Int(box.maxX + margin + 1) & ~1), min(base.height, Int(box.maxY + margin + 1) & ~1)
+        )
+    }
+
     /// `base` is the still frame in RGB; it is converted to YUV once here.
     public init(base: RGBImage, rig: FaceRig) {
         self.base = PixelConverter.toYUV(base)
