@@ -1,18 +1,29 @@
-/// The mouth's pose at one frame, as continuous controls the rig understands.
-///
-/// New controls (rounding, lip tuck, ...) are added here as the lip-sync grows; zero is rest.
+/// The mouth's pose at one frame, as continuous controls the rig understands; zero is rest
+/// (closed, relaxed).
 public struct MouthShape: Equatable, Sendable {
     /// Jaw drop, 0 (closed) to 1 (wide open).
     public var jawOpen: Double
     /// Extra parting of the lips beyond what the jaw gives, 0 to 1.
     public var lipGap: Double
-    /// Corners apart (+1, "ee") or together (-1, "oo").
+    /// Mouth width: corners apart (+1, "ee") or together (-1).
     public var spread: Double
+    /// Lips pushed forward and gathered into a round opening ("oo", "w", "sh"), 0 to 1.
+    public var rounding: Double
+    /// Upper lip lifted off the teeth ("s", "ee", a snarl), 0 to 1.
+    public var upperLipRaise: Double
+    /// Lower lip drawn up under the upper teeth ("f", "v"), 0 to 1.
+    public var lowerLipTuck: Double
 
-    public init(jawOpen: Double = 0, lipGap: Double = 0, spread: Double = 0) {
+    public init(
+        jawOpen: Double = 0, lipGap: Double = 0, spread: Double = 0, rounding: Double = 0, upperLipRaise: Double = 0,
+        lowerLipTuck: Double = 0
+    ) {
         self.jawOpen = jawOpen
         self.lipGap = lipGap
         self.spread = spread
+        self.rounding = rounding
+        self.upperLipRaise = upperLipRaise
+        self.lowerLipTuck = lowerLipTuck
     }
 
     public static let rest = MouthShape()

@@ -3,12 +3,16 @@ import Voice
 
 /// Turns voice features into a smooth mouth-shape track: `VoiceFeatures -> [MouthShape]`.
 ///
-/// Loudness above the clip's own noise floor opens the mouth; the spectrum's balance shapes it
-/// (energy low in the spectrum opens the jaw, a high centroid spreads the lips, hiss narrows the
-/// opening to the teeth). The track is smoothed without phase lag and then led slightly, because
-/// lips move before the sound they make.
+/// Language-free, from acoustics alone. Loudness above the clip's own noise floor opens the mouth;
+/// the first formant (F1, high on open vowels) shares out the opening between jaw and lips; the
+/// second (F2) spreads the lips when high ("ee") and rounds them when low with a low F1 ("oo");
+/// hiss keeps the teeth together and lifts the upper lip ("s"), weaker broadband friction tucks the
+/// lower lip under the teeth ("f", "v"). Short dips in loudness inside speech, the silence of a stop
+/// before its burst ("p", "b", "t"), close the lips and hold them closed at least `minimumClosure`.
+/// Every control is smoothed without phase lag and then led, because lips move before the sound
+/// they make.
 public struct MouthShapeTrack: Sendable {
-    /// How far the lips lead the sound, in seconds.
+    /// How far the lips lead the sound, in seconds (0.04 to 0.1 is natural).
     public var lead = 0.06
     /// Smoothing time constant in seconds.
     public var smoothing = 0.035
@@ -16,6 +20,8 @@ public struct MouthShapeTrack: Sendable {
     public var amplitude = 1.0
     /// Below this level (dBFS) nothing is speech, whatever the clip's own floor.
     public var absoluteSilence = -55.0
+    /// The shortest closure worth showing, in seconds.
+    public var minimumClosure = 0.04
 
     public init() {}
 
@@ -24,33 +30,94 @@ public struct MouthShapeTrack: Sendable {
         guard !frames.isEmpty else { return [] }
         let scale = features.speechLevels(absoluteSilence: absoluteSilence)
         let (peak, gate) = (scale.peak, scale.gate)
+        let count = frames.count
 
-        var jaw = [Double](repeating: 0, count: frames.count)
-        var gap = [Double](repeating: 0, count: frames.count)
-        var spread = [Double](repeating: 0, count: frames.count)
+        var jaw = [Double](repeating: 0, count: count)
+        var gap = [Double](repeating: 0, count: count)
+        var spread = [Double](repeating: 0, count: count)
+        var rounding = [Double](repeating: 0, count: count)
+        var raise = [Double](repeating: 0, count: count)
+        var tuck = [Double](repeating: 0, count: count)
         for (i, f) in frames.enumerated() {
             let open = clamp((f.loudness - gate) / max(peak - gate, 6), 0, 1)
+            guard open > 0 else { continue }
             // Hiss (s, sh, f) keeps the teeth nearly together even when loud.
             let hiss = clamp((f.highBand - 0.35) / 0.4, 0, 1)
-            let lowness = clamp(f.lowBand / max(f.lowBand + f.midBand, 1e-6), 0, 1)
+            let sibilant = clamp((f.centroid - 3000) / 1500, 0, 1)
+            let voiced = f.f1 > 0
+            // Jaw share: from F1 when the voice resonates, else from the low band's weight.
+            let lowness =
+                voiced
+                ? clamp((f.f1 - 300) / 450, 0, 1)
+                : clamp(f.lowBand / max(f.lowBand + f.midBand, 1e-6), 0, 1)
             let opening = pow(open, 0.75) * (1 - 0.6 * hiss)
-            jaw[i] = opening * (0.55 + 0.45 * lowness)
+            jaw[i] = opening * (0.5 + 0.5 * lowness)
             gap[i] = opening
-            spread[i] = open > 0 ? clamp((f.centroid - 1400) / 1600, -1, 1) * min(1, open * 2) : 0
+            let presence = min(1, open * 2)
+            if voiced && f.f2 > 0 {
+                spread[i] = clamp((f.f2 - 1500) / 700, -1, 1) * presence
+                rounding[i] = clamp((1250 - f.f2) / 350, 0, 1) * clamp((650 - f.f1) / 200, 0, 1) * presence
+            } else {
+                spread[i] = clamp((f.centroid - 1400) / 1600, -1, 1) * presence
+            }
+            raise[i] = (0.6 * hiss * sibilant + 0.3 * max(0, spread[i])) * presence
+            tuck[i] = hiss * (1 - sibilant) * (voiced ? 0.5 : 1) * presence
         }
+        let closures = Self.closures(frames, gate: gate, fps: features.fps, minimum: minimumClosure)
+
         let shift = lead * Double(features.fps)
         let alpha = 1 - exp(-1 / (smoothing * Double(features.fps)))
-        let jawTrack = Self.advance(Self.zeroPhaseSmooth(jaw, alpha), by: shift)
-        let gapTrack = Self.advance(Self.zeroPhaseSmooth(gap, alpha), by: shift)
-        let spreadTrack = Self.advance(Self.zeroPhaseSmooth(spread, alpha * 0.7), by: shift)
-        return (0..<frames.count).map { i in
+        func track(_ values: [Double], _ alpha: Double) -> [Double] {
+            Self.advance(Self.zeroPhaseSmooth(values, alpha), by: shift)
+        }
+        // Closures are applied after smoothing (a smoothed two-frame closure would never close),
+        // with a light smoothing of their own so the lips do not snap. They are not led like the
+        // rest: the silence of a closure is the lips' own doing, so it is heard as they shut.
+        let shut = Self.advance(Self.zeroPhaseSmooth(closures, min(1, alpha * 1.6)), by: shift * 0.25)
+        let jawTrack = track(jaw, alpha)
+        let gapTrack = track(gap, alpha)
+        let spreadTrack = track(spread, alpha * 0.7)
+        let roundTrack = track(rounding, alpha * 0.7)
+        let raiseTrack = track(raise, alpha * 0.7)
+        let tuckTrack = track(tuck, alpha)
+        return (0..<count).map { i in
             // A small dead zone: breath noise in pauses must not make the lips quiver.
             let deadZone = { (v: Double) in max(0, (v - 0.06) / 0.94) }
+            let keep = 1 - clamp(shut[i], 0, 1)
             return MouthShape(
-                jawOpen: clamp(deadZone(jawTrack[i]) * amplitude, 0, 1.2),
-                lipGap: clamp(deadZone(gapTrack[i]) * amplitude, 0, 1.2),
-                spread: clamp(spreadTrack[i] * amplitude, -1, 1))
+                jawOpen: clamp(deadZone(jawTrack[i]) * amplitude * keep, 0, 1.2),
+                lipGap: clamp(deadZone(gapTrack[i]) * amplitude * keep, 0, 1.2),
+                spread: clamp(spreadTrack[i] * amplitude, -1, 1),
+                rounding: clamp(roundTrack[i] * amplitude, 0, 1),
+                upperLipRaise: clamp(raiseTrack[i] * amplitude * keep, 0, 1),
+                lowerLipTuck: clamp(tuckTrack[i] * amplitude * keep, 0, 1))
         }
+    }
+
+    /// 1 at frames where the lips are shut inside speech: a dip in loudness of 10 dB or more below
+    /// both sides within 150 ms (a stop's closure before its burst, a nasal's murmur between
+    /// vowels), widened to last at least `minimum` seconds.
+    static func closures(_ frames: [VoiceFrame], gate: Double, fps: Int, minimum: Double) -> [Double] {
+        let count = frames.count
+        var shut = [Double](repeating: 0, count: count)
+        let reach = max(1, Int((0.15 * Double(fps)).rounded()))
+        for i in 0..<count {
+            let level = frames[i].loudness
+            let before = frames[max(0, i - reach)..<i].map(\.loudness).max() ?? -100
+            let after = frames[(i + 1)..<min(count, i + 1 + reach)].map(\.loudness).max() ?? -100
+            // Both sides must be speech: a pause at the end of a phrase is silence, handled by gating.
+            guard before > gate, after > gate else { continue }
+            let dip = min(before, after) - level
+            shut[i] = clamp((dip - 8) / 6, 0, 1)
+        }
+        // Hold each closure for at least `minimum`, reaching back from the silence: the lips shut
+        // as the sound before them fades.
+        let hold = max(1, Int((minimum * Double(fps)).rounded()))
+        var held = shut
+        for i in 0..<count where shut[i] > 0 {
+            for j in max(0, i - hold + 1)...i { held[j] = max(held[j], shut[i]) }
+        }
+        return held
     }
 
     /// A one-pole low-pass run forwards and then backwards: smooth, with no lag.

@@ -254,23 +254,39 @@ public struct FaceRig: Sendable {
             let t = reach(rest[j])
             move(j, across: 0, down: jawDrop * t * t.squareRoot())
         }
-        // Apart for "ee", together for "oo" and wide-open jaws: the corners most, the middle not.
+        // Apart for "ee", together for wide-open jaws: the corners most, the middle not. Rounding
+        // gathers the corners in further (more near the corners) and pouts the lips out, which in
+        // the picture thickens them a little.
         let sideways = (0.05 * m.spread - 0.04 * m.jawOpen) * mouthWidth * scale
+        let gather = 0.13 * m.rounding * mouthWidth * scale
+        let pout = 0.012 * m.rounding * unit * scale
+        // The upper lip lifts off the teeth; a tucked lower lip rides up under the upper teeth.
+        let raise = m.upperLipRaise * 0.02 * unit * scale
+        let tuck = min(1, max(0, m.lowerLipTuck))
         let (left, right) = mouthSpan
         func side(_ i: Int) -> Double {
             let s = Self.dot(rest[i] - pivot, across)
             return min(1, max(-1, (2 * s - left - right) / (right - left)))
         }
-        for i in [55, 56, 57, 58, 59, 65, 66, 67] + lowerEdge {
-            move(i, across: side(i) * sideways, down: jawDrop * reach(rest[i]) + lipExtra)
+        func inwards(_ i: Int) -> Double {
+            let u = side(i)
+            return u * sideways - u * abs(u) * gather
         }
-        for i in [50, 51, 52, 61, 62, 63] + upperEdge + teethLine {
-            move(i, across: side(i) * sideways, down: -upperLift)
+        for i in [65, 66, 67] + lowerEdge {
+            move(i, across: inwards(i), down: (jawDrop * reach(rest[i]) + lipExtra) * (1 - 0.7 * tuck))
         }
-        for i in [49, 53] { move(i, across: side(i) * sideways, down: -upperLift * 0.6) }
+        for i in [55, 56, 57, 58, 59] {
+            move(i, across: inwards(i), down: (jawDrop * reach(rest[i]) + lipExtra) * (1 - 0.4 * tuck) + pout)
+        }
+        for i in [61, 62, 63] + upperEdge {
+            move(i, across: inwards(i), down: -upperLift - raise)
+        }
+        for i in teethLine { move(i, across: inwards(i), down: -upperLift) }
+        for i in [50, 51, 52] { move(i, across: inwards(i), down: -upperLift - raise - pout) }
+        for i in [49, 53] { move(i, across: inwards(i), down: (-upperLift - raise - pout) * 0.6) }
         // Corners: half the lower lip's drop.
         for i in [48, 60, 54, 64] {
-            move(i, across: side(i) * sideways, down: 0.5 * (jawDrop * reach(rest[i]) + lipExtra))
+            move(i, across: inwards(i), down: 0.5 * (jawDrop * reach(rest[i]) + lipExtra))
         }
 
         if closure > 0 {

@@ -98,7 +98,7 @@ public struct FrameRenderer: Sendable {
                                 interior.paint(
                                     into: MouthInterior.Planes(y: y, u: u, v: v, width: width, height: height),
                                     upper: opening.upper, lower: opening.lower, rest: restOpening,
-                                    teeth: !rig.mouthOpenAtRest)
+                                    teeth: !rig.mouthOpenAtRest, teethShare: 0.38 + 0.5 * motion.mouth.lowerLipTuck)
                             }
                         }
                     }

@@ -48,18 +48,22 @@ struct MouthInterior: Sendable {
     /// portrait's own teeth are already there above the opening.
     func paint(
         into planes: Planes, upper upperEdge: [Point], lower lowerEdge: [Point], rest: (upper: [Point], lower: [Point]),
-        teeth drawTeeth: Bool
+        teeth drawTeeth: Bool, teethShare: Double = 0.38
     ) {
         let shape = Opening(
             upper: Self.smooth(upperEdge), lower: Self.smooth(lowerEdge), restUpper: Self.smooth(rest.upper),
             restLower: Self.smooth(rest.lower), left: min(upperEdge[0].x, upperEdge[upperEdge.count - 1].x),
             right: max(upperEdge[0].x, upperEdge[upperEdge.count - 1].x))
-        shade(shape, cell: 1, gridWidth: planes.width, gridHeight: planes.height, teeth: drawTeeth) { i, c, alpha in
+        shade(
+            shape, cell: 1, gridWidth: planes.width, gridHeight: planes.height, teeth: drawTeeth, teethShare: teethShare
+        ) { i, c, alpha in
             let yuv = YUVImage.components(r: c.0, g: c.1, b: c.2)
             planes.y[i] = blend(planes.y[i], yuv.y, alpha)
         }
-        shade(shape, cell: 2, gridWidth: planes.width / 2, gridHeight: planes.height / 2, teeth: drawTeeth) {
-            i, c, alpha in
+        shade(
+            shape, cell: 2, gridWidth: planes.width / 2, gridHeight: planes.height / 2, teeth: drawTeeth,
+            teethShare: teethShare
+        ) { i, c, alpha in
             let yuv = YUVImage.components(r: c.0, g: c.1, b: c.2)
             planes.u[i] = blend(planes.u[i], yuv.u, alpha)
             planes.v[i] = blend(planes.v[i], yuv.v, alpha)
@@ -78,7 +82,7 @@ struct MouthInterior: Sendable {
     /// Visits every sample of a grid of `cell`-pixel cells inside the opening with its colour and
     /// opacity; positions are measured in luma pixels at the cell's centre.
     private func shade(
-        _ o: Opening, cell: Int, gridWidth: Int, gridHeight: Int, teeth drawTeeth: Bool,
+        _ o: Opening, cell: Int, gridWidth: Int, gridHeight: Int, teeth drawTeeth: Bool, teethShare: Double,
         _ write: (Int, (Double, Double, Double), Double) -> Void
     ) {
         let size = Double(cell)
@@ -102,8 +106,10 @@ struct MouthInterior: Sendable {
             let opacity = smoothstep((excess - 0.5) / 2.5)
             let u = (px - o.left) / mouthWidth
             let centre = min(u, 1 - u) * 2
-            let teethHeight = drawTeeth ? min(0.38 * gap, 0.10 * mouthWidth) * smoothstep(centre * 1.8) : 0
+            let teethHeight = drawTeeth ? min(teethShare * gap, 0.10 * mouthWidth) * smoothstep(centre * 1.8) : 0
             let wide = smoothstep((gap / mouthWidth - 0.12) / 0.2)
+            // Lower teeth: only in a wide-open mouth, a narrower band behind the lower lip.
+            let lowerTeeth = drawTeeth ? wide * min(0.16 * gap, 0.045 * mouthWidth) * smoothstep(centre * 2.2) : 0
             let gy0 = max(0, Int((top / size).rounded(.down)))
             let gy1 = min(gridHeight - 1, Int((bottom / size).rounded(.up)))
             guard gy0 <= gy1 else { continue }
@@ -124,6 +130,12 @@ struct MouthInterior: Sendable {
                     let inTeeth = smoothstep((teethHeight - depth) / 1.2 + 0.5)
                     let lipShadow = 0.78 + 0.22 * smoothstep(depth / max(teethHeight * 0.45, 0.5))
                     let toothShade = lipShadow * (0.7 + 0.3 * centre)
+                    colour = mix(colour, (teeth.0 * toothShade, teeth.1 * toothShade, teeth.2 * toothShade), inTeeth)
+                }
+                if lowerTeeth > 0.8 {
+                    let height = bottom - py
+                    let inTeeth = smoothstep((lowerTeeth - height) / 1.2 + 0.5)
+                    let toothShade = 0.62 * (0.75 + 0.25 * centre)
                     colour = mix(colour, (teeth.0 * toothShade, teeth.1 * toothShade, teeth.2 * toothShade), inTeeth)
                 }
                 write(gy * gridWidth + gx, colour, alpha)

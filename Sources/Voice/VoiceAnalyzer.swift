@@ -121,8 +121,10 @@ final class FrameMeasurer {
             for k in band.0..<band.1 { sum += Double(bins[k]) }
             return sum / total
         }
+        // Formants only where there is a voice to resonate.
+        let formants = loudness > -60 ? Formants.estimate(power: bins, sampleRate: rate) : (f1: 0, f2: 0)
         return VoiceFrame(
             loudness: loudness, lowBand: share(low), midBand: share(mid), highBand: share(high),
-            centroid: total > 0 ? weighted / total : 0)
+            centroid: total > 0 ? weighted / total : 0, f1: formants.f1, f2: formants.f2)
     }
 }

@@ -10,13 +10,21 @@ public struct VoiceFrame: Equatable, Sendable {
     public var highBand: Double
     /// Spectral centroid in Hz.
     public var centroid: Double
+    /// First and second formants in Hz (linear prediction), 0 where none stands out.
+    public var f1: Double
+    public var f2: Double
 
-    public init(loudness: Double, lowBand: Double, midBand: Double, highBand: Double, centroid: Double) {
+    public init(
+        loudness: Double, lowBand: Double, midBand: Double, highBand: Double, centroid: Double, f1: Double = 0,
+        f2: Double = 0
+    ) {
         self.loudness = loudness
         self.lowBand = lowBand
         self.midBand = midBand
         self.highBand = highBand
         self.centroid = centroid
+        self.f1 = f1
+        self.f2 = f2
     }
 }
 
