@@ -136,7 +136,7 @@ struct LipEdges {
             }
         }
         columns.append(Column(s: right, upper: lm[54], lower: lm[54], gap: 0))
-        self.columns = columns
+        self.columns = Self.despeckled(columns, down: down)
     }
 
     /// The opening as dlib's inner-lip points give it, when there is no picture to look at.
@@ -149,6 +149,26 @@ struct LipEdges {
         }
         columns.append(Column(s: s(lm[54]), upper: lm[54], lower: lm[54], gap: 0))
         self.columns = columns.sorted { $0.s < $1.s }
+    }
+
+    /// A lip's edge is smooth: each inner column's edges are replaced by the median of it and its
+    /// neighbours (along the face's vertical), so that one misread column cannot make a notch.
+    static func despeckled(_ columns: [Column], down: Point) -> [Column] {
+        guard columns.count > 4 else { return columns }
+        var out = columns
+        for k in 1..<(columns.count - 1) where columns[k].gap > 0 {
+            let (a, b, c) = (columns[k - 1], columns[k], columns[k + 1])
+            let origin = b.upper
+            func median(_ points: [Point]) -> Double {
+                points.map { FaceRig.dot($0 - origin, down) }.sorted()[1]
+            }
+            // (A neighbour with no opening stands for the lips meeting at its middle.)
+            let upper = median([a.upper, b.upper, c.upper])
+            let lower = median([a.lower, b.lower, c.lower])
+            let gap = max(0, lower - upper)
+            out[k] = Column(s: b.s, upper: origin + down * upper, lower: origin + down * max(upper, lower), gap: gap)
+        }
+        return out
     }
 
     /// Mean colour of three samples across the column at `p` (bilinear, clamped to the image).

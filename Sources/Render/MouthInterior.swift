@@ -182,7 +182,9 @@ struct MouthInterior: Sendable {
 
     /// A Catmull-Rom curve through `points`, as a denser polyline: lips are curves, not corners.
     static func smooth(_ points: [Point], samples: Int = 6) -> [Point] {
-        guard points.count > 2 else { return points }
+        // Dense outlines (traced from the pixels) are followed as they are: a spline through
+        // unevenly spaced points would overshoot between close ones.
+        guard points.count > 2 && points.count <= 5 else { return points }
         var out: [Point] = []
         for k in 0..<(points.count - 1) {
             let p0 = points[max(0, k - 1)]
