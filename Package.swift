@@ -18,6 +18,7 @@ let package = Package(
     targets: [
         // C layers: headers and one small C++ shim, nothing else.
         .systemLibrary(name: "CFFmpeg", path: "Sources/CFFmpeg"),
+        .systemLibrary(name: "CEspeak", path: "Sources/CEspeak"),
         .target(
             name: "CDlibFace",
             path: "Sources/CDlibFace",
@@ -36,6 +37,8 @@ let package = Package(
         .target(name: "Face", dependencies: ["CDlibFace", "Media", "MouthpieceCore"], swiftSettings: optimised),
         // Voice analysis: audio -> per-frame features.
         .target(name: "Voice", dependencies: ["Media", "MouthpieceCore"], swiftSettings: optimised),
+        // Speech from text: the one Swift wrapper around espeak-ng.
+        .target(name: "Speech", dependencies: ["CEspeak", "Media", "MouthpieceCore"], swiftSettings: optimised),
         // Motion: features -> mouth-shape track, blinks.
         .target(name: "Motion", dependencies: ["Voice", "MouthpieceCore"], swiftSettings: optimised),
         // Render: rig (mesh) and per-frame warp, mouth interior, framing.
@@ -43,7 +46,7 @@ let package = Package(
         // Pipeline: joins the stages into one render job.
         .target(
             name: "Pipeline",
-            dependencies: ["Media", "Face", "Voice", "Motion", "Render", "MouthpieceCore"],
+            dependencies: ["Media", "Face", "Voice", "Speech", "Motion", "Render", "MouthpieceCore"],
             swiftSettings: optimised
         ),
         .executableTarget(
@@ -56,7 +59,7 @@ let package = Package(
 
         .testTarget(name: "MediaTests", dependencies: ["Media", "MouthpieceCore", "TestSupport"]),
         .testTarget(name: "FaceTests", dependencies: ["Face", "Media", "MouthpieceCore", "TestSupport"]),
-        .testTarget(name: "VoiceTests", dependencies: ["Voice", "Motion", "Media", "TestSupport"]),
+        .testTarget(name: "VoiceTests", dependencies: ["Voice", "Speech", "Motion", "Media", "TestSupport"]),
         .testTarget(name: "RenderTests", dependencies: ["Render", "Face", "Motion", "MouthpieceCore", "TestSupport"]),
         .testTarget(
             name: "PipelineTests",

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import MouthpieceCore
 import Pipeline
 
@@ -9,13 +10,27 @@ struct EvalCommand: ParsableCommand {
         abstract: "Re-detect the face on every frame of an MP4: mouth against audio, blinks, head motion.")
 
     @Argument(help: "MP4 files to measure.")
-    var videos: [String]
+    var videos: [String] = []
+
+    @Option(
+        name: .customLong("suite"),
+        help: ArgumentHelp(
+            "Render every given portrait saying English, Spanish and German scripts (espeak-ng) into DIR and "
+                + "measure each clip, with closures on the scripts' /p b m/.", valueName: "DIR"))
+    var suite: String?
+
+    @Option(name: .customLong("image"), help: "Portrait for --suite (repeat for several).")
+    var images: [String] = []
 
     @Flag(help: "Print JSON on stdout.")
     var json = false
 
     func run() throws {
+        if let suite { return try runSuite(directory: suite) }
         try Terminal.run(json: json) {
+            guard !videos.isEmpty else {
+                throw MouthpieceError(.invalidParameter, "Give MP4 files to measure, or --suite DIR.", field: "videos")
+            }
             var rows: [[String: Any]] = []
             for path in videos {
                 let e = try ClipEvaluation.evaluate(video: path)
@@ -35,6 +50,39 @@ struct EvalCommand: ParsableCommand {
                             + "opening silence \(e.openingInSilence.formatted(3)) vs speech "
                             + "\(e.openingInSpeech.formatted(3)); \(e.blinksPerMinute.formatted(1)) blinks/min; "
                             + "nose motion \(e.noseMotion.formatted(4)) iod")
+                }
+            }
+            if json { Terminal.printJSON(rows) }
+        }
+    }
+
+    func runSuite(directory: String) throws {
+        try Terminal.run(json: json) {
+            guard !images.isEmpty else {
+                throw MouthpieceError(.invalidParameter, "--suite needs at least one --image.", field: "image")
+            }
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            if !json {
+                print("| portrait | language | r(lag 0) | best lag | opening silence / speech | /p b m/ closed | faces lost |")
+                print("|---|---|---|---|---|---|---|")
+            }
+            var rows: [[String: Any]] = []
+            _ = try LipSyncSuite(portraits: images, directory: directory).run { row in
+                let e = row.evaluation
+                let b = row.bilabials
+                if json {
+                    rows.append([
+                        "portrait": row.portrait, "language": row.language, "correlation_lag0": e.correlationAtZero,
+                        "best_lag": e.bestLag, "opening_silence": e.openingInSilence,
+                        "opening_speech": e.openingInSpeech, "bilabials_closed": b.closed, "bilabials": b.total,
+                        "bilabial_median_share": b.medianShare, "faces_lost": e.facesLost,
+                    ])
+                } else {
+                    print(
+                        "| \(row.portrait) | \(row.language) | \(e.correlationAtZero.formatted(3)) | \(e.bestLag) | "
+                            + "\(e.openingInSilence.formatted(3)) / \(e.openingInSpeech.formatted(3)) "
+                            + "(\((e.openingInSilence / e.openingInSpeech).formatted(2))) | \(b.closed)/\(b.total) "
+                            + "(median \(b.medianShare.formatted(2))) | \(e.facesLost)/\(e.frames) |")
                 }
             }
             if json { Terminal.printJSON(rows) }

@@ -19,6 +19,9 @@ public struct ClipEvaluation: Sendable {
     public let blinksPerMinute: Double
     /// Root-mean-square movement of the nose tip about its mean, per interocular distance.
     public let noseMotion: Double
+    /// Inner-lip gap per interocular distance at every frame (nil where no face was found).
+    public let openings: [Double?]
+    public let fps: Double
 
     public var correlationAtZero: Double { correlationByLag.first { $0.lag == 0 }?.r ?? .nan }
     public var bestLag: Int { correlationByLag.max { $0.r < $1.r }?.lag ?? 0 }
@@ -96,7 +99,25 @@ public struct ClipEvaluation: Sendable {
             frames: openings.count, facesLost: openings.filter { $0 == nil }.count, correlationByLag: byLag,
             openingInSilence: mean(silence), openingInSpeech: mean(speech),
             blinksPerMinute: Double(blinks) / (Double(openings.count) / fps / 60),
-            noseMotion: noseRMS / max(interocular, 1))
+            noseMotion: noseRMS / max(interocular, 1), openings: openings, fps: fps)
+    }
+
+    /// How the lips did on closures the script demands: for each time span (a /p b m/ phoneme, in
+    /// seconds), the smallest opening in its frames as a share of the mean opening in speech.
+    /// `closed` counts spans whose smallest opening is at most a third of it.
+    public func closures(at spans: [ClosedRange<Double>]) -> (closed: Int, total: Int, medianShare: Double) {
+        var shares: [Double] = []
+        for span in spans {
+            let first = max(0, Int((span.lowerBound * fps).rounded(.up)))
+            let last = min(openings.count - 1, Int((span.upperBound * fps).rounded(.down)))
+            // A phoneme shorter than a frame still owns the frame nearest its middle.
+            let frames = first <= last ? Array(first...last) : [min(openings.count - 1, Int((span.lowerBound + span.upperBound) / 2 * fps + 0.5))]
+            let seen = frames.compactMap { openings[$0] }
+            guard let smallest = seen.min(), openingInSpeech > 0 else { continue }
+            shares.append(smallest / openingInSpeech)
+        }
+        let sorted = shares.sorted()
+        return (shares.filter { $0 <= 1.0 / 3 }.count, shares.count, sorted.isEmpty ? .nan : sorted[sorted.count / 2])
     }
 
     /// Height over width of the eye whose landmarks start at `first` (36 or 42).
