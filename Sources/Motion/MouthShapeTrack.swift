@@ -72,8 +72,9 @@ public struct MouthShapeTrack: Sendable {
         }
         // Closures are applied after smoothing (a smoothed two-frame closure would never close),
         // with a light smoothing of their own so the lips do not snap. They are not led like the
-        // rest: the silence of a closure is the lips' own doing, so it is heard as they shut.
-        let shut = Self.advance(Self.zeroPhaseSmooth(closures, min(1, alpha * 1.6)), by: shift * 0.25)
+        // rest (and by whole frames, so a one-frame closure shuts fully): the silence of a closure is
+        // the lips' own doing, so it is heard as they shut.
+        let shut = Self.advance(Self.zeroPhaseSmooth(closures, min(1, alpha * 1.6)), by: (shift * 0.25).rounded())
         let jawTrack = track(jaw, alpha)
         let gapTrack = track(gap, alpha)
         let spreadTrack = track(spread, alpha * 0.7)

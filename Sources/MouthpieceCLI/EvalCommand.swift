@@ -63,7 +63,9 @@ struct EvalCommand: ParsableCommand {
             }
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             if !json {
-                print("| portrait | language | r(lag 0) | best lag | opening silence / speech | /p b m/ closed | faces lost |")
+                print(
+                    "| portrait | language | r(lag 0) | best lag | opening silence / speech | /p b m/ closed | faces lost |"
+                )
                 print("|---|---|---|---|---|---|---|")
             }
             var rows: [[String: Any]] = []

@@ -111,7 +111,10 @@ public struct ClipEvaluation: Sendable {
             let first = max(0, Int((span.lowerBound * fps).rounded(.up)))
             let last = min(openings.count - 1, Int((span.upperBound * fps).rounded(.down)))
             // A phoneme shorter than a frame still owns the frame nearest its middle.
-            let frames = first <= last ? Array(first...last) : [min(openings.count - 1, Int((span.lowerBound + span.upperBound) / 2 * fps + 0.5))]
+            let frames =
+                first <= last
+                ? Array(first...last)
+                : [min(openings.count - 1, Int((span.lowerBound + span.upperBound) / 2 * fps + 0.5))]
             let seen = frames.compactMap { openings[$0] }
             guard let smallest = seen.min(), openingInSpeech > 0 else { continue }
             shares.append(smallest / openingInSpeech)

@@ -11,7 +11,7 @@ public struct ContactSheet: Sendable {
     let tileHeight: Int
     public private(set) var image: RGBImage
 
-    static let gap = 4
+    public static let gap = 4
 
     /// `region` is the part of each frame to show (the face); tiles are `tileWidth` wide.
     public init(

@@ -138,7 +138,8 @@ public struct FaceRig: Sendable {
             edges = traced
         }
         // The lower lip's edge from corner to corner, and the teeth line just above it.
-        let lowerContour = edges == nil ? [] : ([65, 66, 67] + lowerEdge).sorted { sideOf(points[$0]) < sideOf(points[$1]) }
+        let lowerContour =
+            edges == nil ? [] : ([65, 66, 67] + lowerEdge).sorted { sideOf(points[$0]) < sideOf(points[$1]) }
         var teethLine: [Int] = []
         for i in lowerContour {
             points.append(points[i] - down * 0.25)

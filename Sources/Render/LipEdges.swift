@@ -67,7 +67,9 @@ struct LipEdges {
         func lipColour(_ pairs: [(Int, Int)]) -> (Double, Double, Double) {
             var samples: [(Double, Double, Double)] = []
             for (outer, inner) in pairs {
-                for f in [0.25, 0.4, 0.55] { samples.append(Self.colour(image, lm[outer].lerp(to: lm[inner], f), across: across)) }
+                for f in [0.25, 0.4, 0.55] {
+                    samples.append(Self.colour(image, lm[outer].lerp(to: lm[inner], f), across: across))
+                }
             }
             return samples.max { $0.0 - ($0.1 + $0.2) / 2 < $1.0 - ($1.1 + $1.2) / 2 }!
         }
@@ -104,7 +106,9 @@ struct LipEdges {
                 var prefixUpper = [0.0]
                 for v in upperScore { prefixUpper.append(prefixUpper[prefixUpper.count - 1] + v) }
                 var suffixLower = [Double](repeating: 0, count: samples.count + 1)
-                for k in stride(from: samples.count - 1, through: 0, by: -1) { suffixLower[k] = suffixLower[k + 1] + lowerScore[k] }
+                for k in stride(from: samples.count - 1, through: 0, by: -1) {
+                    suffixLower[k] = suffixLower[k + 1] + lowerScore[k]
+                }
                 var prefixOpen = [0.0]
                 for k in samples.indices {
                     prefixOpen.append(prefixOpen[prefixOpen.count - 1] - 0.5 * (upperScore[k] + lowerScore[k]))

@@ -54,7 +54,8 @@ public enum SpeechSynthesizer {
                 guard let events, let context = events.pointee.user_data else { return 0 }
                 let sink = Unmanaged<Sink>.fromOpaque(context).takeUnretainedValue()
                 if let wave, count > 0 {
-                    sink.samples.append(contentsOf: UnsafeBufferPointer(start: wave, count: Int(count)).map { Float($0) / 32768 })
+                    sink.samples.append(
+                        contentsOf: UnsafeBufferPointer(start: wave, count: Int(count)).map { Float($0) / 32768 })
                 }
                 var event = events
                 while event.pointee.type != espeakEVENT_LIST_TERMINATED {

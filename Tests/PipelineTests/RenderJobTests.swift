@@ -14,6 +14,7 @@ final class RenderJobTests: XCTestCase {
         var options = RenderOptions()
         options.resolution = .p480
         options.fps = 25
+        options.contactSheetPath = dir + "/sheet.png"
         let output = dir + "/clip.mp4"
         let summary = try RenderJob(
             imagePath: try TestFiles.fixture("Tom_Cruise_avp_2014_4.jpg"), audioPath: dir + "/voice.wav",
@@ -38,7 +39,10 @@ final class RenderJobTests: XCTestCase {
         XCTAssertEqual(video.duration, audio.duration, accuracy: 1.0 / 25)
         XCTAssertTrue(info.metadata["comment"]?.contains("Synthetic") ?? false)
         // Only the finished file is left in the directory.
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).sorted(), ["clip.mp4", "voice.wav"])
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: dir).sorted(), ["clip.mp4", "sheet.png", "voice.wav"])
+        let sheet = try ImageDecoder.decode(path: dir + "/sheet.png")
+        XCTAssertEqual(sheet.width, 4 * 240 + 5 * ContactSheet.gap)
 
         // The mouth, measured by re-detecting landmarks on every decoded frame.
         let analyzer = FaceAnalyzer(models: try FaceModels.shared())
@@ -58,6 +62,8 @@ final class RenderJobTests: XCTestCase {
         let speechMean = speechFrames.reduce(0, +) / Double(speechFrames.count)
         let silenceMean = silenceFrames.reduce(0, +) / Double(silenceFrames.count)
         XCTAssertGreaterThan(speechMean, silenceMean + 0.08, "speech \(speechMean) vs silence \(silenceMean)")
+        // He smiles with his teeth showing; in silence the lips close over them (by warping).
+        XCTAssertLessThan(silenceMean, speechMean / 3, "speech \(speechMean) vs silence \(silenceMean)")
         XCTAssertLessThan(silenceFrames.max()! - silenceFrames.min()!, 0.05, "no quiver in silence")
         // The top of the picture (background and hair) does not change beyond encoder noise: frame to
         // frame it is still, with a small step where the encoder starts a new group of pictures.
@@ -216,5 +222,27 @@ final class LivingPortraitTests: XCTestCase {
         XCTAssertEqual(a.count, b.count)
         XCTAssertTrue(a == b, "same seed, same frames")
         XCTAssertFalse(a == c, "another seed, other motion")
+    }
+}
+
+final class ContactSheetTests: XCTestCase {
+    func testTilesShowFramesFromAcrossTheClipInOrder() {
+        // Frames whose luma is their index: each tile shows the frame it names.
+        var sheet = ContactSheet(
+            frameCount: 120, region: (x0: 0, y0: 0, x1: 16, y1: 16), tiles: 6, columns: 3, tileWidth: 8)
+        XCTAssertEqual(sheet.frames, [10, 30, 50, 70, 90, 110])
+        for n in 0..<120 {
+            let frame = YUVImage(
+                width: 16, height: 16, y: [UInt8](repeating: UInt8(16 + n), count: 256),
+                u: [UInt8](repeating: 128, count: 64), v: [UInt8](repeating: 128, count: 64))
+            sheet.capture(frame, index: n)
+        }
+        XCTAssertEqual(sheet.image.width, 3 * 8 + 4 * ContactSheet.gap)
+        XCTAssertEqual(sheet.image.height, 2 * 8 + 3 * ContactSheet.gap)
+        for (slot, n) in sheet.frames.enumerated() {
+            let x = ContactSheet.gap + (slot % 3) * (8 + ContactSheet.gap) + 4
+            let y = ContactSheet.gap + (slot / 3) * (8 + ContactSheet.gap) + 4
+            XCTAssertEqual(Double(sheet.image[x, y].0), Double(n) * 255 / 219, accuracy: 1.5, "tile \(slot)")
+        }
     }
 }

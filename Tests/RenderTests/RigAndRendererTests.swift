@@ -51,7 +51,8 @@ final class RigAndRendererTests: XCTestCase {
         for fixture in ["2008_001009.jpg", "Tom_Cruise_avp_2014_4.jpg"] {
             let (image, face) = try landmarks(fixture)
             for portrait in [nil, image] {
-                let rig = FaceRig(landmarks: face, frameWidth: image.width, frameHeight: image.height, portrait: portrait)
+                let rig = FaceRig(
+                    landmarks: face, frameWidth: image.width, frameHeight: image.height, portrait: portrait)
                 let renderer = FrameRenderer(base: image, rig: rig)
                 var frame = renderer.makeFrame()
                 renderer.render(FaceMotion(mouth: rig.portraitMouth), into: &frame)
@@ -71,7 +72,8 @@ final class RigAndRendererTests: XCTestCase {
         renderer.render(FaceMotion(), into: &frame)
         let closed = rig.deform(FaceMotion())
         // Along the line where the lips now meet, nothing is as bright as the teeth were.
-        let teeth = renderer.base.meanLuma(in: Rect(x: face[62].x - 3, y: face[62].lerp(to: face[66], 0.5).y, width: 6, height: 4))
+        let teeth = renderer.base.meanLuma(
+            in: Rect(x: face[62].x - 3, y: face[62].lerp(to: face[66], 0.5).y, width: 6, height: 4))
         for i in [61, 62, 63] {
             let meet = closed[i]
             let now = frame.meanLuma(in: Rect(x: meet.x - 2, y: meet.y - 1, width: 4, height: 3))

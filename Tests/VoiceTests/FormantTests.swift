@@ -43,7 +43,8 @@ final class FormantTests: XCTestCase {
     }
 
     func testNoFormantsInSilence() {
-        let features = VoiceAnalyzer().analyze(AudioClip(sampleRate: 16_000, samples: [Float](repeating: 0, count: 16_000)), fps: 25, frameCount: 25)
+        let features = VoiceAnalyzer().analyze(
+            AudioClip(sampleRate: 16_000, samples: [Float](repeating: 0, count: 16_000)), fps: 25, frameCount: 25)
         XCTAssertTrue(features.frames.allSatisfy { $0.f1 == 0 && $0.f2 == 0 })
     }
 }
