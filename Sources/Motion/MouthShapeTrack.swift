@@ -96,8 +96,8 @@ public struct MouthShapeTrack: Sendable {
     }
 
     /// 1 at frames where the lips are shut inside speech: a dip in loudness of 10 dB or more below
-    /// both sides within 150 ms (a stop's closure before its burst, a nasal's murmur between
-    /// vowels), widened to last at least `minimum` seconds.
+    /// both sides within 150 ms (a stop's closure before its burst), or a nasal murmur (voiced,
+    /// nearly all below 250 Hz, centroid under 450 Hz); widened to last at least `minimum` seconds.
     static func closures(_ frames: [VoiceFrame], gate: Double, fps: Int, minimum: Double) -> [Double] {
         let count = frames.count
         var shut = [Double](repeating: 0, count: count)
@@ -106,10 +106,18 @@ public struct MouthShapeTrack: Sendable {
             let level = frames[i].loudness
             let before = frames[max(0, i - reach)..<i].map(\.loudness).max() ?? -100
             let after = frames[(i + 1)..<min(count, i + 1 + reach)].map(\.loudness).max() ?? -100
-            // Both sides must be speech: a pause at the end of a phrase is silence, handled by gating.
-            guard before > gate, after > gate else { continue }
-            let dip = min(before, after) - level
-            shut[i] = clamp((dip - 8) / 6, 0, 1)
+            // A nasal murmur ("m", and "n" with it): voiced, nearly all below 250 Hz, a little quieter
+            // than the vowels beside it; the mouth is shut while the sound leaves by the nose.
+            let f = frames[i]
+            let louder = max(before, after)
+            let nasal =
+                level > gate && louder > gate
+                ? clamp((f.bassBand - 0.45) / 0.15, 0, 1) * clamp((450 - f.centroid) / 80, 0, 1)
+                    * clamp((louder - level - 5) / 4, 0, 1) : 0
+            // A stop: both sides must be speech (a pause at the end of a phrase is silence, which
+            // gating closes).
+            let dip = before > gate && after > gate ? min(before, after) - level : 0
+            shut[i] = max(clamp((dip - 10) / 6, 0, 1), nasal)
         }
         // Hold each closure for at least `minimum`, reaching back from the silence: the lips shut
         // as the sound before them fades.

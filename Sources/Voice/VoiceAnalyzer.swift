@@ -76,7 +76,7 @@ final class FrameMeasurer {
     private let spectrum: Spectrum
     private var bins: [Float]
     private let binHz: Double
-    private let low: (Int, Int), mid: (Int, Int), high: (Int, Int), all: (Int, Int)
+    private let bass: (Int, Int), low: (Int, Int), mid: (Int, Int), high: (Int, Int), all: (Int, Int)
 
     init(sampleRate: Int, window: Double) {
         rate = Double(sampleRate)
@@ -88,6 +88,7 @@ final class FrameMeasurer {
         let binHz = rate / Double(size)
         self.binHz = binHz
         func bin(_ hz: Double) -> Int { min(size / 2, max(0, Int(hz / binHz))) }
+        bass = (bin(80), bin(250))
         low = (bin(200), bin(900))
         mid = (bin(900), bin(2500))
         high = (bin(3000), bin(min(8000, rate / 2)))
@@ -125,6 +126,6 @@ final class FrameMeasurer {
         let formants = loudness > -60 ? Formants.estimate(power: bins, sampleRate: rate) : (f1: 0, f2: 0)
         return VoiceFrame(
             loudness: loudness, lowBand: share(low), midBand: share(mid), highBand: share(high),
-            centroid: total > 0 ? weighted / total : 0, f1: formants.f1, f2: formants.f2)
+            centroid: total > 0 ? weighted / total : 0, f1: formants.f1, f2: formants.f2, bassBand: share(bass))
     }
 }

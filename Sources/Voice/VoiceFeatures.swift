@@ -8,6 +8,9 @@ public struct VoiceFrame: Equatable, Sendable {
     public var midBand: Double
     /// Share above 3 kHz: high on fricatives and sibilants.
     public var highBand: Double
+    /// Share below 250 Hz (the voice's fundamental and a nasal's murmur): high on /m n/, whose
+    /// sound leaves by the nose while the mouth is shut.
+    public var bassBand: Double
     /// Spectral centroid in Hz.
     public var centroid: Double
     /// First and second formants in Hz (linear prediction), 0 where none stands out.
@@ -16,8 +19,9 @@ public struct VoiceFrame: Equatable, Sendable {
 
     public init(
         loudness: Double, lowBand: Double, midBand: Double, highBand: Double, centroid: Double, f1: Double = 0,
-        f2: Double = 0
+        f2: Double = 0, bassBand: Double = 0
     ) {
+        self.bassBand = bassBand
         self.loudness = loudness
         self.lowBand = lowBand
         self.midBand = midBand
