@@ -63,7 +63,7 @@ let package = Package(
         .testTarget(name: "RenderTests", dependencies: ["Render", "Face", "Motion", "MouthpieceCore", "TestSupport"]),
         .testTarget(
             name: "PipelineTests",
-            dependencies: ["Pipeline", "Media", "Face", "MouthpieceCore", "TestSupport"]
+            dependencies: ["Pipeline", "Media", "Face", "Speech", "MouthpieceCore", "TestSupport"]
         ),
         .target(name: "TestSupport", dependencies: ["Media", "MouthpieceCore"], path: "Tests/TestSupport"),
     ],

@@ -3,6 +3,7 @@ import Foundation
 import Media
 import MouthpieceCore
 import Pipeline
+import Speech
 import TestSupport
 import XCTest
 
@@ -244,5 +245,25 @@ final class ContactSheetTests: XCTestCase {
             let y = ContactSheet.gap + (slot / 3) * (8 + ContactSheet.gap) + 4
             XCTAssertEqual(Double(sheet.image[x, y].0), Double(n) * 255 / 219, accuracy: 1.5, "tile \(slot)")
         }
+    }
+}
+
+final class BilabialClosureTests: XCTestCase {
+    func testLipsCloseOnTheScriptsBilabialsMeasuredFromThePixels() throws {
+        let dir = try TestFiles.scratchDirectory(for: self)
+        let spoken = try SpeechSynthesizer.speak("My mother made a map. Bob bought maple syrup.", voice: "en")
+        try AtomicFile.write(spoken.audio.wavBytes(), to: dir + "/speech.wav")
+        var options = RenderOptions()
+        options.resolution = .p480
+        options.fps = 25
+        _ = try RenderJob(
+            imagePath: try TestFiles.samplePortrait(), audioPath: dir + "/speech.wav", outputPath: dir + "/clip.mp4",
+            options: options
+        ).run()
+        let evaluation = try ClipEvaluation.evaluate(video: dir + "/clip.mp4")
+        let result = evaluation.closures(at: spoken.phonemes.filter(\.isBilabial).map(\.closure))
+        XCTAssertGreaterThanOrEqual(result.total, 8)
+        XCTAssertGreaterThanOrEqual(Double(result.closed), 0.5 * Double(result.total), "\(result)")
+        XCTAssertGreaterThan(evaluation.correlationAtZero, 0.5)
     }
 }

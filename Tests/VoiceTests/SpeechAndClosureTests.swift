@@ -34,6 +34,20 @@ final class SpeechAndClosureTests: XCTestCase {
         XCTAssertLessThan(shapes[12].jawOpen + shapes[12].lipGap, 0.1 * (shapes[8].jawOpen + shapes[8].lipGap))
     }
 
+    func testANasalMurmurBetweenVowelsShutsTheLipsButALowVowelDoesNot() {
+        let vowel = VoiceFrame(loudness: -15, lowBand: 0.5, midBand: 0.4, highBand: 0.02, centroid: 950, bassBand: 0.05)
+        let murmur = VoiceFrame(loudness: -24, lowBand: 0.55, midBand: 0.13, highBand: 0, centroid: 330, bassBand: 0.7)
+        let oo = VoiceFrame(loudness: -17, lowBand: 0.95, midBand: 0.01, highBand: 0.01, centroid: 380, bassBand: 0.1)
+        let frames =
+            [VoiceFrame](repeating: vowel, count: 6) + [murmur, murmur] + [VoiceFrame](repeating: vowel, count: 6)
+            + [oo, oo] + [VoiceFrame](repeating: vowel, count: 6)
+        let shut = MouthShapeTrack.closures(frames, gate: -40, fps: 25, minimum: 0.04)
+        XCTAssertEqual(shut[6], 1)
+        XCTAssertEqual(shut[7], 1)
+        XCTAssertEqual(shut[14], 0)
+        XCTAssertEqual(shut[15], 0)
+    }
+
     func testRoundedAndSpreadVowelsDriveRoundingAndSpread() {
         func shape(_ formants: [Double]) -> MouthShape {
             let features = VoiceAnalyzer().analyze(FormantTests.vowel(formants), fps: 25, frameCount: 25)
