@@ -29,5 +29,5 @@ fi
 
 echo "==> rendering samples/astronaut.mp4"
 "$BIN" render --image samples/astronaut.png --audio samples/speech.wav -o samples/astronaut.mp4 \
-  --resolution 720p --fps 30
-echo "==> done: samples/astronaut.mp4 (binary: $BIN)"
+  --resolution 720p --fps 30 --contact-sheet samples/astronaut-sheet.png
+echo "==> done: samples/astronaut.mp4, contact sheet samples/astronaut-sheet.png (binary: $BIN)"
