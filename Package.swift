@@ -13,7 +13,12 @@ let package = Package(
         .library(name: "Pipeline", targets: ["Pipeline"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
     ],
     targets: [
         // C layers: headers and one small C++ shim, nothing else.
@@ -49,10 +54,29 @@ let package = Package(
             dependencies: ["Media", "Face", "Voice", "Speech", "Motion", "Render", "MouthpieceCore"],
             swiftSettings: optimised
         ),
+        // The job store: keys, avatars, videos, leases (SQLite through GRDB).
+        .target(
+            name: "Store",
+            dependencies: [
+                "MouthpieceCore", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // The HTTP service: the API, authentication, in-process render workers.
+        .target(
+            name: "Service",
+            dependencies: [
+                "Store", "Pipeline", "Media", "MouthpieceCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "MouthpieceCLI",
             dependencies: [
-                "Pipeline", "Media", "Face", "Render", "MouthpieceCore",
+                "Pipeline", "Media", "Face", "Render", "MouthpieceCore", "Service", "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -65,6 +89,7 @@ let package = Package(
             name: "PipelineTests",
             dependencies: ["Pipeline", "Media", "Face", "Speech", "MouthpieceCore", "TestSupport"]
         ),
+        .testTarget(name: "ServiceTests", dependencies: ["Media", "TestSupport"]),
         .target(name: "TestSupport", dependencies: ["Media", "MouthpieceCore"], path: "Tests/TestSupport"),
     ],
     cxxLanguageStandard: .cxx17

@@ -11,4 +11,5 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev \
   libdlib-dev libdlib-data libblas-dev liblapack-dev \
   libespeak-ng-dev espeak-ng-data espeak-ng \
+  libsqlite3-dev \
   ffmpeg unzip python3-pip >/dev/null

@@ -2,12 +2,13 @@ import ArgumentParser
 
 /// The `mouthpiece` command line.
 @main
-struct Mouthpiece: ParsableCommand {
+struct Mouthpiece: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mouthpiece",
         abstract: "Turn a portrait and a voice into a lip-synced talking-head MP4, on the CPU.",
         subcommands: [
             RenderCommand.self, AnimateCommand.self, InspectCommand.self, EvalCommand.self, BenchCommand.self,
+            ServeCommand.self, KeysCommand.self,
         ]
     )
 }

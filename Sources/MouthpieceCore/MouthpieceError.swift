@@ -16,6 +16,12 @@ public struct MouthpieceError: Error, Equatable, CustomStringConvertible, Sendab
         case modelUnavailable = "model_unavailable"
         case encodingFailed = "encoding_failed"
         case canceled = "canceled"
+        case unauthorized = "unauthorized"
+        case notFound = "not_found"
+        case quotaExceeded = "quota_exceeded"
+        case concurrencyLimit = "concurrency_limit"
+        case payloadTooLarge = "payload_too_large"
+        case urlNotAllowed = "url_not_allowed"
         case internalError = "internal_error"
     }
 

@@ -65,7 +65,11 @@ public struct RenderJob: Sendable {
         return nil
     }
 
-    public func run(progress: (RenderProgress) -> Void = { _ in }) throws -> RenderSummary {
+    /// Renders the clip. `shouldStop` is asked after every frame; when it answers true the render
+    /// ends with `canceled` and nothing is left behind.
+    public func run(
+        progress: (RenderProgress) -> Void = { _ in }, shouldStop: () -> Bool = { false }
+    ) throws -> RenderSummary {
         let clock = ContinuousClock()
         let started = clock.now
         var timings: [(String, Double)] = []
@@ -144,6 +148,7 @@ public struct RenderJob: Sendable {
                 sheet?.capture(frame, index: n)
             }
             progress(RenderProgress(stage: .rendering, framesDone: n + 1, frameCount: frameCount))
+            if shouldStop() { throw MouthpieceError(.canceled, "The render was stopped.") }
         }
         progress(RenderProgress(stage: .finishing, framesDone: frameCount, frameCount: frameCount))
         let t2 = clock.now

@@ -1,0 +1,96 @@
+import ArgumentParser
+import Foundation
+import MouthpieceCore
+import Service
+import Store
+
+/// `mouthpiece serve`: the HTTP API with its embedded store and render workers.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the HTTP API (SQLite store, file blobs and render workers in one process).",
+        discussion: "Each option can also be set by an environment variable: MOUTHPIECE_HOST, MOUTHPIECE_PORT, "
+            + "MOUTHPIECE_DATA_DIR, MOUTHPIECE_WORKERS. Stops gracefully on SIGTERM or SIGINT.")
+
+    @Option(help: "Address to listen on (env MOUTHPIECE_HOST).")
+    var host: String?
+
+    @Option(help: "Port to listen on (env MOUTHPIECE_PORT).")
+    var port: Int?
+
+    @Option(name: .customLong("data-dir"), help: "Where the database and files live (env MOUTHPIECE_DATA_DIR).")
+    var dataDir: String?
+
+    @Option(help: "Render workers in this process; 0 serves the API only (env MOUTHPIECE_WORKERS).")
+    var workers: Int?
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        var configuration = ServerConfiguration()
+        if let host = host ?? environment["MOUTHPIECE_HOST"] { configuration.host = host }
+        if let port = port ?? environment["MOUTHPIECE_PORT"].flatMap(Int.init) { configuration.port = port }
+        if let dir = dataDir ?? environment["MOUTHPIECE_DATA_DIR"] { configuration.dataDirectory = dir }
+        if let count = workers ?? environment["MOUTHPIECE_WORKERS"].flatMap(Int.init) { configuration.workers = count }
+        guard (1...65535).contains(configuration.port) else {
+            throw ValidationError("port must be between 1 and 65535.")
+        }
+        guard configuration.workers >= 0 else { throw ValidationError("workers must be 0 or more.") }
+        try await MouthpieceServer.run(configuration)
+    }
+}
+
+/// `mouthpiece keys create`: API keys, shown once and stored hashed.
+struct KeysCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keys", abstract: "Manage API keys.", subcommands: [CreateKey.self])
+
+    struct CreateKey: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "create", abstract: "Create an API key; prints it and its webhook signing secret once.")
+
+        @Option(help: "A name for the key (who or what uses it).")
+        var name: String
+
+        @Option(name: .customLong("data-dir"), help: "The server's data directory (env MOUTHPIECE_DATA_DIR).")
+        var dataDir: String?
+
+        @Option(name: .customLong("quota-seconds"), help: "Output seconds this key may render in all.")
+        var quotaSeconds: Double?
+
+        @Option(help: "Videos this key may have rendering at once.")
+        var concurrency: Int = 2
+
+        @Flag(help: "Print JSON on stdout.")
+        var json = false
+
+        func run() throws {
+            try Terminal.run(json: json) {
+                var configuration = ServerConfiguration()
+                if let dir = dataDir ?? ProcessInfo.processInfo.environment["MOUTHPIECE_DATA_DIR"] {
+                    configuration.dataDirectory = dir
+                }
+                guard !name.trimmingCharacters(in: .whitespaces).isEmpty else {
+                    throw MouthpieceError(.invalidParameter, "name must not be empty.", field: "name")
+                }
+                guard concurrency >= 1 else {
+                    throw MouthpieceError(.invalidParameter, "concurrency must be 1 or more.", field: "concurrency")
+                }
+                try FileManager.default.createDirectory(
+                    atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+                let store = try SQLiteStore(path: configuration.databasePath)
+                let (key, secret) = try store.createKey(
+                    name: name, quotaSeconds: quotaSeconds, concurrency: concurrency)
+                if json {
+                    Terminal.printJSON([
+                        "id": key.id, "name": key.name, "key": secret, "webhook_secret": key.webhookSecret,
+                        "quota_seconds": key.quotaSeconds as Any? ?? NSNull(), "concurrency": key.concurrency,
+                    ])
+                } else {
+                    print("key:            \(secret)")
+                    print("webhook secret: \(key.webhookSecret)")
+                    print("(shown once; only a hash of the key is stored)")
+                }
+            }
+        }
+    }
+}

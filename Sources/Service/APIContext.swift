@@ -1,0 +1,114 @@
+import Foundation
+import Hummingbird
+import MouthpieceCore
+import Store
+
+/// The request context of the API: the authenticated key, and upload limits sized for portraits
+/// and audio.
+public struct APIContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public var key: APIKey?
+
+    public init(source: Source) {
+        coreContext = .init(source: source)
+        key = nil
+    }
+
+    /// Bodies up to 64 MiB (a 20 MB portrait and long audio, base64-encoded in JSON).
+    public var maxUploadSize: Int { 64 * 1024 * 1024 }
+}
+
+/// Every error leaves as `{"error": {"code", "message", "field"?}}` with a fitting status.
+struct ErrorMiddleware: RouterMiddleware {
+    typealias Context = APIContext
+
+    func handle(
+        _ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response
+    ) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as MouthpieceError {
+            return Self.response(error)
+        } catch let retry as RetryLater {
+            var response = Self.response(retry.error)
+            response.headers[.retryAfter] = String(retry.seconds)
+            return response
+        } catch let error as HTTPError {
+            let code: MouthpieceError.Code =
+                switch error.status {
+                case .notFound: .notFound
+                case .unauthorized: .unauthorized
+                case .contentTooLarge: .payloadTooLarge
+                default: .invalidParameter
+                }
+            return Self.response(MouthpieceError(code, error.body ?? error.status.reasonPhrase), status: error.status)
+        } catch is DecodingError {
+            return Self.response(MouthpieceError(.invalidParameter, "The request body is not the JSON expected."))
+        } catch {
+            context.logger.error("request failed: \(error)")
+            return Self.response(MouthpieceError(.internalError, "Something went wrong on our side."))
+        }
+    }
+
+    static func status(for code: MouthpieceError.Code) -> HTTPResponse.Status {
+        switch code {
+        case .unauthorized: .unauthorized
+        case .notFound, .inputNotFound: .notFound
+        case .quotaExceeded: HTTPResponse.Status(code: 402)
+        case .concurrencyLimit: .tooManyRequests
+        case .payloadTooLarge, .imageTooLarge: .contentTooLarge
+        case .internalError, .encodingFailed, .modelUnavailable, .outputNotWritable: .internalServerError
+        default: .badRequest
+        }
+    }
+
+    static func response(_ error: MouthpieceError, status: HTTPResponse.Status? = nil) -> Response {
+        var body: [String: String] = ["code": error.code.rawValue, "message": error.message]
+        if let field = error.field { body["field"] = field }
+        return JSONResponse.make(["error": body], status: status ?? Self.status(for: error.code))
+    }
+}
+
+/// A refusal the client may retry after `seconds` (answered with `Retry-After`).
+struct RetryLater: Error {
+    let error: MouthpieceError
+    let seconds: Int
+}
+
+/// Requires `Authorization: Bearer <key>` (or `Key <key>`, as fal's client sends) and puts the key
+/// in the context.
+struct AuthMiddleware: RouterMiddleware {
+    typealias Context = APIContext
+    let store: SQLiteStore
+
+    func handle(
+        _ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response
+    ) async throws -> Response {
+        guard let header = request.headers[.authorization] else {
+            throw MouthpieceError(.unauthorized, "Send your API key as `Authorization: Bearer <key>`.")
+        }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, ["bearer", "key"].contains(parts[0].lowercased()),
+            let key = try store.key(secret: String(parts[1]).trimmingCharacters(in: .whitespaces))
+        else {
+            throw MouthpieceError(.unauthorized, "The API key is not valid.")
+        }
+        var context = context
+        context.key = key
+        context.logger[metadataKey: "key_id"] = .string(key.id)
+        return try await next(request, context)
+    }
+}
+
+/// JSON responses from plain dictionaries (JSONSerialization keeps key order stable enough for
+/// humans and leaves numbers as numbers).
+enum JSONResponse {
+    static func make(_ object: Any, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        let data =
+            (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+            ?? Data("{}".utf8)
+        var fields = headers
+        fields[.contentType] = "application/json"
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

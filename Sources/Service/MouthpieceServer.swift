@@ -1,0 +1,67 @@
+import Foundation
+import Hummingbird
+import Logging
+import MouthpieceCore
+import ServiceLifecycle
+import Store
+
+/// How `mouthpiece serve` runs: from flags and `MOUTHPIECE_*` environment variables.
+public struct ServerConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    public var dataDirectory = "./mouthpiece-data"
+    /// Render workers in this process; 0 serves the API only.
+    public var workers = max(1, ProcessInfo.processInfo.activeProcessorCount / 2)
+    public var limits = InputLimits()
+
+    public init() {}
+
+    public var databasePath: String { dataDirectory + "/mouthpiece.sqlite" }
+    public var blobDirectory: String { dataDirectory + "/blobs" }
+}
+
+/// The whole product on one machine: the HTTP API, the SQLite store, the blob directory and the
+/// render workers, in one process that shuts down gracefully on SIGTERM or SIGINT.
+public enum MouthpieceServer {
+    public static func run(_ configuration: ServerConfiguration) async throws {
+        let logger = {
+            var logger = Logger(label: "mouthpiece")
+            logger.logLevel = .info
+            return logger
+        }()
+        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+        let store = try SQLiteStore(path: configuration.databasePath)
+        let blobs = try BlobStore(directory: configuration.blobDirectory)
+
+        let router = Router(context: APIContext.self)
+        router.add(middleware: ErrorMiddleware())
+        router.get("healthz") { _, _ in JSONResponse.make(["status": "ok"]) }
+        router.get("readyz") { _, _ in
+            _ = try store.processingCount(keyID: "")
+            return JSONResponse.make(["status": "ready"])
+        }
+        let v1 = router.group("v1").add(middleware: AuthMiddleware(store: store))
+        VideoRoutes(store: store, blobs: blobs, limits: configuration.limits).add(to: v1)
+
+        var services: [any Service] = []
+        if configuration.workers > 0 {
+            services.append(RenderWorkers(store: store, blobs: blobs, count: configuration.workers, logger: logger))
+        }
+        let app = Application(
+            router: router,
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "mouthpiece"),
+            services: services,
+            onServerRunning: { _ in
+                logger.info(
+                    "listening",
+                    metadata: [
+                        "address": .string("http://\(configuration.host):\(configuration.port)"),
+                        "data_dir": .string(configuration.dataDirectory),
+                        "workers": .stringConvertible(configuration.workers),
+                    ])
+            },
+            logger: logger)
+        try await app.runService()
+    }
+}

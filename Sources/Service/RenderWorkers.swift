@@ -1,0 +1,166 @@
+import Foundation
+import Logging
+import MouthpieceCore
+import Pipeline
+import ServiceLifecycle
+import Store
+
+/// In-process render workers: each claims the oldest queued job with a lease, renders it on a
+/// thread of its own (renders are long and CPU-bound; they must not hold the server's threads),
+/// renews the lease every second while reporting progress, and records the result.
+///
+/// A job whose process dies is claimed again once its lease runs out. On graceful shutdown
+/// (SIGTERM) workers stop claiming and hand their jobs in flight back to the queue.
+public struct RenderWorkers: Service {
+    let store: SQLiteStore
+    let blobs: BlobStore
+    let count: Int
+    let lease: TimeInterval
+    let logger: Logger
+
+    public init(store: SQLiteStore, blobs: BlobStore, count: Int, lease: TimeInterval = 10, logger: Logger) {
+        self.store = store
+        self.blobs = blobs
+        self.count = count
+        self.lease = lease
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let stopping = Flag()
+        try await withGracefulShutdownHandler {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<count {
+                    let owner =
+                        "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(index)-\(SQLiteStore.randomToken(bytes: 4))"
+                    group.addTask { try await loop(owner: owner, stopping: stopping) }
+                }
+                try await group.waitForAll()
+            }
+        } onGracefulShutdown: {
+            stopping.set()
+        }
+    }
+
+    func loop(owner: String, stopping: Flag) async throws {
+        while !stopping.isSet && !Task.isCancelled {
+            if let job = try store.claim(owner: owner, lease: lease) {
+                await process(job, owner: owner, stopping: stopping)
+            } else {
+                try? await Task.sleep(for: .milliseconds(200))
+            }
+        }
+    }
+
+    func process(_ job: VideoJob, owner: String, stopping: Flag) async {
+        var log = logger
+        log[metadataKey: "job_id"] = .string(job.id)
+        log.info("rendering", metadata: ["attempt": .stringConvertible(job.attempts)])
+        let state = RenderState()
+        let output = blobs.reservePath(suffix: ".mp4")
+        let render: RenderJob
+        do {
+            render = RenderJob(
+                imagePath: blobs.path(job.imageBlob), audioPath: blobs.path(job.audioBlob), outputPath: output.path,
+                options: try Self.options(from: job.options))
+        } catch {
+            try? store.finish(
+                job.id, owner: owner, status: .failed, errorCode: "internal_error", errorMessage: "\(error)")
+            return
+        }
+        // The render on its own thread; this task renews the lease and watches for cancels.
+        let outcome: Result<RenderSummary, any Error> = await withCheckedContinuation { continuation in
+            let thread = Thread {
+                continuation.resume(
+                    returning: Result {
+                        try render.run(progress: { state.progress = $0.fraction }, shouldStop: { state.stop })
+                    })
+            }
+            thread.stackSize = 8 << 20
+            thread.start()
+            Task {
+                while !state.finished {
+                    try? await Task.sleep(for: .seconds(1))
+                    if state.finished { break }
+                    let keep =
+                        (try? store.heartbeat(job.id, owner: owner, progress: state.progress, lease: lease)) ?? true
+                    if !keep { state.reason = .canceled }
+                    if stopping.isSet && state.reason == nil { state.reason = .shutdown }
+                }
+            }
+        }
+        state.finished = true
+        do {
+            switch outcome {
+            case .success(let summary):
+                let facts: [String: Any] = [
+                    "duration": summary.duration, "width": summary.width, "height": summary.height, "fps": summary.fps,
+                    "file_size": summary.bytes, "content_type": "video/mp4", "frames": summary.frames,
+                    "warnings": summary.warnings.map(\.rawValue),
+                ]
+                let json = String(
+                    decoding: try JSONSerialization.data(withJSONObject: facts, options: [.sortedKeys]), as: UTF8.self)
+                try store.finish(
+                    job.id, owner: owner, status: .completed, resultBlob: output.id, result: json,
+                    outputSeconds: summary.duration)
+                log.info("completed", metadata: ["seconds": .stringConvertible(summary.duration)])
+            case .failure(let error as MouthpieceError) where error.code == .canceled && state.reason == .shutdown:
+                try store.release(job.id, owner: owner)
+                log.info("handed back at shutdown")
+            case .failure(let error as MouthpieceError) where error.code == .canceled:
+                try store.finish(
+                    job.id, owner: owner, status: .canceled, errorCode: "canceled", errorMessage: "Canceled.")
+                log.info("canceled")
+            case .failure(let error as MouthpieceError):
+                try store.finish(
+                    job.id, owner: owner, status: .failed, errorCode: error.code.rawValue, errorMessage: error.message)
+                log.info("failed", metadata: ["code": .string(error.code.rawValue)])
+            case .failure(let error):
+                try store.finish(
+                    job.id, owner: owner, status: .failed, errorCode: "internal_error", errorMessage: "\(error)")
+                log.error("failed: \(error)")
+            }
+        } catch {
+            log.error("could not record the outcome: \(error)")
+        }
+    }
+
+    static func options(from json: String) throws -> RenderOptions {
+        let object = (try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]) ?? [:]
+        return try RenderOptions.parse(
+            resolution: object["resolution"] as? String, fps: object["fps"] as? Int,
+            aspect: object["aspect"] as? String,
+            seed: (object["seed"] as? NSNumber)?.uint64Value, expressiveness: object["expressiveness"] as? Double,
+            faceIndex: object["face_index"] as? Int, headMotion: object["head_motion"] as? Double)
+    }
+}
+
+/// Shared between a render thread and the task watching it.
+final class RenderState: @unchecked Sendable {
+    enum Reason { case canceled, shutdown }
+    private let lock = NSLock()
+    private var _progress = 0.0
+    private var _reason: Reason?
+    private var _finished = false
+
+    var progress: Double {
+        get { lock.withLock { _progress } }
+        set { lock.withLock { _progress = newValue } }
+    }
+    var reason: Reason? {
+        get { lock.withLock { _reason } }
+        set { lock.withLock { _reason = newValue } }
+    }
+    var finished: Bool {
+        get { lock.withLock { _finished } }
+        set { lock.withLock { _finished = newValue } }
+    }
+    var stop: Bool { reason != nil }
+}
+
+final class Flag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
+}

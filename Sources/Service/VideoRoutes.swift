@@ -1,0 +1,237 @@
+import Foundation
+import Hummingbird
+import MouthpieceCore
+import Pipeline
+import Store
+
+/// `/v1/videos`: submit, status, content, cancel.
+struct VideoRoutes {
+    let store: SQLiteStore
+    let blobs: BlobStore
+    let limits: InputLimits
+
+    /// What a submission may carry.
+    struct Submission: Decodable {
+        var image_url: String?
+        var audio_url: String?
+        var resolution: String?
+        var fps: Int?
+        var aspect: String?
+        var expressiveness: Double?
+        var head_motion: Double?
+        var seed: UInt64?
+        var face_index: Int?
+        var webhook_url: String?
+    }
+
+    func add(to group: RouterGroup<APIContext>) {
+        group.post("videos") { request, context in try await submit(request, context) }
+        group.get("videos") { request, context in try list(request, context) }
+        group.get("usage") { _, context in try usage(context) }
+        group.get("videos/:id") { _, context in try status(context) }
+        group.get("videos/:id/content") { request, context in try await content(request, context) }
+        group.post("videos/:id/cancel") { _, context in try cancel(context) }
+    }
+
+    func submit(_ request: Request, _ context: APIContext) async throws -> Response {
+        let key = try context.requireKey()
+        let idempotencyKey = request.headers[.init("Idempotency-Key")!]
+        // A retried submission gets the job the first one made, whatever the limits say now.
+        if let idempotencyKey, let earlier = try store.video(idempotencyKey: idempotencyKey, keyID: key.id) {
+            return JSONResponse.make(try describe(earlier))
+        }
+        // Limits first: a client over them learns so before uploading is wasted on decoding.
+        if let quota = key.quotaSeconds, try store.usage(keyID: key.id).total >= quota {
+            throw MouthpieceError(
+                .quotaExceeded, "This key has used its quota of \(quota.formatted(0)) output seconds.")
+        }
+        if try store.inFlightCount(keyID: key.id) >= key.concurrency {
+            throw RetryLater(
+                error: MouthpieceError(
+                    .concurrencyLimit,
+                    "This key already has \(key.concurrency) videos queued or rendering; retry when one finishes."),
+                seconds: 5)
+        }
+        let body = try await request.decode(as: Submission.self, context: context)
+        // The options are checked now, so that a bad value is a 400 and not a failed job later.
+        let options = try RenderOptions.parse(
+            resolution: body.resolution, fps: body.fps, aspect: body.aspect, seed: body.seed,
+            expressiveness: body.expressiveness, faceIndex: body.face_index, headMotion: body.head_motion)
+        guard let imageURL = body.image_url else {
+            throw MouthpieceError(.invalidParameter, "image_url is required.", field: "image_url")
+        }
+        guard let audioURL = body.audio_url else {
+            throw MouthpieceError(.invalidParameter, "audio_url is required.", field: "audio_url")
+        }
+        let image = try DataURI.decode(imageURL, field: "image_url", maxBytes: limits.imageBytes)
+        let audio = try DataURI.decode(audioURL, field: "audio_url", maxBytes: limits.audioBytes)
+        let stored: [String: Any] = [
+            "resolution": options.resolution.rawValue, "fps": options.fps, "aspect": options.aspect.rawValue,
+            "expressiveness": options.expressiveness, "head_motion": options.headMotion, "seed": options.seed,
+            "face_index": options.faceIndex as Any? ?? NSNull(),
+        ]
+        let optionsJSON = String(
+            decoding: try JSONSerialization.data(withJSONObject: stored, options: [.sortedKeys]), as: UTF8.self)
+        let job = VideoJob.queued(
+            id: "vid_" + SQLiteStore.randomToken(bytes: 12), keyID: key.id, options: optionsJSON,
+            imageBlob: try blobs.put(image), audioBlob: try blobs.put(audio), webhookURL: body.webhook_url)
+        let (saved, created) = try store.submit(job, idempotencyKey: idempotencyKey)
+        return JSONResponse.make(try describe(saved), status: created ? .accepted : .ok)
+    }
+
+    /// `GET /v1/videos?limit=N&after=<id>`: newest first; `next_cursor` continues the list.
+    func list(_ request: Request, _ context: APIContext) throws -> Response {
+        let key = try context.requireKey()
+        let query = request.uri.queryParameters
+        let limit = query.get("limit", as: Int.self) ?? 20
+        guard (1...100).contains(limit) else {
+            throw MouthpieceError(.invalidParameter, "limit must be between 1 and 100.", field: "limit")
+        }
+        let page = try store.videos(keyID: key.id, after: query.get("after"), limit: limit + 1)
+        let shown = Array(page.prefix(limit))
+        var out: [String: Any] = ["object": "list", "data": try shown.map(describe)]
+        out["next_cursor"] = page.count > limit ? shown.last?.id ?? NSNull() : NSNull()
+        return JSONResponse.make(out)
+    }
+
+    /// `GET /v1/usage`: output seconds rendered with this key, in all and by day.
+    func usage(_ context: APIContext) throws -> Response {
+        let key = try context.requireKey()
+        let usage = try store.usage(keyID: key.id)
+        return JSONResponse.make([
+            "key_id": key.id, "output_seconds": usage.total,
+            "quota_seconds": key.quotaSeconds as Any? ?? NSNull(),
+            "by_day": usage.byDay.map { ["date": $0.day, "output_seconds": $0.seconds, "videos": $0.videos] },
+        ])
+    }
+
+    func status(_ context: APIContext) throws -> Response {
+        JSONResponse.make(try describe(try job(context)))
+    }
+
+    func cancel(_ context: APIContext) throws -> Response {
+        let key = try context.requireKey()
+        let id = try context.parameters.require("id")
+        guard let job = try store.cancel(id, keyID: key.id) else {
+            throw MouthpieceError(.notFound, "No video \(id).", field: "id")
+        }
+        return JSONResponse.make(try describe(job))
+    }
+
+    /// The MP4, with `Range` support so that a browser can seek.
+    func content(_ request: Request, _ context: APIContext) async throws -> Response {
+        let job = try job(context)
+        guard job.status == .completed, let blob = job.resultBlob else {
+            throw MouthpieceError(.notFound, "Video \(job.id) is \(job.status.rawValue), not completed.", field: "id")
+        }
+        let size = blobs.size(blob)
+        var headers: HTTPFields = [.contentType: "video/mp4", .acceptRanges: "bytes"]
+        if let range = request.headers[.range], let bytes = Self.byteRange(range, size: size) {
+            headers[.contentRange] = "bytes \(bytes.lowerBound)-\(bytes.upperBound)/\(size)"
+            headers[.contentLength] = String(bytes.count)
+            let body = try await FileIO().loadFile(path: blobs.path(blob), range: bytes, context: context)
+            return Response(status: .partialContent, headers: headers, body: body)
+        }
+        if request.headers[.range] != nil {
+            headers[.contentRange] = "bytes */\(size)"
+            return Response(status: .rangeNotSatisfiable, headers: headers)
+        }
+        headers[.contentLength] = String(size)
+        return Response(
+            status: .ok, headers: headers, body: try await FileIO().loadFile(path: blobs.path(blob), context: context))
+    }
+
+    /// `bytes=a-b`, `bytes=a-`, `bytes=-n` within a file of `size` bytes (one range).
+    static func byteRange(_ header: String, size: Int) -> ClosedRange<Int>? {
+        guard size > 0, header.hasPrefix("bytes="), !header.contains(",") else { return nil }
+        let spec = header.dropFirst(6).split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+        guard spec.count == 2 else { return nil }
+        let (first, last) = (Int(spec[0]), Int(spec[1]))
+        switch (first, last) {
+        case (let a?, let b?) where a <= b && a < size: return a...min(b, size - 1)
+        case (let a?, nil) where spec[1].isEmpty && a < size: return a...(size - 1)
+        case (nil, let n?) where spec[0].isEmpty && n > 0: return max(0, size - n)...(size - 1)
+        default: return nil
+        }
+    }
+
+    func job(_ context: APIContext) throws -> VideoJob {
+        let key = try context.requireKey()
+        let id = try context.parameters.require("id")
+        // Another key's video is "not found", never "forbidden": its existence is not revealed.
+        guard let job = try store.video(id, keyID: key.id) else {
+            throw MouthpieceError(.notFound, "No video \(id).", field: "id")
+        }
+        return job
+    }
+
+    func describe(_ job: VideoJob) throws -> [String: Any] {
+        var out: [String: Any] = [
+            "id": job.id, "object": "video", "status": job.status.rawValue,
+            "progress": (job.progress * 1000).rounded() / 1000, "created_at": Self.iso(job.createdAt),
+            "attempts": job.attempts,
+        ]
+        if let options = try? JSONSerialization.jsonObject(with: Data(job.options.utf8)) { out["options"] = options }
+        if job.status == .queued { out["queue_position"] = try store.queuePosition(of: job) }
+        if let started = job.startedAt { out["started_at"] = Self.iso(started) }
+        if let finished = job.finishedAt { out["finished_at"] = Self.iso(finished) }
+        if let code = job.errorCode { out["error"] = ["code": code, "message": job.errorMessage ?? ""] }
+        if let result = job.result,
+            var facts = try? JSONSerialization.jsonObject(with: Data(result.utf8)) as? [String: Any]
+        {
+            facts["url"] = "/v1/videos/\(job.id)/content"
+            out["result"] = facts
+        }
+        if let webhook = job.webhookURL { out["webhook_url"] = webhook }
+        return out
+    }
+
+    static func iso(_ date: Date) -> String { date.formatted(.iso8601) }
+}
+
+/// Size limits on what a request may bring.
+public struct InputLimits: Sendable {
+    public var imageBytes = 20 * 1024 * 1024
+    public var audioBytes = 40 * 1024 * 1024
+    public init() {}
+}
+
+extension APIContext {
+    func requireKey() throws -> APIKey {
+        guard let key else { throw MouthpieceError(.unauthorized, "An API key is required.") }
+        return key
+    }
+}
+
+/// `data:[<type>][;base64],<payload>` inputs.
+enum DataURI {
+    static func decode(_ uri: String, field: String, maxBytes: Int) throws -> [UInt8] {
+        guard uri.hasPrefix("data:") else {
+            throw MouthpieceError(
+                .urlNotAllowed, "\(field) must be a data: URI in this version (http(s) fetching is not available yet).",
+                field: field)
+        }
+        guard let comma = uri.firstIndex(of: ",") else {
+            throw MouthpieceError(.invalidParameter, "\(field) is not a valid data URI.", field: field)
+        }
+        let header = uri[uri.index(uri.startIndex, offsetBy: 5)..<comma]
+        let payload = uri[uri.index(after: comma)...]
+        // Base64 is 4/3 of the bytes: refuse before decoding anything too large.
+        guard payload.utf8.count / 4 * 3 <= maxBytes + 3 else {
+            throw MouthpieceError(.payloadTooLarge, "\(field) is over \(maxBytes / 1_048_576) MB.", field: field)
+        }
+        if header.hasSuffix(";base64") {
+            guard let data = Data(base64Encoded: String(payload), options: .ignoreUnknownCharacters) else {
+                throw MouthpieceError(.invalidParameter, "\(field) has invalid base64.", field: field)
+            }
+            guard data.count <= maxBytes else {
+                throw MouthpieceError(.payloadTooLarge, "\(field) is over \(maxBytes / 1_048_576) MB.", field: field)
+            }
+            return [UInt8](data)
+        }
+        guard let text = String(payload).removingPercentEncoding else {
+            throw MouthpieceError(.invalidParameter, "\(field) is not a valid data URI.", field: field)
+        }
+        return [UInt8](text.utf8)
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+
+/// An API key as stored: only the SHA-256 of the secret is kept.
+public struct APIKey: Equatable, Sendable {
+    public let id: String
+    public let name: String
+    /// Standard Webhooks signing secret (`whsec_` + base64), given to the key's owner once.
+    public let webhookSecret: String
+    /// Output seconds this key may render in all; nil: no limit.
+    public let quotaSeconds: Double?
+    /// Videos this key may have rendering at once.
+    public let concurrency: Int
+    public let createdAt: Date
+}
+
+/// Where a video job stands.
+public enum VideoStatus: String, Codable, Sendable, CaseIterable {
+    case queued, processing, completed, failed, canceled
+
+    public var isFinal: Bool { self == .completed || self == .failed || self == .canceled }
+}
+
+/// A render job and what became of it.
+public struct VideoJob: Equatable, Sendable {
+    public let id: String
+    public let keyID: String
+    public var status: VideoStatus
+    /// The render options as the client sent them (JSON object, validated at submission).
+    public let options: String
+    /// Blob ids of the inputs.
+    public let imageBlob: String
+    public let audioBlob: String
+    public let webhookURL: String?
+    public let createdAt: Date
+    public var startedAt: Date?
+    public var finishedAt: Date?
+    public var progress: Double
+    public var attempts: Int
+    public var errorCode: String?
+    public var errorMessage: String?
+    /// The finished output: blob id and facts (JSON object).
+    public var resultBlob: String?
+    public var result: String?
+    public var cancelRequested: Bool
+
+    /// A new job, queued now.
+    public static func queued(
+        id: String, keyID: String, options: String, imageBlob: String, audioBlob: String, webhookURL: String?
+    ) -> VideoJob {
+        VideoJob(
+            id: id, keyID: keyID, status: .queued, options: options, imageBlob: imageBlob, audioBlob: audioBlob,
+            webhookURL: webhookURL, createdAt: Date(), startedAt: nil, finishedAt: nil, progress: 0, attempts: 0,
+            errorCode: nil, errorMessage: nil, resultBlob: nil, result: nil, cancelRequested: false)
+    }
+}

@@ -1,0 +1,211 @@
+import Foundation
+import Media
+import TestSupport
+import XCTest
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// The service as a client meets it: a real `mouthpiece serve` process on a loopback port.
+final class ServerProcessTests: XCTestCase {
+    var binary: String {
+        let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for candidate in [directory, directory.deletingLastPathComponent()] {
+            let path = candidate.appendingPathComponent("mouthpiece").path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return TestFiles.packageRoot.appendingPathComponent(".build/debug/mouthpiece").path
+    }
+
+    struct Server {
+        let process: Process
+        let base: String
+    }
+
+    func createKey(_ dir: String, name: String) throws -> String {
+        let result = try TestFiles.run(binary, ["keys", "create", "--name", name, "--data-dir", dir, "--json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        XCTAssertTrue((json?["webhook_secret"] as? String)?.hasPrefix("whsec_") ?? false)
+        return try XCTUnwrap(json?["key"] as? String)
+    }
+
+    func start(_ dir: String) async throws -> Server {
+        let port = Int.random(in: 20_000...40_000)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["serve", "--port", String(port), "--data-dir", dir, "--workers", "1"]
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        addTeardownBlock { if process.isRunning { process.terminate() } }
+        let base = "http://127.0.0.1:\(port)"
+        for _ in 0..<100 {
+            if let (_, status) = try? await request("GET", base + "/healthz"), status == 200 {
+                return Server(process: process, base: base)
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        XCTFail("the server did not come up")
+        throw CancellationError()
+    }
+
+    func request(
+        _ method: String, _ url: String, key: String? = nil, json: [String: Any]? = nil, headers: [String: String] = [:]
+    ) async throws -> (Data, Int, [AnyHashable: Any]) {
+        var request = URLRequest(url: URL(string: url)!)
+        request.httpMethod = method
+        if let key { request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
+        if let json {
+            request.httpBody = try JSONSerialization.data(withJSONObject: json)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let http = response as! HTTPURLResponse
+        return (data, http.statusCode, http.allHeaderFields)
+    }
+
+    func request(_ method: String, _ url: String) async throws -> (Data, Int) {
+        let (data, status, _) = try await request(method, url, key: nil)
+        return (data, status)
+    }
+
+    func object(_ data: Data) throws -> [String: Any] {
+        try XCTUnwrap(
+            try JSONSerialization.jsonObject(with: data) as? [String: Any], String(decoding: data, as: UTF8.self))
+    }
+
+    func testSubmitPollDownloadWithIdempotencyIsolationAndRange() async throws {
+        let dir = try TestFiles.scratchDirectory(for: self)
+        let key = try createKey(dir + "/data", name: "tests")
+        let other = try createKey(dir + "/data", name: "someone else")
+        let server = try await start(dir + "/data")
+
+        try SyntheticSpeech(segments: [.silence(0.3), .speech(1.2), .silence(0.3)]).writeWAV(to: dir + "/v.wav")
+        let image = try Data(contentsOf: URL(fileURLWithPath: try TestFiles.samplePortrait()))
+        let audio = try Data(contentsOf: URL(fileURLWithPath: dir + "/v.wav"))
+        let body: [String: Any] = [
+            "image_url": "data:image/png;base64," + image.base64EncodedString(),
+            "audio_url": "data:audio/wav;base64," + audio.base64EncodedString(),
+            "resolution": "480p", "fps": 25,
+        ]
+
+        // No key, a wrong key: 401 with a stable code.
+        let (denied, deniedStatus, _) = try await request("POST", server.base + "/v1/videos", json: body)
+        XCTAssertEqual(deniedStatus, 401)
+        XCTAssertEqual((try object(denied)["error"] as? [String: Any])?["code"] as? String, "unauthorized")
+        let (_, wrongStatus, _) = try await request("GET", server.base + "/v1/videos/x", key: "mp_nope")
+        XCTAssertEqual(wrongStatus, 401)
+        // A bad option: 400 naming the field.
+        var bad = body
+        bad["fps"] = 31
+        let (badData, badStatus, _) = try await request("POST", server.base + "/v1/videos", key: key, json: bad)
+        XCTAssertEqual(badStatus, 400)
+        XCTAssertEqual((try object(badData)["error"] as? [String: Any])?["field"] as? String, "fps")
+
+        // Submit: 202 at once; the same Idempotency-Key again gives the same job, not a second one.
+        let (first, firstStatus, _) = try await request(
+            "POST", server.base + "/v1/videos", key: key, json: body, headers: ["Idempotency-Key": "abc-1"])
+        XCTAssertEqual(firstStatus, 202)
+        let id = try XCTUnwrap(try object(first)["id"] as? String)
+        let (again, againStatus, _) = try await request(
+            "POST", server.base + "/v1/videos", key: key, json: body, headers: ["Idempotency-Key": "abc-1"])
+        XCTAssertEqual(againStatus, 200)
+        XCTAssertEqual(try object(again)["id"] as? String, id)
+
+        // Another key cannot see it.
+        let (_, hiddenStatus, _) = try await request("GET", server.base + "/v1/videos/\(id)", key: other)
+        XCTAssertEqual(hiddenStatus, 404)
+
+        // Poll until done.
+        var status = ""
+        var job: [String: Any] = [:]
+        for _ in 0..<300 where status != "completed" && status != "failed" {
+            try await Task.sleep(for: .milliseconds(200))
+            let (data, code, _) = try await request("GET", server.base + "/v1/videos/\(id)", key: key)
+            XCTAssertEqual(code, 200)
+            job = try object(data)
+            status = job["status"] as? String ?? ""
+        }
+        XCTAssertEqual(status, "completed", "\(job)")
+        let result = try XCTUnwrap(job["result"] as? [String: Any])
+        XCTAssertEqual(result["width"] as? Int, 480)
+        XCTAssertEqual(result["fps"] as? Int, 25)
+
+        // Download, whole and in part.
+        let (video, videoStatus, videoHeaders) = try await request(
+            "GET", server.base + "/v1/videos/\(id)/content", key: key)
+        XCTAssertEqual(videoStatus, 200)
+        XCTAssertEqual(video.count, result["file_size"] as? Int)
+        XCTAssertEqual(videoHeaders["Accept-Ranges"] as? String, "bytes")
+        let (part, partStatus, partHeaders) = try await request(
+            "GET", server.base + "/v1/videos/\(id)/content", key: key, headers: ["Range": "bytes=100-199"])
+        XCTAssertEqual(partStatus, 206)
+        XCTAssertEqual(part, video.subdata(in: 100..<200))
+        XCTAssertEqual(partHeaders["Content-Range"] as? String, "bytes 100-199/\(video.count)")
+        try video.write(to: URL(fileURLWithPath: dir + "/out.mp4"))
+        let info = try MediaProbe.probe(path: dir + "/out.mp4")
+        XCTAssertEqual(info.video?.codec, "h264")
+        XCTAssertEqual(info.video?.width, 480)
+
+        // Listed, and metered.
+        let (list, _, _) = try await request("GET", server.base + "/v1/videos?limit=5", key: key)
+        XCTAssertEqual((try object(list)["data"] as? [[String: Any]])?.map { $0["id"] as? String }, [id])
+        let (otherList, _, _) = try await request("GET", server.base + "/v1/videos", key: other)
+        XCTAssertEqual((try object(otherList)["data"] as? [Any])?.count, 0)
+        let (usage, _, _) = try await request("GET", server.base + "/v1/usage", key: key)
+        XCTAssertEqual(try object(usage)["output_seconds"] as? Double ?? 0, 1.8, accuracy: 0.05)
+
+        // SIGTERM: a clean exit.
+        server.process.terminate()
+        for _ in 0..<100 where server.process.isRunning { try await Task.sleep(for: .milliseconds(100)) }
+        XCTAssertFalse(server.process.isRunning)
+        XCTAssertEqual(server.process.terminationStatus, 0)
+    }
+
+    func testAServerKilledMidRenderFinishesTheJobAfterRestart() async throws {
+        let dir = try TestFiles.scratchDirectory(for: self)
+        let key = try createKey(dir + "/data", name: "tests")
+        var server = try await start(dir + "/data")
+        try SyntheticSpeech(segments: [.speech(6), .silence(0.5)]).writeWAV(to: dir + "/v.wav")
+        let body: [String: Any] = [
+            "image_url": "data:image/png;base64,"
+                + (try Data(contentsOf: URL(fileURLWithPath: try TestFiles.samplePortrait()))).base64EncodedString(),
+            "audio_url": "data:audio/wav;base64,"
+                + (try Data(contentsOf: URL(fileURLWithPath: dir + "/v.wav"))).base64EncodedString(),
+            "resolution": "1080p", "fps": 60,
+        ]
+        let (created, _, _) = try await request("POST", server.base + "/v1/videos", key: key, json: body)
+        let id = try XCTUnwrap(try object(created)["id"] as? String)
+        // Wait until it renders, then kill the process outright.
+        for _ in 0..<100 {
+            let (data, _, _) = try await request("GET", server.base + "/v1/videos/\(id)", key: key)
+            if try object(data)["status"] as? String == "processing" { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        kill(server.process.processIdentifier, SIGKILL)
+        server.process.waitUntilExit()
+
+        server = try await start(dir + "/data")
+        let (during, _, _) = try await request("GET", server.base + "/v1/videos/\(id)/content", key: key)
+        XCTAssertEqual((try object(during)["error"] as? [String: Any])?["code"] as? String, "not_found")
+        var job: [String: Any] = [:]
+        for _ in 0..<600 {
+            let (data, _, _) = try await request("GET", server.base + "/v1/videos/\(id)", key: key)
+            job = try object(data)
+            if ["completed", "failed"].contains(job["status"] as? String ?? "") { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        XCTAssertEqual(job["status"] as? String, "completed", "\(job)")
+        XCTAssertEqual(job["attempts"] as? Int, 2)
+        let (video, status, _) = try await request("GET", server.base + "/v1/videos/\(id)/content", key: key)
+        XCTAssertEqual(status, 200)
+        try video.write(to: URL(fileURLWithPath: dir + "/out.mp4"))
+        let info = try MediaProbe.probe(path: dir + "/out.mp4")
+        XCTAssertEqual(info.video?.frameCount, 390)
+        server.process.terminate()
+        server.process.waitUntilExit()
+    }
+}
