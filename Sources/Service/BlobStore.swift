@@ -34,6 +34,20 @@ public struct BlobStore: Sendable {
         return (id, path(id))
     }
 
+    /// A second name for a stored file (a hard link: no copy), so that each owner can delete its own.
+    public func link(_ id: String) throws -> String {
+        let suffix = id.firstIndex(of: ".").map { String(id[$0...]) } ?? ""
+        let new = "blob_" + SQLiteStore.randomToken(bytes: 12) + suffix
+        do {
+            try FileManager.default.linkItem(atPath: path(id), toPath: path(new))
+        } catch {
+            throw MouthpieceError(.notFound, "A stored file is missing.")
+        }
+        return new
+    }
+
+    public func remove(_ id: String) { try? FileManager.default.removeItem(atPath: path(id)) }
+
     public func exists(_ id: String) -> Bool { FileManager.default.fileExists(atPath: path(id)) }
 
     public func size(_ id: String) -> Int {

@@ -42,6 +42,7 @@ public enum MouthpieceServer {
         }
         let v1 = router.group("v1").add(middleware: AuthMiddleware(store: store))
         VideoRoutes(store: store, blobs: blobs, limits: configuration.limits).add(to: v1)
+        AvatarRoutes(store: store, blobs: blobs, limits: configuration.limits).add(to: v1)
 
         var services: [any Service] = []
         if configuration.workers > 0 {

@@ -12,6 +12,7 @@ struct VideoRoutes {
 
     /// What a submission may carry.
     struct Submission: Decodable {
+        var avatar_id: String?
         var image_url: String?
         var audio_url: String?
         var resolution: String?
@@ -31,6 +32,7 @@ struct VideoRoutes {
         group.get("videos/:id") { _, context in try status(context) }
         group.get("videos/:id/content") { request, context in try await content(request, context) }
         group.post("videos/:id/cancel") { _, context in try cancel(context) }
+        group.get("videos/:id/events") { _, context in try events(context) }
     }
 
     func submit(_ request: Request, _ context: APIContext) async throws -> Response {
@@ -57,14 +59,22 @@ struct VideoRoutes {
         let options = try RenderOptions.parse(
             resolution: body.resolution, fps: body.fps, aspect: body.aspect, seed: body.seed,
             expressiveness: body.expressiveness, faceIndex: body.face_index, headMotion: body.head_motion)
-        guard let imageURL = body.image_url else {
-            throw MouthpieceError(.invalidParameter, "image_url is required.", field: "image_url")
-        }
         guard let audioURL = body.audio_url else {
             throw MouthpieceError(.invalidParameter, "audio_url is required.", field: "audio_url")
         }
-        let image = try DataURI.decode(imageURL, field: "image_url", maxBytes: limits.imageBytes)
         let audio = try DataURI.decode(audioURL, field: "audio_url", maxBytes: limits.audioBytes)
+        let imageBlob: String
+        switch (body.avatar_id, body.image_url) {
+        case (let id?, nil):
+            guard let avatar = try store.avatar(id, keyID: key.id) else {
+                throw MouthpieceError(.notFound, "No avatar \(id).", field: "avatar_id")
+            }
+            imageBlob = try blobs.link(avatar.imageBlob)
+        case (nil, let url?):
+            imageBlob = try blobs.put(try DataURI.decode(url, field: "image_url", maxBytes: limits.imageBytes))
+        default:
+            throw MouthpieceError(.invalidParameter, "Give either avatar_id or image_url.", field: "image_url")
+        }
         let stored: [String: Any] = [
             "resolution": options.resolution.rawValue, "fps": options.fps, "aspect": options.aspect.rawValue,
             "expressiveness": options.expressiveness, "head_motion": options.headMotion, "seed": options.seed,
@@ -74,7 +84,7 @@ struct VideoRoutes {
             decoding: try JSONSerialization.data(withJSONObject: stored, options: [.sortedKeys]), as: UTF8.self)
         let job = VideoJob.queued(
             id: "vid_" + SQLiteStore.randomToken(bytes: 12), keyID: key.id, options: optionsJSON,
-            imageBlob: try blobs.put(image), audioBlob: try blobs.put(audio), webhookURL: body.webhook_url)
+            imageBlob: imageBlob, audioBlob: try blobs.put(audio), webhookURL: body.webhook_url)
         let (saved, created) = try store.submit(job, idempotencyKey: idempotencyKey)
         return JSONResponse.make(try describe(saved), status: created ? .accepted : .ok)
     }
@@ -139,6 +149,34 @@ struct VideoRoutes {
         headers[.contentLength] = String(size)
         return Response(
             status: .ok, headers: headers, body: try await FileIO().loadFile(path: blobs.path(blob), context: context))
+    }
+
+    /// Server-Sent Events: a `progress` event whenever the status or progress changes (checked
+    /// every 250 ms), then one `completed`, `failed` or `canceled` event, and the stream ends.
+    func events(_ context: APIContext) throws -> Response {
+        let first = try job(context)
+        let store = store
+        let keyID = first.keyID
+        let body = ResponseBody { writer in
+            var last: (VideoStatus, Double)? = nil
+            var current = first
+            while true {
+                if last == nil || last! != (current.status, current.progress) {
+                    last = (current.status, current.progress)
+                    let name = current.status.isFinal ? current.status.rawValue : "progress"
+                    let data = try JSONSerialization.data(withJSONObject: try describe(current), options: [.sortedKeys])
+                    try await writer.write(
+                        ByteBuffer(string: "event: \(name)\ndata: \(String(decoding: data, as: UTF8.self))\n\n"))
+                }
+                if current.status.isFinal { break }
+                try await Task.sleep(for: .milliseconds(250))
+                guard let next = try store.video(current.id, keyID: keyID) else { break }
+                current = next
+            }
+            try await writer.finish(nil)
+        }
+        return Response(
+            status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
     }
 
     /// `bytes=a-b`, `bytes=a-`, `bytes=-n` within a file of `size` bytes (one range).

@@ -53,3 +53,23 @@ public struct VideoJob: Equatable, Sendable {
             errorCode: nil, errorMessage: nil, resultBlob: nil, result: nil, cancelRequested: false)
     }
 }
+
+/// A portrait uploaded once and analysed once, for any number of videos.
+public struct Avatar: Equatable, Sendable {
+    public let id: String
+    public let keyID: String
+    public let imageBlob: String
+    public let previewBlob: String
+    /// The face analysis (JSON object: face box, pose, warnings, image size).
+    public let analysis: String
+    public let createdAt: Date
+
+    public init(id: String, keyID: String, imageBlob: String, previewBlob: String, analysis: String, createdAt: Date) {
+        self.id = id
+        self.keyID = keyID
+        self.imageBlob = imageBlob
+        self.previewBlob = previewBlob
+        self.analysis = analysis
+        self.createdAt = createdAt
+    }
+}

@@ -64,7 +64,72 @@ public final class SQLiteStore: Sendable {
                     );
                     """)
         }
+        migrator.registerMigration("v2-avatars") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE avatars (
+                        id TEXT PRIMARY KEY,
+                        key_id TEXT NOT NULL REFERENCES api_keys(id),
+                        image_blob TEXT NOT NULL,
+                        preview_blob TEXT NOT NULL,
+                        analysis TEXT NOT NULL,
+                        created_at REAL NOT NULL
+                    );
+                    CREATE INDEX avatars_by_key ON avatars(key_id, created_at);
+                    """)
+        }
         return migrator
+    }
+
+    // MARK: avatars
+
+    public func addAvatar(_ avatar: Avatar) throws {
+        try pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO avatars (id, key_id, image_blob, preview_blob, analysis, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    avatar.id, avatar.keyID, avatar.imageBlob, avatar.previewBlob, avatar.analysis,
+                    avatar.createdAt.timeIntervalSince1970,
+                ])
+        }
+    }
+
+    public func avatar(_ id: String, keyID: String) throws -> Avatar? {
+        try pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM avatars WHERE id = ? AND key_id = ?", arguments: [id, keyID])
+                .map(Self.avatar(from:))
+        }
+    }
+
+    /// `keyID`'s avatars, newest first.
+    public func avatars(keyID: String, limit: Int) throws -> [Avatar] {
+        try pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM avatars WHERE key_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+                arguments: [keyID, limit]
+            ).map(Self.avatar(from:))
+        }
+    }
+
+    /// Removes the avatar; returns it (so its files can go too), or nil if there was none.
+    public func deleteAvatar(_ id: String, keyID: String) throws -> Avatar? {
+        try pool.write { db in
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT * FROM avatars WHERE id = ? AND key_id = ?", arguments: [id, keyID])
+            else { return nil }
+            try db.execute(sql: "DELETE FROM avatars WHERE id = ?", arguments: [id])
+            return Self.avatar(from: row)
+        }
+    }
+
+    static func avatar(from row: Row) -> Avatar {
+        Avatar(
+            id: row["id"], keyID: row["key_id"], imageBlob: row["image_blob"], previewBlob: row["preview_blob"],
+            analysis: row["analysis"], createdAt: Date(timeIntervalSince1970: row["created_at"]))
     }
 
     // MARK: keys

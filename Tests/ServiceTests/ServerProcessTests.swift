@@ -119,6 +119,14 @@ final class ServerProcessTests: XCTestCase {
         let (_, hiddenStatus, _) = try await request("GET", server.base + "/v1/videos/\(id)", key: other)
         XCTAssertEqual(hiddenStatus, 404)
 
+        // Watch it: Server-Sent Events until the end.
+        let (stream, streamStatus, streamHeaders) = try await request(
+            "GET", server.base + "/v1/videos/\(id)/events", key: key)
+        XCTAssertEqual(streamStatus, 200)
+        XCTAssertEqual(streamHeaders["Content-Type"] as? String, "text/event-stream")
+        let events = String(decoding: stream, as: UTF8.self).components(separatedBy: "\n\n").filter { !$0.isEmpty }
+        XCTAssertTrue(events.last?.hasPrefix("event: completed\ndata: {") ?? false, "\(events)")
+
         // Poll until done.
         var status = ""
         var job: [String: Any] = [:]
@@ -205,6 +213,59 @@ final class ServerProcessTests: XCTestCase {
         try video.write(to: URL(fileURLWithPath: dir + "/out.mp4"))
         let info = try MediaProbe.probe(path: dir + "/out.mp4")
         XCTAssertEqual(info.video?.frameCount, 390)
+        server.process.terminate()
+        server.process.waitUntilExit()
+    }
+
+    func testAvatarsAreAnalysedOnceUsedForVideosAndDeleted() async throws {
+        let dir = try TestFiles.scratchDirectory(for: self)
+        let key = try createKey(dir + "/data", name: "tests")
+        let server = try await start(dir + "/data")
+        func dataURI(_ path: String, _ type: String) throws -> String {
+            "data:\(type);base64," + (try Data(contentsOf: URL(fileURLWithPath: path))).base64EncodedString()
+        }
+        let (created, status, _) = try await request(
+            "POST", server.base + "/v1/avatars", key: key,
+            json: ["image_url": try dataURI(try TestFiles.fixture("Tom_Cruise_avp_2014_4.jpg"), "image/jpeg")])
+        XCTAssertEqual(status, 201, String(decoding: created, as: UTF8.self))
+        let avatar = try object(created)
+        let id = try XCTUnwrap(avatar["id"] as? String)
+        let box = try XCTUnwrap(avatar["face_box"] as? [String: Any])
+        XCTAssertGreaterThan(box["width"] as? Double ?? 0, 100)
+        XCTAssertNotNil((avatar["pose"] as? [String: Any])?["yaw_degrees"])
+        let (preview, previewStatus, previewHeaders) = try await request(
+            "GET", server.base + "/v1/avatars/\(id)/preview", key: key)
+        XCTAssertEqual(previewStatus, 200)
+        XCTAssertEqual(previewHeaders["Content-Type"] as? String, "image/png")
+        XCTAssertEqual(Array(preview.prefix(4)), [0x89, 0x50, 0x4E, 0x47])
+
+        // No face: a clear refusal, nothing stored.
+        let (dogs, dogsStatus, _) = try await request(
+            "POST", server.base + "/v1/avatars", key: key,
+            json: ["image_url": try dataURI(try TestFiles.fixture("dogs.jpg"), "image/jpeg")])
+        XCTAssertEqual(dogsStatus, 400)
+        XCTAssertEqual((try object(dogs)["error"] as? [String: Any])?["code"] as? String, "no_face_detected")
+        let (list, _, _) = try await request("GET", server.base + "/v1/avatars", key: key)
+        XCTAssertEqual((try object(list)["data"] as? [[String: Any]])?.count, 1)
+
+        // A video from the avatar, then the avatar deleted: the video keeps its own image.
+        try SyntheticSpeech(segments: [.speech(1.0), .silence(0.2)]).writeWAV(to: dir + "/v.wav")
+        let (video, videoStatus, _) = try await request(
+            "POST", server.base + "/v1/videos", key: key,
+            json: ["avatar_id": id, "audio_url": try dataURI(dir + "/v.wav", "audio/wav"), "resolution": "480p"])
+        XCTAssertEqual(videoStatus, 202, String(decoding: video, as: UTF8.self))
+        let videoID = try XCTUnwrap(try object(video)["id"] as? String)
+        let (_, deleteStatus, _) = try await request("DELETE", server.base + "/v1/avatars/\(id)", key: key)
+        XCTAssertEqual(deleteStatus, 204)
+        let (_, goneStatus, _) = try await request("GET", server.base + "/v1/avatars/\(id)", key: key)
+        XCTAssertEqual(goneStatus, 404)
+        var state = ""
+        for _ in 0..<300 where !["completed", "failed"].contains(state) {
+            try await Task.sleep(for: .milliseconds(200))
+            let (data, _, _) = try await request("GET", server.base + "/v1/videos/\(videoID)", key: key)
+            state = try object(data)["status"] as? String ?? ""
+        }
+        XCTAssertEqual(state, "completed")
         server.process.terminate()
         server.process.waitUntilExit()
     }

@@ -1,0 +1,118 @@
+import Foundation
+import Hummingbird
+import MouthpieceCore
+import Pipeline
+import Store
+
+/// `/v1/avatars`: a portrait analysed once and kept, to make any number of videos from.
+struct AvatarRoutes {
+    let store: SQLiteStore
+    let blobs: BlobStore
+    let limits: InputLimits
+
+    struct Upload: Decodable {
+        var image_url: String?
+        var face_index: Int?
+    }
+
+    func add(to group: RouterGroup<APIContext>) {
+        group.post("avatars") { request, context in try await create(request, context) }
+        group.get("avatars") { _, context in try list(context) }
+        group.get("avatars/:id") { _, context in JSONResponse.make(describe(try avatar(context))) }
+        group.get("avatars/:id/preview") { _, context in
+            let avatar = try avatar(context)
+            return Response(
+                status: .ok, headers: [.contentType: "image/png"],
+                body: try await FileIO().loadFile(path: blobs.path(avatar.previewBlob), context: context))
+        }
+        group.delete("avatars/:id") { _, context in
+            let key = try context.requireKey()
+            let id = try context.parameters.require("id")
+            guard let avatar = try store.deleteAvatar(id, keyID: key.id) else {
+                throw MouthpieceError(.notFound, "No avatar \(id).", field: "id")
+            }
+            // Videos made from it hold their own link to the image, so they are not affected.
+            blobs.remove(avatar.imageBlob)
+            blobs.remove(avatar.previewBlob)
+            return Response(status: .noContent)
+        }
+    }
+
+    func create(_ request: Request, _ context: APIContext) async throws -> Response {
+        let key = try context.requireKey()
+        let upload = try await request.decode(as: Upload.self, context: context)
+        guard let url = upload.image_url else {
+            throw MouthpieceError(.invalidParameter, "image_url is required.", field: "image_url")
+        }
+        let bytes = try DataURI.decode(url, field: "image_url", maxBytes: limits.imageBytes)
+        let image = try blobs.put(bytes)
+        let preview = blobs.reservePath(suffix: ".png")
+        let path = blobs.path(image)
+        // dlib is slow and blocking: off the server's threads.
+        let inspection: PortraitInspection
+        do {
+            inspection = try await Offload.run { try PortraitInspection(imagePath: path, faceIndex: upload.face_index) }
+            try inspection.writeOverlay(to: preview.path)
+        } catch {
+            blobs.remove(image)
+            throw error
+        }
+        let a = inspection.analysis
+        let box = a.face.box
+        let analysis: [String: Any] = [
+            "image_width": a.imageWidth, "image_height": a.imageHeight, "faces": a.faces.count,
+            "face_index": a.chosenIndex,
+            "face_box": [
+                "x": box.x.rounded(), "y": box.y.rounded(), "width": box.width.rounded(),
+                "height": box.height.rounded(),
+            ],
+            "pose": [
+                "yaw_degrees": (a.pose.yaw * 180 / .pi * 10).rounded() / 10,
+                "roll_degrees": (a.pose.roll * 180 / .pi * 10).rounded() / 10,
+            ],
+            "warnings": a.warnings.map { ["code": $0.rawValue, "message": $0.message] },
+        ]
+        let avatar = Avatar(
+            id: "avt_" + SQLiteStore.randomToken(bytes: 12), keyID: key.id, imageBlob: image, previewBlob: preview.id,
+            analysis: String(
+                decoding: try JSONSerialization.data(withJSONObject: analysis, options: [.sortedKeys]), as: UTF8.self),
+            createdAt: Date())
+        try store.addAvatar(avatar)
+        return JSONResponse.make(describe(avatar), status: .created)
+    }
+
+    func list(_ context: APIContext) throws -> Response {
+        let key = try context.requireKey()
+        return JSONResponse.make(["object": "list", "data": try store.avatars(keyID: key.id, limit: 100).map(describe)])
+    }
+
+    func avatar(_ context: APIContext) throws -> Avatar {
+        let key = try context.requireKey()
+        let id = try context.parameters.require("id")
+        guard let avatar = try store.avatar(id, keyID: key.id) else {
+            throw MouthpieceError(.notFound, "No avatar \(id).", field: "id")
+        }
+        return avatar
+    }
+
+    func describe(_ avatar: Avatar) -> [String: Any] {
+        var out = (try? JSONSerialization.jsonObject(with: Data(avatar.analysis.utf8)) as? [String: Any]) ?? [:]
+        out["id"] = avatar.id
+        out["object"] = "avatar"
+        out["created_at"] = avatar.createdAt.formatted(.iso8601)
+        out["preview_url"] = "/v1/avatars/\(avatar.id)/preview"
+        return out
+    }
+}
+
+/// Blocking work (dlib, a render) on a thread of its own, awaited without holding a thread of
+/// the server's pool.
+enum Offload {
+    static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread { continuation.resume(with: Result { try body() }) }
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+    }
+}
