@@ -34,8 +34,14 @@ public enum MouthpieceServer {
         let blobs = try BlobStore(directory: configuration.blobDirectory)
 
         let router = Router(context: APIContext.self)
+        router.add(middleware: LogRequestsMiddleware(.info))
         router.add(middleware: ErrorMiddleware())
         router.get("healthz") { _, _ in JSONResponse.make(["status": "ok"]) }
+        router.get("openapi.yaml") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "application/yaml"],
+                body: .init(byteBuffer: ByteBuffer(string: OpenAPISpec.yaml)))
+        }
         router.get("readyz") { _, _ in
             _ = try store.processingCount(keyID: "")
             return JSONResponse.make(["status": "ready"])

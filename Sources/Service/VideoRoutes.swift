@@ -55,6 +55,12 @@ struct VideoRoutes {
                 seconds: 5)
         }
         let body = try await request.decode(as: Submission.self, context: context)
+        if body.webhook_url != nil {
+            // Refused rather than silently never delivered.
+            throw MouthpieceError(
+                .invalidParameter, "Webhooks are not available in this version yet; poll or use /events.",
+                field: "webhook_url")
+        }
         // The options are checked now, so that a bad value is a 400 and not a failed job later.
         let options = try RenderOptions.parse(
             resolution: body.resolution, fps: body.fps, aspect: body.aspect, seed: body.seed,

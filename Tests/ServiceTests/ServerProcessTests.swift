@@ -98,6 +98,21 @@ final class ServerProcessTests: XCTestCase {
         XCTAssertEqual((try object(denied)["error"] as? [String: Any])?["code"] as? String, "unauthorized")
         let (_, wrongStatus, _) = try await request("GET", server.base + "/v1/videos/x", key: "mp_nope")
         XCTAssertEqual(wrongStatus, 401)
+        // The spec needs no key.
+        let (spec, specStatus) = try await request("GET", server.base + "/openapi.yaml")
+        XCTAssertEqual(specStatus, 200)
+        let yaml = String(decoding: spec, as: UTF8.self)
+        XCTAssertTrue(yaml.hasPrefix("openapi: 3.1.0"))
+        for path in [
+            "/v1/videos:", "/v1/videos/{id}/content:", "/v1/videos/{id}/events:", "/v1/avatars:", "/v1/usage:",
+        ] {
+            XCTAssertTrue(yaml.contains(path), path)
+        }
+        // Webhooks are refused until they are delivered, not accepted and dropped.
+        var hooked = body
+        hooked["webhook_url"] = "https://example.com/hook"
+        let (_, hookedStatus, _) = try await request("POST", server.base + "/v1/videos", key: key, json: hooked)
+        XCTAssertEqual(hookedStatus, 400)
         // A bad option: 400 naming the field.
         var bad = body
         bad["fps"] = 31

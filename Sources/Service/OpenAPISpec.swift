@@ -1,0 +1,205 @@
+/// The API as implemented, served at `/openapi.yaml` (OpenAPI 3.1).
+enum OpenAPISpec {
+    static let yaml = """
+        openapi: 3.1.0
+        info:
+          title: Mouthpiece
+          version: 0.1.0
+          description: >
+            Portrait + voice -> lip-synced MP4, asynchronously. Submit a video (202 at once), then poll
+            its status, follow its Server-Sent Events, and download the MP4. Every endpoint under /v1
+            needs `Authorization: Bearer <key>` (or `Key <key>`). Errors are
+            `{"error": {"code", "message", "field"?}}` with stable codes.
+        servers:
+          - url: /
+        components:
+          securitySchemes:
+            bearer:
+              type: http
+              scheme: bearer
+          schemas:
+            Error:
+              type: object
+              required: [error]
+              properties:
+                error:
+                  type: object
+                  required: [code, message]
+                  properties:
+                    code:
+                      type: string
+                      enum: [unauthorized, not_found, invalid_parameter, quota_exceeded, concurrency_limit,
+                        payload_too_large, url_not_allowed, no_face_detected, unsupported_image, image_too_large,
+                        unsupported_audio, audio_too_short, audio_too_long, internal_error]
+                    message: {type: string}
+                    field: {type: string}
+            VideoRequest:
+              type: object
+              required: [audio_url]
+              properties:
+                avatar_id: {type: string, description: An avatar made with POST /v1/avatars (or give image_url).}
+                image_url: {type: string, description: "The portrait as a data: URI (JPEG, PNG or WebP, up to 20 MB)."}
+                audio_url: {type: string, description: "The voice as a data: URI (MP3, WAV, M4A, OGG, FLAC, WebM)."}
+                resolution: {type: string, enum: [480p, 720p, 1080p], default: 720p}
+                fps: {type: integer, enum: [24, 25, 30, 48, 50, 60], default: 30}
+                aspect: {type: string, enum: [original, "16:9", "9:16", "1:1"], default: original}
+                expressiveness: {type: number, minimum: 0, maximum: 2, default: 1}
+                head_motion: {type: number, minimum: 0, maximum: 2, default: 1}
+                seed: {type: integer, minimum: 0}
+                face_index: {type: integer, minimum: 0}
+            Video:
+              type: object
+              required: [id, object, status, progress, created_at, attempts]
+              properties:
+                id: {type: string}
+                object: {const: video}
+                status: {type: string, enum: [queued, processing, completed, failed, canceled]}
+                progress: {type: number, minimum: 0, maximum: 1}
+                queue_position: {type: integer, description: Jobs ahead of this one (queued only).}
+                created_at: {type: string, format: date-time}
+                started_at: {type: string, format: date-time}
+                finished_at: {type: string, format: date-time}
+                attempts: {type: integer}
+                options: {type: object}
+                error:
+                  type: object
+                  properties:
+                    code: {type: string}
+                    message: {type: string}
+                result:
+                  type: object
+                  properties:
+                    url: {type: string}
+                    content_type: {type: string}
+                    duration: {type: number}
+                    width: {type: integer}
+                    height: {type: integer}
+                    fps: {type: integer}
+                    frames: {type: integer}
+                    file_size: {type: integer}
+                    warnings: {type: array, items: {type: string}}
+            Avatar:
+              type: object
+              properties:
+                id: {type: string}
+                object: {const: avatar}
+                image_width: {type: integer}
+                image_height: {type: integer}
+                faces: {type: integer}
+                face_index: {type: integer}
+                face_box:
+                  type: object
+                  properties: {x: {type: number}, y: {type: number}, width: {type: number}, height: {type: number}}
+                pose:
+                  type: object
+                  properties: {yaw_degrees: {type: number}, roll_degrees: {type: number}}
+                warnings: {type: array, items: {type: object}}
+                preview_url: {type: string}
+                created_at: {type: string, format: date-time}
+          responses:
+            Error:
+              description: A refusal with a stable code.
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/Error'}
+        security:
+          - bearer: []
+        paths:
+          /healthz:
+            get:
+              security: []
+              summary: The process is up.
+              responses: {'200': {description: ok}}
+          /readyz:
+            get:
+              security: []
+              summary: The store answers.
+              responses: {'200': {description: ready}}
+          /v1/videos:
+            post:
+              summary: Submit a video; answers 202 at once. A repeated Idempotency-Key returns the first job (200).
+              parameters:
+                - {name: Idempotency-Key, in: header, schema: {type: string}}
+              requestBody:
+                required: true
+                content:
+                  application/json:
+                    schema: {$ref: '#/components/schemas/VideoRequest'}
+              responses:
+                '202': {description: Queued., content: {application/json: {schema: {$ref: '#/components/schemas/Video'}}}}
+                '200': {description: The job an earlier submission with this Idempotency-Key made.}
+                '400': {$ref: '#/components/responses/Error'}
+                '401': {$ref: '#/components/responses/Error'}
+                '402': {$ref: '#/components/responses/Error'}
+                '429': {description: Too many videos in flight for this key; see Retry-After.}
+            get:
+              summary: This key's videos, newest first.
+              parameters:
+                - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 100, default: 20}}
+                - {name: after, in: query, description: The next_cursor of the previous page., schema: {type: string}}
+              responses:
+                '200': {description: A page; next_cursor is null on the last.}
+          /v1/videos/{id}:
+            get:
+              summary: Status, progress, queue position, timings, error or result.
+              parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+              responses:
+                '200': {description: The video., content: {application/json: {schema: {$ref: '#/components/schemas/Video'}}}}
+                '404': {$ref: '#/components/responses/Error'}
+          /v1/videos/{id}/cancel:
+            post:
+              summary: Cancel; a queued video at once, a rendering one within a second.
+              parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+              responses: {'200': {description: The video.}, '404': {$ref: '#/components/responses/Error'}}
+          /v1/videos/{id}/content:
+            get:
+              summary: The MP4, with single-range HTTP Range support.
+              parameters:
+                - {name: id, in: path, required: true, schema: {type: string}}
+                - {name: Range, in: header, schema: {type: string, example: bytes=0-1023}}
+              responses:
+                '200': {description: The whole file., content: {video/mp4: {}}}
+                '206': {description: The range asked for.}
+                '404': {$ref: '#/components/responses/Error'}
+                '416': {description: The range lies outside the file.}
+          /v1/videos/{id}/events:
+            get:
+              summary: Server-Sent Events - `progress` on every change, then `completed`, `failed` or `canceled`.
+              parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+              responses: {'200': {description: An event stream., content: {text/event-stream: {}}}}
+          /v1/avatars:
+            post:
+              summary: Upload and analyse a portrait once (JSON with image_url as a data URI).
+              requestBody:
+                required: true
+                content:
+                  application/json:
+                    schema:
+                      type: object
+                      required: [image_url]
+                      properties: {image_url: {type: string}, face_index: {type: integer}}
+              responses:
+                '201': {description: The avatar., content: {application/json: {schema: {$ref: '#/components/schemas/Avatar'}}}}
+                '400': {$ref: '#/components/responses/Error'}
+            get:
+              summary: This key's avatars.
+              responses: {'200': {description: A list.}}
+          /v1/avatars/{id}:
+            get:
+              parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+              responses: {'200': {description: The avatar.}, '404': {$ref: '#/components/responses/Error'}}
+            delete:
+              summary: Delete the avatar and its stored image (videos made from it keep theirs).
+              parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+              responses: {'204': {description: Deleted.}, '404': {$ref: '#/components/responses/Error'}}
+          /v1/avatars/{id}/preview:
+            get:
+              summary: The portrait with the detected face, landmarks and mesh drawn on it.
+              parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+              responses: {'200': {description: A PNG., content: {image/png: {}}}}
+          /v1/usage:
+            get:
+              summary: Output seconds rendered with this key, in all and by UTC day.
+              responses: {'200': {description: Usage.}}
+        """
+}
