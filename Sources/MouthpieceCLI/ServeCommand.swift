@@ -10,7 +10,8 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve the HTTP API (SQLite store, file blobs and render workers in one process).",
         discussion: "Each option can also be set by an environment variable: MOUTHPIECE_HOST, MOUTHPIECE_PORT, "
-            + "MOUTHPIECE_DATA_DIR, MOUTHPIECE_WORKERS. Stops gracefully on SIGTERM or SIGINT.")
+            + "MOUTHPIECE_DATA_DIR, MOUTHPIECE_WORKERS, MOUTHPIECE_URL_ALLOWLIST. Stops gracefully on SIGTERM or SIGINT."
+    )
 
     @Option(help: "Address to listen on (env MOUTHPIECE_HOST).")
     var host: String?
@@ -24,6 +25,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Render workers in this process; 0 serves the API only (env MOUTHPIECE_WORKERS).")
     var workers: Int?
 
+    @Option(
+        name: .customLong("url-allowlist"),
+        help: "host:port,... that URL inputs may reach even on internal addresses (env MOUTHPIECE_URL_ALLOWLIST).")
+    var urlAllowlist: String?
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         var configuration = ServerConfiguration()
@@ -31,6 +37,10 @@ struct ServeCommand: AsyncParsableCommand {
         if let port = port ?? environment["MOUTHPIECE_PORT"].flatMap(Int.init) { configuration.port = port }
         if let dir = dataDir ?? environment["MOUTHPIECE_DATA_DIR"] { configuration.dataDirectory = dir }
         if let count = workers ?? environment["MOUTHPIECE_WORKERS"].flatMap(Int.init) { configuration.workers = count }
+        if let list = urlAllowlist ?? environment["MOUTHPIECE_URL_ALLOWLIST"] {
+            configuration.urlAllowlist = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty }
+        }
         guard (1...65535).contains(configuration.port) else {
             throw ValidationError("port must be between 1 and 65535.")
         }

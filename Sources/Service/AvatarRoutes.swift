@@ -9,6 +9,7 @@ struct AvatarRoutes {
     let store: SQLiteStore
     let blobs: BlobStore
     let limits: InputLimits
+    let loader: InputLoader
 
     struct Upload: Decodable {
         var image_url: String?
@@ -44,7 +45,7 @@ struct AvatarRoutes {
         guard let url = upload.image_url else {
             throw MouthpieceError(.invalidParameter, "image_url is required.", field: "image_url")
         }
-        let bytes = try DataURI.decode(url, field: "image_url", maxBytes: limits.imageBytes)
+        let bytes = try await loader.load(url, field: "image_url", maxBytes: limits.imageBytes)
         let image = try blobs.put(bytes)
         let preview = blobs.reservePath(suffix: ".png")
         let path = blobs.path(image)

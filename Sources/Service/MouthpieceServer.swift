@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import Logging
@@ -13,6 +14,8 @@ public struct ServerConfiguration: Sendable {
     /// Render workers in this process; 0 serves the API only.
     public var workers = max(1, ProcessInfo.processInfo.activeProcessorCount / 2)
     public var limits = InputLimits()
+    /// `host:port` entries URL inputs may reach even when they resolve to internal addresses.
+    public var urlAllowlist: [String] = []
 
     public init() {}
 
@@ -47,8 +50,16 @@ public enum MouthpieceServer {
             return JSONResponse.make(["status": "ready"])
         }
         let v1 = router.group("v1").add(middleware: AuthMiddleware(store: store))
-        VideoRoutes(store: store, blobs: blobs, limits: configuration.limits).add(to: v1)
-        AvatarRoutes(store: store, blobs: blobs, limits: configuration.limits).add(to: v1)
+        let client = HTTPClient(
+            eventLoopGroupProvider: .singleton,
+            configuration: .init(
+                redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(20))))
+        let loader = InputLoader(
+            fetcher: URLFetcher(
+                client: client, guardrail: URLGuard(allowlist: Set(configuration.urlAllowlist.map { $0.lowercased() })))
+        )
+        VideoRoutes(store: store, blobs: blobs, limits: configuration.limits, loader: loader).add(to: v1)
+        AvatarRoutes(store: store, blobs: blobs, limits: configuration.limits, loader: loader).add(to: v1)
 
         var services: [any Service] = []
         if configuration.workers > 0 {
@@ -69,6 +80,12 @@ public enum MouthpieceServer {
                     ])
             },
             logger: logger)
-        try await app.runService()
+        do {
+            try await app.runService()
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+        try await client.shutdown()
     }
 }

@@ -9,6 +9,7 @@ struct VideoRoutes {
     let store: SQLiteStore
     let blobs: BlobStore
     let limits: InputLimits
+    let loader: InputLoader
 
     /// What a submission may carry.
     struct Submission: Decodable {
@@ -68,7 +69,7 @@ struct VideoRoutes {
         guard let audioURL = body.audio_url else {
             throw MouthpieceError(.invalidParameter, "audio_url is required.", field: "audio_url")
         }
-        let audio = try DataURI.decode(audioURL, field: "audio_url", maxBytes: limits.audioBytes)
+        let audio = try await loader.load(audioURL, field: "audio_url", maxBytes: limits.audioBytes)
         let imageBlob: String
         switch (body.avatar_id, body.image_url) {
         case (let id?, nil):
@@ -77,7 +78,7 @@ struct VideoRoutes {
             }
             imageBlob = try blobs.link(avatar.imageBlob)
         case (nil, let url?):
-            imageBlob = try blobs.put(try DataURI.decode(url, field: "image_url", maxBytes: limits.imageBytes))
+            imageBlob = try blobs.put(try await loader.load(url, field: "image_url", maxBytes: limits.imageBytes))
         default:
             throw MouthpieceError(.invalidParameter, "Give either avatar_id or image_url.", field: "image_url")
         }
@@ -251,9 +252,7 @@ extension APIContext {
 enum DataURI {
     static func decode(_ uri: String, field: String, maxBytes: Int) throws -> [UInt8] {
         guard uri.hasPrefix("data:") else {
-            throw MouthpieceError(
-                .urlNotAllowed, "\(field) must be a data: URI in this version (http(s) fetching is not available yet).",
-                field: field)
+            throw MouthpieceError(.invalidParameter, "\(field) is not a data: URI.", field: field)
         }
         guard let comma = uri.firstIndex(of: ",") else {
             throw MouthpieceError(.invalidParameter, "\(field) is not a valid data URI.", field: field)

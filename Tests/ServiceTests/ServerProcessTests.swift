@@ -31,11 +31,11 @@ final class ServerProcessTests: XCTestCase {
         return try XCTUnwrap(json?["key"] as? String)
     }
 
-    func start(_ dir: String) async throws -> Server {
+    func start(_ dir: String, _ extra: [String] = []) async throws -> Server {
         let port = Int.random(in: 20_000...40_000)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["serve", "--port", String(port), "--data-dir", dir, "--workers", "1"]
+        process.arguments = ["serve", "--port", String(port), "--data-dir", dir, "--workers", "1"] + extra
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try process.run()
@@ -281,6 +281,66 @@ final class ServerProcessTests: XCTestCase {
             state = try object(data)["status"] as? String ?? ""
         }
         XCTAssertEqual(state, "completed")
+        server.process.terminate()
+        server.process.waitUntilExit()
+    }
+
+    /// A file server on loopback whose `/hop` redirects to another loopback port.
+    func fileServer(_ dir: String, port: Int, redirectTo target: Int) throws -> Process {
+        let script = """
+            import http.server, functools, sys
+            class H(http.server.SimpleHTTPRequestHandler):
+                def do_GET(self):
+                    if self.path == '/hop':
+                        self.send_response(302)
+                        self.send_header('Location', 'http://127.0.0.1:\(target)/face.jpg')
+                        self.end_headers()
+                        return
+                    super().do_GET()
+                def log_message(self, *args): pass
+            http.server.ThreadingHTTPServer(('127.0.0.1', \(port)), functools.partial(H, directory=sys.argv[1])).serve_forever()
+            """
+        try script.write(toFile: dir + "/serve.py", atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", dir + "/serve.py", dir]
+        // Its own output goes nowhere: a child holding the test's pipes would keep the runner waiting.
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        addTeardownBlock { process.terminate() }
+        return process
+    }
+
+    func testURLInputsReachOnlyPublicOrAllowListedHosts() async throws {
+        let dir = try TestFiles.scratchDirectory(for: self)
+        try FileManager.default.copyItem(
+            atPath: try TestFiles.fixture("Tom_Cruise_avp_2014_4.jpg"), toPath: dir + "/face.jpg")
+        let port = Int.random(in: 40_001...50_000)
+        _ = try fileServer(dir, port: port, redirectTo: port + 1)
+        let key = try createKey(dir + "/data", name: "tests")
+        let server = try await start(dir + "/data", ["--url-allowlist", "127.0.0.1:\(port)"])
+        // The allow-listed receiver is reachable.
+        var created = 0
+        for _ in 0..<50 where created != 201 {
+            let (_, status, _) = try await request(
+                "POST", server.base + "/v1/avatars", key: key, json: ["image_url": "http://127.0.0.1:\(port)/face.jpg"])
+            created = status
+            if created != 201 { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        XCTAssertEqual(created, 201)
+        // Loopback, metadata, private, IPv6 loopback, a name for loopback, a redirect to loopback, other schemes.
+        for url in [
+            "http://127.0.0.1:\(port + 1)/face.jpg", "http://169.254.169.254/latest/meta-data/",
+            "http://10.1.2.3/x.jpg",
+            "http://192.168.0.1/x.jpg", "http://[::1]:\(port)/face.jpg", "http://localhost:\(port + 1)/face.jpg",
+            "http://127.0.0.1:\(port)/hop", "ftp://example.com/face.jpg", "file:///etc/passwd",
+        ] {
+            let (data, status, _) = try await request(
+                "POST", server.base + "/v1/avatars", key: key, json: ["image_url": url])
+            XCTAssertEqual(status, 400, url)
+            XCTAssertEqual((try object(data)["error"] as? [String: Any])?["code"] as? String, "url_not_allowed", url)
+        }
         server.process.terminate()
         server.process.waitUntilExit()
     }
