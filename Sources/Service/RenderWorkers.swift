@@ -44,11 +44,16 @@ public struct RenderWorkers: Service {
 
     func loop(owner: String, stopping: Flag) async throws {
         while !stopping.isSet && !Task.isCancelled {
-            if let job = try store.claim(owner: owner, lease: lease) {
-                await process(job, owner: owner, stopping: stopping)
-            } else {
-                try? await Task.sleep(for: .milliseconds(200))
+            do {
+                if let job = try store.claim(owner: owner, lease: lease) {
+                    await process(job, owner: owner, stopping: stopping)
+                    continue
+                }
+            } catch {
+                // A busy or briefly unavailable store must not stop the workers: try again shortly.
+                logger.warning("could not claim a job: \(error)")
             }
+            try? await Task.sleep(for: .milliseconds(200))
         }
     }
 
