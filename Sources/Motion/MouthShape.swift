@@ -27,6 +27,8 @@ public struct MouthShape: Equatable, Sendable {
     }
 
     public static let rest = MouthShape()
+    /// Jaw and lips as open as the controls go (1), nothing else.
+    public static let widest = MouthShape(jawOpen: 1, lipGap: 1)
 }
 
 /// Small rotations of the head, in radians, and how far the brows are raised (0...1).

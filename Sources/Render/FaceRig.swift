@@ -64,7 +64,17 @@ public struct FaceRig: Sendable {
     /// its opening as a share of the rig's widest, but never more than 0.6, so that loud open
     /// vowels still drop the jaw beyond a broad smile.
     var portraitOpenness: Double {
-        min(0.6, restOpening / ((0.16 * reach(rest[66]) + 0.075) * unit * expressiveness))
+        min(0.6, restOpening / (middleTravel(.widest) * unit * expressiveness))
+    }
+
+    /// How far the jaw, the lower lip and the upper lip travel at full control, in interocular units.
+    static let jawTravel = 0.16
+    static let lowerLipTravel = 0.05
+    static let upperLipTravel = 0.025
+
+    /// How far `m` parts the lips at the middle of the mouth, in interocular units at expressiveness 1.
+    func middleTravel(_ m: MouthShape) -> Double {
+        Self.jawTravel * m.jawOpen * reach(rest[66]) + (Self.lowerLipTravel + Self.upperLipTravel) * m.lipGap
     }
 
     /// How far down the jaw a point sits: 0 at the ear line, 1 at the chin.
@@ -206,7 +216,7 @@ public struct FaceRig: Sendable {
 
         // Triangulate the widest-open pose, so that lip and lid contours become mesh edges.
         self.expressiveness = 1
-        let open = deform(FaceMotion(mouth: MouthShape(jawOpen: 1, lipGap: 1, spread: 0), blink: 0), closing: false)
+        let open = deform(FaceMotion(mouth: .widest), closing: false)
         self.expressiveness = expressiveness
         let mesh = Delaunay.triangulate(open)
         triangles = mesh
@@ -237,23 +247,24 @@ public struct FaceRig: Sendable {
         var closure = 0.0
         if closes && restOpening > 0 && scale > 0 {
             let reference = portraitOpenness
-            let openness = (0.16 * m.jawOpen * reach(rest[66]) + 0.075 * m.lipGap) / (0.16 * reach(rest[66]) + 0.075)
+            let openness = middleTravel(m) / middleTravel(.widest)
             // Within a millionth of the portrait's own opening is the portrait itself.
             let k = abs(openness - reference) < 1e-6 ? 0 : max(0, (openness - reference) / openness)
             closure = openness < reference - 1e-6 ? 1 - openness / reference : 0
             m.jawOpen *= k
             m.lipGap *= k
         }
-        let jawDrop = m.jawOpen * 0.16 * unit * scale
-        let lipExtra = m.lipGap * 0.05 * unit * scale
-        let upperLift = m.lipGap * 0.025 * unit * scale
+        let jawDrop = m.jawOpen * Self.jawTravel * unit * scale
+        let lipExtra = m.lipGap * Self.lowerLipTravel * unit * scale
+        let upperLift = m.lipGap * Self.upperLipTravel * unit * scale
         let mouthWidth = landmarks.mouthWidth
 
         func move(_ i: Int, across dx: Double, down dy: Double) { out[i] = rest[i] + across * dx + down * dy }
 
+        // The jaw outline drops with the jaw, or rises with it when an open mouth is closed.
         for j in 1...15 {
             let t = reach(rest[j])
-            move(j, across: 0, down: jawDrop * t * t.squareRoot())
+            move(j, across: 0, down: (jawDrop - closingJaw * closure) * t * t.squareRoot())
         }
         // Apart for "ee", together for wide-open jaws: the corners most, the middle not. Rounding
         // gathers the corners in further (more near the corners) and pouts the lips out, which in
@@ -292,10 +303,6 @@ public struct FaceRig: Sendable {
 
         if closure > 0 {
             for (v, shift) in closing { out[v] = out[v] + down * (shift * closure) }
-            for j in 1...15 {
-                let t = reach(rest[j])
-                out[j] = out[j] - down * (closingJaw * closure * t * t.squareRoot())
-            }
         }
 
         // Blinks: the upper lid comes all the way down to the lower lid, which rises a little to

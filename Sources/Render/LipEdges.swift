@@ -23,23 +23,25 @@ struct LipEdges {
 
     /// The opening at `s`, linear between columns, 0 beyond the corners.
     func gap(at s: Double) -> Double {
-        guard let first = columns.first, let last = columns.last, s > first.s, s < last.s else { return 0 }
-        for k in 0..<(columns.count - 1) where s <= columns[k + 1].s {
-            let (a, b) = (columns[k], columns[k + 1])
-            let span = b.s - a.s
-            return span < 1e-9 ? a.gap : a.gap + (b.gap - a.gap) * (s - a.s) / span
-        }
-        return 0
+        guard let first = columns.first, let last = columns.last, s > first.s, s < last.s,
+            let (a, b, f) = segment(at: s)
+        else { return 0 }
+        return a.gap + (b.gap - a.gap) * f
     }
 
     /// A point on the upper (or lower) edge at `s`, linear between columns.
     func edge(at s: Double, upper: Bool) -> Point? {
+        guard let (a, b, f) = segment(at: s) else { return nil }
+        return upper ? a.upper.lerp(to: b.upper, f) : a.lower.lerp(to: b.lower, f)
+    }
+
+    /// The columns on either side of `s` and how far along between them it lies; nil outside.
+    private func segment(at s: Double) -> (Column, Column, Double)? {
         guard let first = columns.first, let last = columns.last, s >= first.s, s <= last.s else { return nil }
         for k in 0..<(columns.count - 1) where s <= columns[k + 1].s {
             let (a, b) = (columns[k], columns[k + 1])
             let span = b.s - a.s
-            let f = span < 1e-9 ? 0 : (s - a.s) / span
-            return upper ? a.upper.lerp(to: b.upper, f) : a.lower.lerp(to: b.lower, f)
+            return (a, b, span < 1e-9 ? 0 : (s - a.s) / span)
         }
         return nil
     }

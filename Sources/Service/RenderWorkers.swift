@@ -73,26 +73,25 @@ public struct RenderWorkers: Service {
                 job.id, owner: owner, status: .failed, errorCode: "internal_error", errorMessage: "\(error)")
             return
         }
-        // The render on its own thread; this task renews the lease and watches for cancels.
-        let outcome: Result<RenderSummary, any Error> = await withCheckedContinuation { continuation in
-            let thread = Thread {
-                continuation.resume(
-                    returning: Result {
-                        try render.run(progress: { state.progress = $0.fraction }, shouldStop: { state.stop })
-                    })
+        // A task renews the lease and watches for cancels while the render runs on its own thread.
+        Task {
+            while !state.finished {
+                try? await Task.sleep(for: .seconds(1))
+                if state.finished { break }
+                let keep =
+                    (try? store.heartbeat(job.id, owner: owner, progress: state.progress, lease: lease)) ?? true
+                if !keep { state.reason = .canceled }
+                if stopping.isSet && state.reason == nil { state.reason = .shutdown }
             }
-            thread.stackSize = 8 << 20
-            thread.start()
-            Task {
-                while !state.finished {
-                    try? await Task.sleep(for: .seconds(1))
-                    if state.finished { break }
-                    let keep =
-                        (try? store.heartbeat(job.id, owner: owner, progress: state.progress, lease: lease)) ?? true
-                    if !keep { state.reason = .canceled }
-                    if stopping.isSet && state.reason == nil { state.reason = .shutdown }
-                }
-            }
+        }
+        let outcome: Result<RenderSummary, any Error>
+        do {
+            outcome = .success(
+                try await Offload.run {
+                    try render.run(progress: { state.progress = $0.fraction }, shouldStop: { state.stop })
+                })
+        } catch {
+            outcome = .failure(error)
         }
         state.finished = true
         do {

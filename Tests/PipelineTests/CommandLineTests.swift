@@ -4,23 +4,13 @@ import XCTest
 
 /// The `mouthpiece` binary as a user runs it.
 final class CommandLineTests: XCTestCase {
-    var binary: String {
-        get throws {
-            // The test bundle sits beside the products it was built with.
-            let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-            for candidate in [directory, directory.deletingLastPathComponent()] {
-                let path = candidate.appendingPathComponent("mouthpiece").path
-                if FileManager.default.isExecutableFile(atPath: path) { return path }
-            }
-            return TestFiles.packageRoot.appendingPathComponent(".build/debug/mouthpiece").path
-        }
-    }
+    var binary: String { TestFiles.mouthpieceBinary }
 
     func testRenderPrintsAJSONSummary() throws {
         let dir = try TestFiles.scratchDirectory(for: self)
         try SyntheticSpeech(segments: [.speech(0.8), .silence(0.3)]).writeWAV(to: dir + "/v.wav")
         let result = try TestFiles.run(
-            try binary,
+            binary,
             [
                 "render", "--image", try TestFiles.samplePortrait(), "--audio", dir + "/v.wav", "-o", dir + "/out.mp4",
                 "--resolution", "480p", "--fps", "50", "--json",
@@ -41,19 +31,19 @@ final class CommandLineTests: XCTestCase {
         try SyntheticSpeech(segments: [.speech(1.0)]).writeWAV(to: dir + "/v.wav")
         let dogs = try TestFiles.fixture("dogs.jpg")
         let refused = try TestFiles.run(
-            try binary, ["render", "--image", dogs, "--audio", dir + "/v.wav", "-o", dir + "/x.mp4"])
+            binary, ["render", "--image", dogs, "--audio", dir + "/v.wav", "-o", dir + "/x.mp4"])
         XCTAssertEqual(refused.status, 2)
         XCTAssertTrue(refused.stderr.hasPrefix("error[no_face_detected]: "), refused.stderr)
         XCTAssertEqual(refused.stderr.split(separator: "\n").count, 1)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/x.mp4"))
 
         let json = try TestFiles.run(
-            try binary, ["render", "--image", dogs, "--audio", dir + "/v.wav", "-o", dir + "/x.mp4", "--json"])
+            binary, ["render", "--image", dogs, "--audio", dir + "/v.wav", "-o", dir + "/x.mp4", "--json"])
         let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: [String: String]]
         XCTAssertEqual(object?["error"]?["code"], "no_face_detected")
 
         let fps = try TestFiles.run(
-            try binary, ["render", "--image", dogs, "--audio", dir + "/v.wav", "-o", dir + "/x.mp4", "--fps", "29"])
+            binary, ["render", "--image", dogs, "--audio", dir + "/v.wav", "-o", dir + "/x.mp4", "--fps", "29"])
         XCTAssertEqual(fps.status, 2)
         XCTAssertTrue(fps.stderr.hasPrefix("error[invalid_parameter]: fps"), fps.stderr)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), ["v.wav"])
@@ -62,7 +52,7 @@ final class CommandLineTests: XCTestCase {
     func testInspectWritesAnOverlayAndReportsFaces() throws {
         let dir = try TestFiles.scratchDirectory(for: self)
         let result = try TestFiles.run(
-            try binary,
+            binary,
             ["inspect", "--image", try TestFiles.fixture("2008_001009.jpg"), "--overlay", dir + "/o.png", "--json"])
         XCTAssertEqual(result.status, 0, result.stderr)
         let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]

@@ -9,14 +9,7 @@ import XCTest
 
 /// The service as a client meets it: a real `mouthpiece serve` process on a loopback port.
 final class ServerProcessTests: XCTestCase {
-    var binary: String {
-        let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for candidate in [directory, directory.deletingLastPathComponent()] {
-            let path = candidate.appendingPathComponent("mouthpiece").path
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        return TestFiles.packageRoot.appendingPathComponent(".build/debug/mouthpiece").path
-    }
+    var binary: String { TestFiles.mouthpieceBinary }
 
     struct Server {
         let process: Process

@@ -1,4 +1,5 @@
 import Foundation
+import Media
 
 /// Speech-like test audio made from scratch: voiced syllables (a buzz at a speaking pitch through
 /// vowel formants, with syllable-rate loudness) and exact silences, written as 16-bit WAV.
@@ -80,24 +81,6 @@ public struct SyntheticSpeech {
 
     /// Writes a 16-bit mono WAV file.
     public func writeWAV(to path: String) throws {
-        let pcm = samples().map { Int16(max(-1, min(1, $0)) * 32767) }
-        var data = Data()
-        func append<T: FixedWidthInteger>(_ v: T) {
-            withUnsafeBytes(of: v.littleEndian) { data.append(contentsOf: $0) }
-        }
-        data.append(contentsOf: Array("RIFF".utf8))
-        append(UInt32(36 + pcm.count * 2))
-        data.append(contentsOf: Array("WAVEfmt ".utf8))
-        append(UInt32(16))
-        append(UInt16(1))
-        append(UInt16(1))
-        append(UInt32(sampleRate))
-        append(UInt32(sampleRate * 2))
-        append(UInt16(2))
-        append(UInt16(16))
-        data.append(contentsOf: Array("data".utf8))
-        append(UInt32(pcm.count * 2))
-        for s in pcm { append(s) }
-        try data.write(to: URL(fileURLWithPath: path))
+        try Data(AudioClip(sampleRate: sampleRate, samples: samples()).wavBytes()).write(to: URL(fileURLWithPath: path))
     }
 }

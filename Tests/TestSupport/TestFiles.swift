@@ -30,6 +30,16 @@ public enum TestFiles {
         return path
     }
 
+    /// The `mouthpiece` binary built with the tests: beside the test bundle, or in .build/debug.
+    public static var mouthpieceBinary: String {
+        let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for candidate in [directory, directory.deletingLastPathComponent()] {
+            let path = candidate.appendingPathComponent("mouthpiece").path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return packageRoot.appendingPathComponent(".build/debug/mouthpiece").path
+    }
+
     /// A fresh empty directory, removed when the test ends.
     public static func scratchDirectory(for test: XCTestCase) throws -> String {
         let url = FileManager.default.temporaryDirectory
