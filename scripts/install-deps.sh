@@ -12,4 +12,4 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   libdlib-dev libdlib-data libblas-dev liblapack-dev \
   libespeak-ng-dev espeak-ng-data espeak-ng \
   libsqlite3-dev \
-  ffmpeg unzip python3-pip >/dev/null
+  ffmpeg unzip python3-pip python3-venv >/dev/null

@@ -27,6 +27,12 @@ if [ ! -s samples/speech.wav ]; then
 on an ordinary processor, in a few seconds. No graphics card, no model download, no fee per minute."
 fi
 
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import standardwebhooks" 2>/dev/null; then
+  echo "==> a Python environment with the Standard Webhooks package (webhook receiver, service tests)"
+  python3 -m venv .venv
+  .venv/bin/python -m pip install --quiet standardwebhooks
+fi
+
 echo "==> rendering samples/astronaut.mp4"
 "$BIN" render --image samples/astronaut.png --audio samples/speech.wav -o samples/astronaut.mp4 \
   --resolution 720p --fps 30 --contact-sheet samples/astronaut-sheet.png

@@ -10,7 +10,7 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve the HTTP API (SQLite store, file blobs and render workers in one process).",
         discussion: "Each option can also be set by an environment variable: MOUTHPIECE_HOST, MOUTHPIECE_PORT, "
-            + "MOUTHPIECE_DATA_DIR, MOUTHPIECE_WORKERS, MOUTHPIECE_URL_ALLOWLIST. Stops gracefully on SIGTERM or SIGINT."
+            + "MOUTHPIECE_DATA_DIR, MOUTHPIECE_WORKERS, MOUTHPIECE_URL_ALLOWLIST, MOUTHPIECE_PUBLIC_URL. Stops gracefully on SIGTERM or SIGINT."
     )
 
     @Option(help: "Address to listen on (env MOUTHPIECE_HOST).")
@@ -30,6 +30,11 @@ struct ServeCommand: AsyncParsableCommand {
         help: "host:port,... that URL inputs may reach even on internal addresses (env MOUTHPIECE_URL_ALLOWLIST).")
     var urlAllowlist: String?
 
+    @Option(
+        name: .customLong("public-url"),
+        help: "How clients reach this server, for links in answers and webhooks (env MOUTHPIECE_PUBLIC_URL).")
+    var publicURL: String?
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         var configuration = ServerConfiguration()
@@ -40,6 +45,11 @@ struct ServeCommand: AsyncParsableCommand {
         if let list = urlAllowlist ?? environment["MOUTHPIECE_URL_ALLOWLIST"] {
             configuration.urlAllowlist = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
                 .filter { !$0.isEmpty }
+        }
+        if let url = publicURL ?? environment["MOUTHPIECE_PUBLIC_URL"] {
+            guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil
+            else { throw ValidationError("public-url must be an http(s) URL, like https://avatars.example.com.") }
+            configuration.publicURL = url
         }
         guard (1...65535).contains(configuration.port) else {
             throw ValidationError("port must be between 1 and 65535.")

@@ -16,6 +16,9 @@ public struct ServerConfiguration: Sendable {
     public var limits = InputLimits()
     /// `host:port` entries URL inputs may reach even when they resolve to internal addresses.
     public var urlAllowlist: [String] = []
+    /// How clients reach this server (`https://avatars.example.com`), for the links in answers
+    /// and webhooks; empty leaves them relative.
+    public var publicURL = ""
 
     public init() {}
 
@@ -54,16 +57,23 @@ public enum MouthpieceServer {
             eventLoopGroupProvider: .singleton,
             configuration: .init(
                 redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(20))))
-        let loader = InputLoader(
-            fetcher: URLFetcher(
-                client: client, guardrail: URLGuard(allowlist: Set(configuration.urlAllowlist.map { $0.lowercased() })))
-        )
-        VideoRoutes(store: store, blobs: blobs, limits: configuration.limits, loader: loader).add(to: v1)
+        let guardrail = URLGuard(allowlist: Set(configuration.urlAllowlist.map { $0.lowercased() }))
+        let loader = InputLoader(fetcher: URLFetcher(client: client, guardrail: guardrail))
+        let publicURL =
+            configuration.publicURL.hasSuffix("/")
+            ? String(configuration.publicURL.dropLast()) : configuration.publicURL
+        VideoRoutes(store: store, blobs: blobs, limits: configuration.limits, loader: loader, publicURL: publicURL)
+            .add(to: v1)
         AvatarRoutes(store: store, blobs: blobs, limits: configuration.limits, loader: loader).add(to: v1)
+        WebhookRoutes(store: store).add(to: v1)
 
-        var services: [any Service] = []
+        var services: [any Service] = [
+            WebhookDispatcher(store: store, client: client, guardrail: guardrail, logger: logger)
+        ]
         if configuration.workers > 0 {
-            services.append(RenderWorkers(store: store, blobs: blobs, count: configuration.workers, logger: logger))
+            services.append(
+                RenderWorkers(
+                    store: store, blobs: blobs, count: configuration.workers, publicURL: publicURL, logger: logger))
         }
         let app = Application(
             router: router,

@@ -17,12 +17,18 @@ public struct RenderWorkers: Service {
     let count: Int
     let lease: TimeInterval
     let logger: Logger
+    /// Prefix of the links in webhook messages.
+    let publicURL: String
 
-    public init(store: SQLiteStore, blobs: BlobStore, count: Int, lease: TimeInterval = 10, logger: Logger) {
+    public init(
+        store: SQLiteStore, blobs: BlobStore, count: Int, lease: TimeInterval = 10, publicURL: String = "",
+        logger: Logger
+    ) {
         self.store = store
         self.blobs = blobs
         self.count = count
         self.lease = lease
+        self.publicURL = publicURL
         self.logger = logger
     }
 
@@ -70,7 +76,8 @@ public struct RenderWorkers: Service {
                 options: try Self.options(from: job.options))
         } catch {
             try? store.finish(
-                job.id, owner: owner, status: .failed, errorCode: "internal_error", errorMessage: "\(error)")
+                job.id, owner: owner, status: .failed, errorCode: "internal_error", errorMessage: "\(error)",
+                webhook: webhook)
             return
         }
         // A task renews the lease and watches for cancels while the render runs on its own thread.
@@ -106,7 +113,7 @@ public struct RenderWorkers: Service {
                     decoding: try JSONSerialization.data(withJSONObject: facts, options: [.sortedKeys]), as: UTF8.self)
                 try store.finish(
                     job.id, owner: owner, status: .completed, resultBlob: output.id, result: json,
-                    outputSeconds: summary.duration)
+                    outputSeconds: summary.duration, webhook: webhook)
                 log.info("completed", metadata: ["seconds": .stringConvertible(summary.duration)])
             case .failure(let error as MouthpieceError) where error.code == .canceled && state.reason == .shutdown:
                 try store.release(job.id, owner: owner)
@@ -117,16 +124,23 @@ public struct RenderWorkers: Service {
                 log.info("canceled")
             case .failure(let error as MouthpieceError):
                 try store.finish(
-                    job.id, owner: owner, status: .failed, errorCode: error.code.rawValue, errorMessage: error.message)
+                    job.id, owner: owner, status: .failed, errorCode: error.code.rawValue, errorMessage: error.message,
+                    webhook: webhook)
                 log.info("failed", metadata: ["code": .string(error.code.rawValue)])
             case .failure(let error):
                 try store.finish(
-                    job.id, owner: owner, status: .failed, errorCode: "internal_error", errorMessage: "\(error)")
+                    job.id, owner: owner, status: .failed, errorCode: "internal_error", errorMessage: "\(error)",
+                    webhook: webhook)
                 log.error("failed: \(error)")
             }
         } catch {
             log.error("could not record the outcome: \(error)")
         }
+    }
+
+    /// The message for a finished job's webhook, if it asked for one.
+    func webhook(_ job: VideoJob) throws -> (event: String, payload: String) {
+        try VideoJSON.webhook(job, baseURL: publicURL)
     }
 
     static func options(from json: String) throws -> RenderOptions {

@@ -10,6 +10,8 @@ struct VideoRoutes {
     let blobs: BlobStore
     let limits: InputLimits
     let loader: InputLoader
+    /// Prefix of the links in answers and webhooks ("" leaves them relative).
+    let publicURL: String
 
     /// What a submission may carry.
     struct Submission: Decodable {
@@ -56,11 +58,12 @@ struct VideoRoutes {
                 seconds: 5)
         }
         let body = try await request.decode(as: Submission.self, context: context)
-        if body.webhook_url != nil {
-            // Refused rather than silently never delivered.
-            throw MouthpieceError(
-                .invalidParameter, "Webhooks are not available in this version yet; poll or use /events.",
-                field: "webhook_url")
+        if let hook = body.webhook_url {
+            // Refused now rather than failing for three days: the same guard as URL inputs.
+            guard let url = URL(string: hook), hook.count <= 2048 else {
+                throw MouthpieceError(.invalidParameter, "webhook_url is not a valid URL.", field: "webhook_url")
+            }
+            try await loader.fetcher.guardrail.check(url, field: "webhook_url")
         }
         // The options are checked now, so that a bad value is a 400 and not a failed job later.
         let options = try RenderOptions.parse(
@@ -211,27 +214,9 @@ struct VideoRoutes {
     }
 
     func describe(_ job: VideoJob) throws -> [String: Any] {
-        var out: [String: Any] = [
-            "id": job.id, "object": "video", "status": job.status.rawValue,
-            "progress": (job.progress * 1000).rounded() / 1000, "created_at": Self.iso(job.createdAt),
-            "attempts": job.attempts,
-        ]
-        if let options = try? JSONSerialization.jsonObject(with: Data(job.options.utf8)) { out["options"] = options }
-        if job.status == .queued { out["queue_position"] = try store.queuePosition(of: job) }
-        if let started = job.startedAt { out["started_at"] = Self.iso(started) }
-        if let finished = job.finishedAt { out["finished_at"] = Self.iso(finished) }
-        if let code = job.errorCode { out["error"] = ["code": code, "message": job.errorMessage ?? ""] }
-        if let result = job.result,
-            var facts = try? JSONSerialization.jsonObject(with: Data(result.utf8)) as? [String: Any]
-        {
-            facts["url"] = "/v1/videos/\(job.id)/content"
-            out["result"] = facts
-        }
-        if let webhook = job.webhookURL { out["webhook_url"] = webhook }
-        return out
+        VideoJSON.describe(
+            job, queuePosition: job.status == .queued ? try store.queuePosition(of: job) : nil, baseURL: publicURL)
     }
-
-    static func iso(_ date: Date) -> String { date.formatted(.iso8601) }
 }
 
 /// Size limits on what a request may bring.

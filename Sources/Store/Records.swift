@@ -73,3 +73,47 @@ public struct Avatar: Equatable, Sendable {
         self.createdAt = createdAt
     }
 }
+
+/// One webhook message and where its delivery stands. The id is the message's `webhook-id`: the
+/// same on every attempt, so that a receiver can drop duplicates.
+public struct WebhookDelivery: Equatable, Sendable {
+    public enum Status: String, Sendable {
+        /// Not yet accepted by the receiver; `nextAttemptAt` says when it is tried again.
+        case pending
+        /// The receiver answered 2xx.
+        case delivered
+        /// Every attempt of the schedule failed.
+        case failed
+    }
+
+    public let id: String
+    public let keyID: String
+    public let videoID: String
+    /// `video.completed` or `video.failed`.
+    public let event: String
+    public let url: String
+    /// The body sent on every attempt (JSON).
+    public let payload: String
+    public var status: Status
+    public var attempts: Int
+    public var nextAttemptAt: Date?
+    public let createdAt: Date
+    public var deliveredAt: Date?
+}
+
+/// One try at delivering a webhook: what the receiver answered, or why nothing was answered.
+public struct WebhookAttempt: Equatable, Sendable {
+    public let attempt: Int
+    public let at: Date
+    public let statusCode: Int?
+    public let error: String?
+    public let milliseconds: Double
+
+    public init(attempt: Int, at: Date, statusCode: Int?, error: String?, milliseconds: Double) {
+        self.attempt = attempt
+        self.at = at
+        self.statusCode = statusCode
+        self.error = error
+        self.milliseconds = milliseconds
+    }
+}

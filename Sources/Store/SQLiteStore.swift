@@ -78,6 +78,37 @@ public final class SQLiteStore: Sendable {
                     CREATE INDEX avatars_by_key ON avatars(key_id, created_at);
                     """)
         }
+        migrator.registerMigration("v3-webhooks") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE webhook_deliveries (
+                        id TEXT PRIMARY KEY,
+                        key_id TEXT NOT NULL REFERENCES api_keys(id),
+                        video_id TEXT NOT NULL,
+                        event TEXT NOT NULL,
+                        url TEXT NOT NULL,
+                        payload TEXT NOT NULL,
+                        status TEXT NOT NULL,
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        next_attempt_at REAL,
+                        lease_owner TEXT,
+                        lease_expires REAL,
+                        created_at REAL NOT NULL,
+                        delivered_at REAL
+                    );
+                    CREATE INDEX webhook_deliveries_due ON webhook_deliveries(status, next_attempt_at);
+                    CREATE INDEX webhook_deliveries_by_key ON webhook_deliveries(key_id, created_at);
+                    CREATE TABLE webhook_attempts (
+                        delivery_id TEXT NOT NULL REFERENCES webhook_deliveries(id),
+                        attempt INTEGER NOT NULL,
+                        attempted_at REAL NOT NULL,
+                        status_code INTEGER,
+                        error TEXT,
+                        milliseconds REAL NOT NULL,
+                        PRIMARY KEY (delivery_id, attempt)
+                    );
+                    """)
+        }
         return migrator
     }
 
@@ -264,9 +295,14 @@ public final class SQLiteStore: Sendable {
     }
 
     /// Ends a job this owner holds: completed with its result, or failed / canceled with a reason.
+    ///
+    /// When the job asked for a webhook and ended completed or failed, `webhook` makes the message
+    /// from the finished job, and it is put in the outbox in the same transaction: a job never
+    /// ends without its webhook, even if the process dies right after.
     public func finish(
         _ id: String, owner: String, status: VideoStatus, resultBlob: String? = nil, result: String? = nil,
-        outputSeconds: Double? = nil, errorCode: String? = nil, errorMessage: String? = nil
+        outputSeconds: Double? = nil, errorCode: String? = nil, errorMessage: String? = nil,
+        webhook: ((VideoJob) throws -> (event: String, payload: String))? = nil
     ) throws {
         try pool.write { db in
             try db.execute(
@@ -280,6 +316,15 @@ public final class SQLiteStore: Sendable {
                     status.rawValue, Date().timeIntervalSince1970, status.rawValue, resultBlob, result, outputSeconds,
                     errorCode, errorMessage, id, owner,
                 ])
+            guard db.changesCount == 1, status == .completed || status == .failed,
+                let row = try Row.fetchOne(db, sql: "SELECT * FROM videos WHERE id = ?", arguments: [id])
+            else { return }
+            let job = Self.job(from: row)
+            guard let url = job.webhookURL, let webhook else { return }
+            let message = try webhook(job)
+            try Self.enqueueWebhook(
+                db, keyID: job.keyID, videoID: job.id, event: message.event, url: url,
+                payload: message.payload)
         }
     }
 

@@ -17,11 +17,16 @@ final class ServerProcessTests: XCTestCase {
     }
 
     func createKey(_ dir: String, name: String) throws -> String {
+        try createKeyWithSecret(dir, name: name).key
+    }
+
+    func createKeyWithSecret(_ dir: String, name: String) throws -> (key: String, webhookSecret: String) {
         let result = try TestFiles.run(binary, ["keys", "create", "--name", name, "--data-dir", dir, "--json"])
         XCTAssertEqual(result.status, 0, result.stderr)
         let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
-        XCTAssertTrue((json?["webhook_secret"] as? String)?.hasPrefix("whsec_") ?? false)
-        return try XCTUnwrap(json?["key"] as? String)
+        let secret = try XCTUnwrap(json?["webhook_secret"] as? String)
+        XCTAssertTrue(secret.hasPrefix("whsec_"))
+        return (try XCTUnwrap(json?["key"] as? String), secret)
     }
 
     func start(_ dir: String, _ extra: [String] = []) async throws -> Server {
@@ -101,11 +106,6 @@ final class ServerProcessTests: XCTestCase {
         ] {
             XCTAssertTrue(yaml.contains(path), path)
         }
-        // Webhooks are refused until they are delivered, not accepted and dropped.
-        var hooked = body
-        hooked["webhook_url"] = "https://example.com/hook"
-        let (_, hookedStatus, _) = try await request("POST", server.base + "/v1/videos", key: key, json: hooked)
-        XCTAssertEqual(hookedStatus, 400)
         // A bad option: 400 naming the field.
         var bad = body
         bad["fps"] = 31
@@ -334,6 +334,99 @@ final class ServerProcessTests: XCTestCase {
             XCTAssertEqual(status, 400, url)
             XCTAssertEqual((try object(data)["error"] as? [String: Any])?["code"] as? String, "url_not_allowed", url)
         }
+        server.process.terminate()
+        server.process.waitUntilExit()
+    }
+
+    /// Webhooks, verified by the Standard Webhooks reference package (scripts/webhook-receiver.py,
+    /// run from the .venv that scripts/setup.sh makes).
+    func testWebhooksAreSignedRetriedAndLogged() async throws {
+        let python = TestFiles.packageRoot.appendingPathComponent(".venv/bin/python").path
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            XCTFail("No .venv with the standardwebhooks package: run scripts/setup.sh first.")
+            return
+        }
+        let dir = try TestFiles.scratchDirectory(for: self)
+        let (key, secret) = try createKeyWithSecret(dir + "/data", name: "tests")
+        let other = try createKey(dir + "/data", name: "someone else")
+        let port = Int.random(in: 40_001...50_000)
+        let receiver = Process()
+        receiver.executableURL = URL(fileURLWithPath: python)
+        receiver.arguments = [
+            TestFiles.packageRoot.appendingPathComponent("scripts/webhook-receiver.py").path, "--port", String(port),
+            "--secret", secret, "--log", dir + "/hooks.jsonl", "--fail-first", "1",
+        ]
+        receiver.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        receiver.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try receiver.run()
+        addTeardownBlock { receiver.terminate() }
+        let server = try await start(dir + "/data", ["--url-allowlist", "127.0.0.1:\(port)"])
+
+        try SyntheticSpeech(segments: [.speech(1.0), .silence(0.2)]).writeWAV(to: dir + "/v.wav")
+        let image = try Data(contentsOf: URL(fileURLWithPath: try TestFiles.samplePortrait()))
+        var body: [String: Any] = [
+            "image_url": "data:image/png;base64," + image.base64EncodedString(),
+            "audio_url": "data:audio/wav;base64,"
+                + (try Data(contentsOf: URL(fileURLWithPath: dir + "/v.wav"))).base64EncodedString(),
+            "resolution": "480p",
+        ]
+        // A receiver on an internal address is refused at submission, not tried for three days.
+        for hook in ["http://10.0.0.7/hook", "http://169.254.169.254/hook", "ftp://example.com/hook"] {
+            body["webhook_url"] = hook
+            let (data, status, _) = try await request("POST", server.base + "/v1/videos", key: key, json: body)
+            XCTAssertEqual(status, 400, hook)
+            XCTAssertEqual((try object(data)["error"] as? [String: Any])?["code"] as? String, "url_not_allowed", hook)
+        }
+        body["webhook_url"] = "http://127.0.0.1:\(port)/hook"
+        let (done, doneStatus, _) = try await request("POST", server.base + "/v1/videos", key: key, json: body)
+        XCTAssertEqual(doneStatus, 202, String(decoding: done, as: UTF8.self))
+        let doneID = try XCTUnwrap(try object(done)["id"] as? String)
+        // Audio that is not audio: the render fails, and says so by webhook.
+        body["audio_url"] = "data:audio/wav;base64," + Data("not a sound".utf8).base64EncodedString()
+        let (broken, _, _) = try await request("POST", server.base + "/v1/videos", key: key, json: body)
+        let brokenID = try XCTUnwrap(try object(broken)["id"] as? String)
+
+        // The receiver refuses the first message (500); it comes again 5 s later.
+        var received: [[String: Any]] = []
+        for _ in 0..<300 {
+            let text = (try? String(contentsOfFile: dir + "/hooks.jsonl", encoding: .utf8)) ?? ""
+            received = try text.split(separator: "\n").map { try object(Data($0.utf8)) }
+            if received.filter({ $0["status"] as? Int == 200 }).count == 2 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        XCTAssertEqual(received.count, 3, "\(received)")
+        XCTAssertTrue(received.allSatisfy { $0["verified"] as? Bool == true }, "\(received)")
+        var byVideo: [String: [String: Any]] = [:]
+        for entry in received where entry["status"] as? Int == 200 {
+            let message = try object(Data((entry["body"] as? String ?? "").utf8))
+            let data = try XCTUnwrap(message["data"] as? [String: Any])
+            byVideo[data["id"] as? String ?? ""] = message
+        }
+        XCTAssertEqual(byVideo[doneID]?["type"] as? String, "video.completed")
+        let result = (byVideo[doneID]?["data"] as? [String: Any])?["result"] as? [String: Any]
+        XCTAssertEqual(result?["url"] as? String, "/v1/videos/\(doneID)/content")
+        XCTAssertEqual(byVideo[brokenID]?["type"] as? String, "video.failed")
+        XCTAssertNotNil((byVideo[brokenID]?["data"] as? [String: Any])?["error"])
+        // The retry carries the same webhook-id: a receiver can drop duplicates.
+        XCTAssertEqual(Set(received.compactMap { $0["id"] as? String }).count, 2)
+
+        // The delivery log: both delivered, one after a 500.
+        let (log, logStatus, _) = try await request("GET", server.base + "/v1/webhook-deliveries", key: key)
+        XCTAssertEqual(logStatus, 200)
+        let deliveries = try XCTUnwrap(try object(log)["data"] as? [[String: Any]])
+        XCTAssertEqual(deliveries.count, 2)
+        XCTAssertTrue(deliveries.allSatisfy { $0["status"] as? String == "delivered" }, "\(deliveries)")
+        let codes = deliveries.map { ($0["log"] as? [[String: Any]] ?? []).compactMap { $0["status_code"] as? Int } }
+        XCTAssertEqual(codes.sorted { $0.count < $1.count }, [[200], [500, 200]])
+        let (oneVideo, _, _) = try await request(
+            "GET", server.base + "/v1/webhook-deliveries?video_id=\(brokenID)", key: key)
+        XCTAssertEqual((try object(oneVideo)["data"] as? [[String: Any]])?.first?["event"] as? String, "video.failed")
+        let (otherLog, _, _) = try await request("GET", server.base + "/v1/webhook-deliveries", key: other)
+        XCTAssertEqual((try object(otherLog)["data"] as? [Any])?.count, 0)
+        let deliveryID = try XCTUnwrap(deliveries.first?["id"] as? String)
+        let (_, hiddenStatus, _) = try await request(
+            "GET", server.base + "/v1/webhook-deliveries/\(deliveryID)", key: other)
+        XCTAssertEqual(hiddenStatus, 404)
         server.process.terminate()
         server.process.waitUntilExit()
     }

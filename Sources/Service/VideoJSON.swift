@@ -1,0 +1,40 @@
+import Foundation
+import Store
+
+/// A video as the API shows it: in answers, in `/events` and in webhook messages.
+enum VideoJSON {
+    static func describe(_ job: VideoJob, queuePosition: Int?, baseURL: String) -> [String: Any] {
+        var out: [String: Any] = [
+            "id": job.id, "object": "video", "status": job.status.rawValue,
+            "progress": (job.progress * 1000).rounded() / 1000, "created_at": iso(job.createdAt),
+            "attempts": job.attempts,
+        ]
+        if let options = try? JSONSerialization.jsonObject(with: Data(job.options.utf8)) { out["options"] = options }
+        if let queuePosition { out["queue_position"] = queuePosition }
+        if let started = job.startedAt { out["started_at"] = iso(started) }
+        if let finished = job.finishedAt { out["finished_at"] = iso(finished) }
+        if let code = job.errorCode { out["error"] = ["code": code, "message": job.errorMessage ?? ""] }
+        if let result = job.result,
+            var facts = try? JSONSerialization.jsonObject(with: Data(result.utf8)) as? [String: Any]
+        {
+            facts["url"] = baseURL + "/v1/videos/\(job.id)/content"
+            out["result"] = facts
+        }
+        if let webhook = job.webhookURL { out["webhook_url"] = webhook }
+        return out
+    }
+
+    /// The webhook message for a finished job: `video.completed` or `video.failed`, with the
+    /// video as `GET /v1/videos/{id}` shows it.
+    static func webhook(_ job: VideoJob, baseURL: String) throws -> (event: String, payload: String) {
+        let event = "video.\(job.status.rawValue)"
+        let message: [String: Any] = [
+            "type": event, "timestamp": iso(job.finishedAt ?? Date()),
+            "data": describe(job, queuePosition: nil, baseURL: baseURL),
+        ]
+        let data = try JSONSerialization.data(withJSONObject: message, options: [.sortedKeys, .withoutEscapingSlashes])
+        return (event, String(decoding: data, as: UTF8.self))
+    }
+
+    static func iso(_ date: Date) -> String { date.formatted(.iso8601) }
+}

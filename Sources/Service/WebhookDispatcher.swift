@@ -1,0 +1,133 @@
+import AsyncHTTPClient
+import Crypto
+import Foundation
+import Logging
+import MouthpieceCore
+import NIOCore
+import ServiceLifecycle
+import Store
+
+/// Standard Webhooks signatures: HMAC-SHA256 over `id.timestamp.body` with the key's secret
+/// (`whsec_` + base64 of the secret bytes), sent as `webhook-signature: v1,<base64>`.
+enum WebhookSignature {
+    static func sign(id: String, timestamp: Int, body: String, secret: String) throws -> String {
+        let encoded = secret.hasPrefix("whsec_") ? String(secret.dropFirst(6)) : secret
+        guard let key = Data(base64Encoded: encoded) else {
+            throw MouthpieceError(.internalError, "A webhook secret is not valid base64.")
+        }
+        let mac = HMAC<SHA256>.authenticationCode(
+            for: Data("\(id).\(timestamp).\(body)".utf8), using: SymmetricKey(data: key))
+        return "v1," + Data(mac).base64EncodedString()
+    }
+}
+
+/// Delivers the webhook outbox: claims due messages with a lease (so a message whose sender dies
+/// is sent again: at least once), signs each attempt afresh, POSTs it through the URL guard and
+/// records what the receiver answered. A 2xx ends the delivery; anything else is retried on the
+/// schedule in `SQLiteStore.webhookRetryDelays` (about three days), then marked failed.
+struct WebhookDispatcher: Service {
+    let store: SQLiteStore
+    let client: HTTPClient
+    let guardrail: URLGuard
+    let logger: Logger
+    var senders = 4
+    var timeout: TimeAmount = .seconds(15)
+    var lease: TimeInterval = 60
+
+    func run() async throws {
+        let stopping = Flag()
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                for index in 0..<senders {
+                    let owner = "\(ProcessInfo.processInfo.hostName)-\(getpid())-hook\(index)"
+                    group.addTask { await loop(owner: owner, stopping: stopping) }
+                }
+            }
+        } onGracefulShutdown: {
+            stopping.set()
+        }
+    }
+
+    func loop(owner: String, stopping: Flag) async {
+        while !stopping.isSet && !Task.isCancelled {
+            do {
+                if let delivery = try store.claimWebhook(owner: owner, lease: lease) {
+                    await send(delivery, owner: owner)
+                    continue
+                }
+            } catch {
+                logger.warning("could not claim a webhook: \(error)")
+            }
+            try? await Task.sleep(for: .milliseconds(250))
+        }
+    }
+
+    func send(_ delivery: WebhookDelivery, owner: String) async {
+        var log = logger
+        log[metadataKey: "job_id"] = .string(delivery.videoID)
+        log[metadataKey: "webhook_id"] = .string(delivery.id)
+        let started = ContinuousClock.now
+        var statusCode: Int?
+        var failure: String?
+        do {
+            statusCode = try await post(delivery)
+            if let code = statusCode, !(200..<300).contains(code) {
+                failure = (300..<400).contains(code) ? "Redirects are not followed." : "HTTP \(code)"
+            }
+        } catch let error as MouthpieceError {
+            failure = error.message
+        } catch {
+            failure = "\(error)"
+        }
+        let elapsed = started.duration(to: .now)
+        let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        do {
+            let after = try store.recordWebhookAttempt(
+                delivery.id, owner: owner, statusCode: statusCode, error: failure, milliseconds: milliseconds,
+                jitter: Double.random(in: 0.9...1.1))
+            let metadata: Logger.Metadata = [
+                "event": .string(delivery.event), "attempt": .stringConvertible(delivery.attempts + 1),
+                "status": .string(after?.status.rawValue ?? "?"),
+            ]
+            if after?.status == .delivered {
+                log.info("webhook delivered", metadata: metadata)
+            } else {
+                log.warning("webhook not delivered: \(failure ?? "?")", metadata: metadata)
+            }
+        } catch {
+            log.error("could not record a webhook attempt: \(error)")
+        }
+    }
+
+    /// One signed POST; the receiver's status code.
+    func post(_ delivery: WebhookDelivery) async throws -> Int {
+        guard let url = URL(string: delivery.url) else {
+            throw MouthpieceError(.invalidParameter, "The webhook URL is not valid.")
+        }
+        // Checked again at every attempt: where a name points can change in three days.
+        try await guardrail.check(url, field: "webhook_url")
+        guard let secret = try store.webhookSecret(keyID: delivery.keyID) else {
+            throw MouthpieceError(.internalError, "The key of this webhook no longer exists.")
+        }
+        let timestamp = Int(Date().timeIntervalSince1970)
+        var request = HTTPClientRequest(url: url.absoluteString)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "Mouthpiece-Webhooks")
+        request.headers.add(name: "webhook-id", value: delivery.id)
+        request.headers.add(name: "webhook-timestamp", value: String(timestamp))
+        request.headers.add(
+            name: "webhook-signature",
+            value: try WebhookSignature.sign(
+                id: delivery.id, timestamp: timestamp, body: delivery.payload, secret: secret))
+        request.body = .bytes(ByteBuffer(string: delivery.payload))
+        let response = try await client.execute(request, timeout: timeout)
+        // The answer's body is not needed: read at most 64 KiB of it and let the rest go.
+        var seen = 0
+        for try await chunk in response.body {
+            seen += chunk.readableBytes
+            if seen > 65536 { break }
+        }
+        return Int(response.status.code)
+    }
+}

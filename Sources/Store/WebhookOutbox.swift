@@ -1,0 +1,164 @@
+import Foundation
+import GRDB
+
+/// The webhook outbox: messages waiting for delivery, claimed with a lease like render jobs, and
+/// the log of every attempt.
+extension SQLiteStore {
+    /// When to try again after the `attempt`-th failure (1-based); nil once the schedule is spent.
+    /// Eleven attempts over about three days: 5 s, 1 min, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h,
+    /// 20 h, 20 h after each failure.
+    public static let webhookRetryDelays: [TimeInterval] = [
+        5, 60, 300, 1800, 7200, 18000, 36000, 50400, 72000, 72000,
+    ]
+
+    static func enqueueWebhook(
+        _ db: Database, keyID: String, videoID: String, event: String, url: String, payload: String
+    ) throws {
+        let now = Date().timeIntervalSince1970
+        try db.execute(
+            sql: """
+                INSERT INTO webhook_deliveries (id, key_id, video_id, event, url, payload, status, next_attempt_at, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)
+                """,
+            arguments: ["msg_" + randomToken(bytes: 12), keyID, videoID, event, url, payload, now, now])
+    }
+
+    /// Claims the oldest delivery that is due for `owner` for `lease` seconds.
+    public func claimWebhook(owner: String, lease: TimeInterval) throws -> WebhookDelivery? {
+        try pool.write { db in
+            let now = Date().timeIntervalSince1970
+            guard
+                let id = try String.fetchOne(
+                    db,
+                    sql: """
+                        SELECT id FROM webhook_deliveries
+                        WHERE status = 'pending' AND next_attempt_at <= ? AND (lease_expires IS NULL OR lease_expires < ?)
+                        ORDER BY next_attempt_at LIMIT 1
+                        """, arguments: [now, now])
+            else { return nil }
+            try db.execute(
+                sql: "UPDATE webhook_deliveries SET lease_owner = ?, lease_expires = ? WHERE id = ?",
+                arguments: [owner, now + lease, id])
+            return try Self.delivery(db, id: id)
+        }
+    }
+
+    /// Records an attempt of a delivery this owner holds: delivered on a 2xx, otherwise scheduled
+    /// again after the next delay (`jitter` scales it, 0.9...1.1 in service), or failed for good.
+    @discardableResult
+    public func recordWebhookAttempt(
+        _ id: String, owner: String, statusCode: Int?, error: String?, milliseconds: Double, jitter: Double = 1
+    ) throws -> WebhookDelivery? {
+        try pool.write { db in
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT attempts FROM webhook_deliveries WHERE id = ? AND lease_owner = ?",
+                    arguments: [id, owner])
+            else { return nil }
+            let attempt = (row["attempts"] as Int) + 1
+            let now = Date().timeIntervalSince1970
+            try db.execute(
+                sql: """
+                    INSERT INTO webhook_attempts (delivery_id, attempt, attempted_at, status_code, error, milliseconds)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """, arguments: [id, attempt, now, statusCode, error, milliseconds])
+            let delivered = statusCode.map { (200..<300).contains($0) } ?? false
+            let delay = attempt <= Self.webhookRetryDelays.count ? Self.webhookRetryDelays[attempt - 1] : nil
+            let status: WebhookDelivery.Status = delivered ? .delivered : delay == nil ? .failed : .pending
+            try db.execute(
+                sql: """
+                    UPDATE webhook_deliveries SET attempts = ?, status = ?, next_attempt_at = ?, delivered_at = ?,
+                        lease_owner = NULL, lease_expires = NULL
+                    WHERE id = ?
+                    """,
+                arguments: [
+                    attempt, status.rawValue, status == .pending ? now + delay! * jitter : nil,
+                    delivered ? now : nil, id,
+                ])
+            return try Self.delivery(db, id: id)
+        }
+    }
+
+    /// Sends a delivery of `keyID` again now (a failed one gets a fresh schedule).
+    public func retryWebhook(_ id: String, keyID: String) throws -> WebhookDelivery? {
+        try pool.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?,
+                        attempts = CASE WHEN status = 'failed' THEN 0 ELSE attempts END
+                    WHERE id = ? AND key_id = ? AND status != 'delivered'
+                    """, arguments: [Date().timeIntervalSince1970, id, keyID])
+            return try Self.delivery(db, id: id).flatMap { $0.keyID == keyID ? $0 : nil }
+        }
+    }
+
+    /// A delivery of `keyID` with its attempts, oldest first.
+    public func webhook(_ id: String, keyID: String) throws -> (WebhookDelivery, [WebhookAttempt])? {
+        try pool.read { db in
+            guard let delivery = try Self.delivery(db, id: id), delivery.keyID == keyID else { return nil }
+            return (delivery, try Self.attempts(db, deliveryID: id))
+        }
+    }
+
+    /// `keyID`'s deliveries, newest first, optionally for one video, with their attempts.
+    public func webhooks(keyID: String, videoID: String?, limit: Int) throws -> [(
+        WebhookDelivery, [WebhookAttempt]
+    )] {
+        try pool.read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM webhook_deliveries WHERE key_id = ? AND (? IS NULL OR video_id = ?)
+                    ORDER BY created_at DESC, id DESC LIMIT ?
+                    """, arguments: [keyID, videoID, videoID, limit])
+            return try rows.map { row in
+                let delivery = Self.delivery(from: row)
+                return (delivery, try Self.attempts(db, deliveryID: delivery.id))
+            }
+        }
+    }
+
+    /// The signing secret of the key a delivery belongs to.
+    public func webhookSecret(keyID: String) throws -> String? {
+        try pool.read { db in
+            try String.fetchOne(db, sql: "SELECT webhook_secret FROM api_keys WHERE id = ?", arguments: [keyID])
+        }
+    }
+
+    /// Deliveries by status (for metrics).
+    public func webhookCounts() throws -> [WebhookDelivery.Status: Int] {
+        try pool.read { db in
+            var out: [WebhookDelivery.Status: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM webhook_deliveries GROUP BY status")
+            {
+                if let status = WebhookDelivery.Status(rawValue: row["status"]) { out[status] = row["n"] }
+            }
+            return out
+        }
+    }
+
+    static func delivery(_ db: Database, id: String) throws -> WebhookDelivery? {
+        try Row.fetchOne(db, sql: "SELECT * FROM webhook_deliveries WHERE id = ?", arguments: [id]).map(
+            Self.delivery(from:))
+    }
+
+    static func attempts(_ db: Database, deliveryID: String) throws -> [WebhookAttempt] {
+        try Row.fetchAll(
+            db, sql: "SELECT * FROM webhook_attempts WHERE delivery_id = ? ORDER BY attempt", arguments: [deliveryID]
+        ).map { row in
+            WebhookAttempt(
+                attempt: row["attempt"], at: Date(timeIntervalSince1970: row["attempted_at"]),
+                statusCode: row["status_code"], error: row["error"], milliseconds: row["milliseconds"])
+        }
+    }
+
+    static func delivery(from row: Row) -> WebhookDelivery {
+        WebhookDelivery(
+            id: row["id"], keyID: row["key_id"], videoID: row["video_id"], event: row["event"], url: row["url"],
+            payload: row["payload"], status: WebhookDelivery.Status(rawValue: row["status"]) ?? .failed,
+            attempts: row["attempts"],
+            nextAttemptAt: (row["next_attempt_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
+            createdAt: Date(timeIntervalSince1970: row["created_at"]),
+            deliveredAt: (row["delivered_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
+    }
+}
