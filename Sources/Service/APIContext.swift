@@ -16,6 +16,9 @@ public struct APIContext: RequestContext {
 
     /// Bodies up to 64 MiB (a 20 MB portrait and long audio, base64-encoded in JSON).
     public var maxUploadSize: Int { 64 * 1024 * 1024 }
+
+    /// JSON or multipart/form-data.
+    public var requestDecoder: APIRequestDecoder { APIRequestDecoder() }
 }
 
 /// Every error leaves as `{"error": {"code", "message", "field"?}}` with a fitting status.

@@ -13,6 +13,8 @@ struct AvatarRoutes {
 
     struct Upload: Decodable {
         var image_url: String?
+        /// The portrait of a multipart/form-data upload.
+        var image: UploadedFile?
         var face_index: Int?
     }
 
@@ -42,10 +44,15 @@ struct AvatarRoutes {
     func create(_ request: Request, _ context: APIContext) async throws -> Response {
         let key = try context.requireKey()
         let upload = try await request.decode(as: Upload.self, context: context)
-        guard let url = upload.image_url else {
-            throw MouthpieceError(.invalidParameter, "image_url is required.", field: "image_url")
+        let bytes: [UInt8]
+        switch (upload.image, upload.image_url) {
+        case (let file?, nil): bytes = try file.checked(field: "image", maxBytes: limits.imageBytes)
+        case (nil, let url?): bytes = try await loader.load(url, field: "image_url", maxBytes: limits.imageBytes)
+        default:
+            throw MouthpieceError(
+                .invalidParameter, "Give either image_url or an uploaded image file (multipart/form-data).",
+                field: "image_url")
         }
-        let bytes = try await loader.load(url, field: "image_url", maxBytes: limits.imageBytes)
         let image = try blobs.put(bytes)
         let preview = blobs.reservePath(suffix: ".png")
         let path = blobs.path(image)

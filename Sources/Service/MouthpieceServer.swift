@@ -39,14 +39,23 @@ public enum MouthpieceServer {
         let store = try SQLiteStore(path: configuration.databasePath)
         let blobs = try BlobStore(directory: configuration.blobDirectory)
 
+        let metrics = ServiceMetrics()
+        metrics.bootstrap()
         let router = Router(context: APIContext.self)
         router.add(middleware: LogRequestsMiddleware(.info))
+        router.add(middleware: MetricsMiddleware())
         router.add(middleware: ErrorMiddleware())
         router.get("healthz") { _, _ in JSONResponse.make(["status": "ok"]) }
         router.get("openapi.yaml") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "application/yaml"],
                 body: .init(byteBuffer: ByteBuffer(string: OpenAPISpec.yaml)))
+        }
+        // Aggregate counts only, nothing of any key's work: served without a key, like the probes.
+        router.get("metrics") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(bytes: try metrics.scrape(store: store))))
         }
         router.get("readyz") { _, _ in
             _ = try store.processingCount(keyID: "")
@@ -73,7 +82,8 @@ public enum MouthpieceServer {
         if configuration.workers > 0 {
             services.append(
                 RenderWorkers(
-                    store: store, blobs: blobs, count: configuration.workers, publicURL: publicURL, logger: logger))
+                    store: store, blobs: blobs, count: configuration.workers, publicURL: publicURL, metrics: metrics,
+                    logger: logger))
         }
         let app = Application(
             router: router,

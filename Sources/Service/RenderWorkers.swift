@@ -19,11 +19,13 @@ public struct RenderWorkers: Service {
     let logger: Logger
     /// Prefix of the links in webhook messages.
     let publicURL: String
+    let metrics: ServiceMetrics?
 
-    public init(
+    init(
         store: SQLiteStore, blobs: BlobStore, count: Int, lease: TimeInterval = 10, publicURL: String = "",
-        logger: Logger
+        metrics: ServiceMetrics? = nil, logger: Logger
     ) {
+        self.metrics = metrics
         self.store = store
         self.blobs = blobs
         self.count = count
@@ -91,6 +93,7 @@ public struct RenderWorkers: Service {
                 if stopping.isSet && state.reason == nil { state.reason = .shutdown }
             }
         }
+        let started = ContinuousClock.now
         let outcome: Result<RenderSummary, any Error>
         do {
             outcome = .success(
@@ -101,6 +104,7 @@ public struct RenderWorkers: Service {
             outcome = .failure(error)
         }
         state.finished = true
+        let wall = started.duration(to: .now)
         do {
             switch outcome {
             case .success(let summary):
@@ -114,28 +118,41 @@ public struct RenderWorkers: Service {
                 try store.finish(
                     job.id, owner: owner, status: .completed, resultBlob: output.id, result: json,
                     outputSeconds: summary.duration, webhook: webhook)
-                log.info("completed", metadata: ["seconds": .stringConvertible(summary.duration)])
+                metrics?.rendered(status: .completed, wall: wall, outputSeconds: summary.duration)
+                log.info(
+                    "completed",
+                    metadata: [
+                        "output_seconds": .stringConvertible(summary.duration),
+                        "render_seconds": .stringConvertible(Self.seconds(wall)),
+                    ])
             case .failure(let error as MouthpieceError) where error.code == .canceled && state.reason == .shutdown:
                 try store.release(job.id, owner: owner)
                 log.info("handed back at shutdown")
             case .failure(let error as MouthpieceError) where error.code == .canceled:
                 try store.finish(
                     job.id, owner: owner, status: .canceled, errorCode: "canceled", errorMessage: "Canceled.")
+                metrics?.rendered(status: .canceled, wall: wall, outputSeconds: nil)
                 log.info("canceled")
             case .failure(let error as MouthpieceError):
                 try store.finish(
                     job.id, owner: owner, status: .failed, errorCode: error.code.rawValue, errorMessage: error.message,
                     webhook: webhook)
+                metrics?.rendered(status: .failed, wall: wall, outputSeconds: nil)
                 log.info("failed", metadata: ["code": .string(error.code.rawValue)])
             case .failure(let error):
                 try store.finish(
                     job.id, owner: owner, status: .failed, errorCode: "internal_error", errorMessage: "\(error)",
                     webhook: webhook)
+                metrics?.rendered(status: .failed, wall: wall, outputSeconds: nil)
                 log.error("failed: \(error)")
             }
         } catch {
             log.error("could not record the outcome: \(error)")
         }
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        ((Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18) * 1000).rounded() / 1000
     }
 
     /// The message for a finished job's webhook, if it asked for one.

@@ -18,6 +18,9 @@ struct VideoRoutes {
         var avatar_id: String?
         var image_url: String?
         var audio_url: String?
+        /// Files of a multipart/form-data submission.
+        var image: UploadedFile?
+        var audio: UploadedFile?
         var resolution: String?
         var fps: Int?
         var aspect: String?
@@ -69,21 +72,31 @@ struct VideoRoutes {
         let options = try RenderOptions.parse(
             resolution: body.resolution, fps: body.fps, aspect: body.aspect, seed: body.seed,
             expressiveness: body.expressiveness, faceIndex: body.face_index, headMotion: body.head_motion)
-        guard let audioURL = body.audio_url else {
-            throw MouthpieceError(.invalidParameter, "audio_url is required.", field: "audio_url")
+        let audio: [UInt8]
+        switch (body.audio, body.audio_url) {
+        case (let file?, nil): audio = try file.checked(field: "audio", maxBytes: limits.audioBytes)
+        case (nil, let url?): audio = try await loader.load(url, field: "audio_url", maxBytes: limits.audioBytes)
+        case (nil, nil):
+            throw MouthpieceError(
+                .invalidParameter, "audio_url (or an uploaded audio file) is required.", field: "audio_url")
+        default:
+            throw MouthpieceError(
+                .invalidParameter, "Give either audio_url or an audio file, not both.", field: "audio")
         }
-        let audio = try await loader.load(audioURL, field: "audio_url", maxBytes: limits.audioBytes)
         let imageBlob: String
-        switch (body.avatar_id, body.image_url) {
-        case (let id?, nil):
+        switch (body.avatar_id, body.image_url, body.image) {
+        case (let id?, nil, nil):
             guard let avatar = try store.avatar(id, keyID: key.id) else {
                 throw MouthpieceError(.notFound, "No avatar \(id).", field: "avatar_id")
             }
             imageBlob = try blobs.link(avatar.imageBlob)
-        case (nil, let url?):
+        case (nil, let url?, nil):
             imageBlob = try blobs.put(try await loader.load(url, field: "image_url", maxBytes: limits.imageBytes))
+        case (nil, nil, let file?):
+            imageBlob = try blobs.put(try file.checked(field: "image", maxBytes: limits.imageBytes))
         default:
-            throw MouthpieceError(.invalidParameter, "Give either avatar_id or image_url.", field: "image_url")
+            throw MouthpieceError(
+                .invalidParameter, "Give exactly one of avatar_id, image_url or an image file.", field: "image_url")
         }
         let stored: [String: Any] = [
             "resolution": options.resolution.rawValue, "fps": options.fps, "aspect": options.aspect.rawValue,

@@ -79,8 +79,7 @@ struct WebhookDispatcher: Service {
         } catch {
             failure = "\(error)"
         }
-        let elapsed = started.duration(to: .now)
-        let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        let milliseconds = RenderWorkers.seconds(started.duration(to: .now)) * 1000
         do {
             let after = try store.recordWebhookAttempt(
                 delivery.id, owner: owner, statusCode: statusCode, error: failure, milliseconds: milliseconds,

@@ -455,3 +455,16 @@ public final class SQLiteStore: Sendable {
             .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 }
+
+extension SQLiteStore {
+    /// Jobs by status (for metrics).
+    public func statusCounts() throws -> [VideoStatus: Int] {
+        try pool.read { db in
+            var out: [VideoStatus: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM videos GROUP BY status") {
+                if let status = VideoStatus(rawValue: row["status"]) { out[status] = row["n"] }
+            }
+            return out
+        }
+    }
+}

@@ -65,6 +65,31 @@ final class ServerProcessTests: XCTestCase {
         return (data, http.statusCode, http.allHeaderFields)
     }
 
+    /// A multipart/form-data POST: text fields and files (name, filename, content type, bytes).
+    func upload(
+        _ url: String, key: String, fields: [String: String], files: [(String, String, String, Data)]
+    ) async throws -> (Data, Int) {
+        let boundary = "mp-test-\(UUID().uuidString)"
+        var body = Data()
+        for (name, value) in fields.sorted(by: { $0.key < $1.key }) {
+            body += Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n".utf8)
+        }
+        for (name, filename, type, bytes) in files {
+            body += Data(
+                ("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"; filename=\"\(filename)\"\r\n"
+                    + "Content-Type: \(type)\r\n\r\n").utf8)
+            body += bytes + Data("\r\n".utf8)
+        }
+        body += Data("--\(boundary)--\r\n".utf8)
+        var request = URLRequest(url: URL(string: url)!)
+        request.httpMethod = "POST"
+        request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization")
+        request.setValue("multipart/form-data; boundary=\(boundary)", forHTTPHeaderField: "Content-Type")
+        request.httpBody = body
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return (data, (response as! HTTPURLResponse).statusCode)
+    }
+
     func request(_ method: String, _ url: String) async throws -> (Data, Int) {
         let (data, status, _) = try await request(method, url, key: nil)
         return (data, status)
@@ -174,6 +199,19 @@ final class ServerProcessTests: XCTestCase {
         let (usage, _, _) = try await request("GET", server.base + "/v1/usage", key: key)
         XCTAssertEqual(try object(usage)["output_seconds"] as? Double ?? 0, 1.8, accuracy: 0.05)
 
+        // Prometheus metrics, no key needed: the job counted, its render timed, requests timed.
+        let (scrape, scrapeStatus) = try await request("GET", server.base + "/metrics")
+        XCTAssertEqual(scrapeStatus, 200)
+        let metrics = String(decoding: scrape, as: UTF8.self)
+        for line in [
+            "mouthpiece_jobs{state=\"completed\"} 1.0", "mouthpiece_queue_depth 0.0",
+            "mouthpiece_render_seconds_count 1", "mouthpiece_jobs_finished_total{status=\"completed\"} 1",
+        ] {
+            XCTAssertTrue(metrics.contains(line), "\(line) not in:\n\(metrics)")
+        }
+        XCTAssertTrue(metrics.contains("mouthpiece_output_seconds_total 1.8"), metrics)
+        XCTAssertTrue(metrics.contains("http_server_request_duration_bucket{"), metrics)
+
         // SIGTERM: a clean exit.
         server.process.terminate()
         for _ in 0..<100 where server.process.isRunning { try await Task.sleep(for: .milliseconds(100)) }
@@ -247,6 +285,27 @@ final class ServerProcessTests: XCTestCase {
         XCTAssertEqual(previewHeaders["Content-Type"] as? String, "image/png")
         XCTAssertEqual(Array(preview.prefix(4)), [0x89, 0x50, 0x4E, 0x47])
 
+        // The same portrait uploaded as a file (multipart/form-data).
+        let (uploaded, uploadedStatus) = try await upload(
+            server.base + "/v1/avatars", key: key, fields: [:],
+            files: [
+                (
+                    "image", "face.jpg", "image/jpeg",
+                    try Data(contentsOf: URL(fileURLWithPath: try TestFiles.fixture("Tom_Cruise_avp_2014_4.jpg")))
+                )
+            ])
+        XCTAssertEqual(uploadedStatus, 201, String(decoding: uploaded, as: UTF8.self))
+        XCTAssertEqual(
+            (try object(uploaded)["face_box"] as? [String: Any])?["width"] as? Double, box["width"] as? Double)
+        let uploadedID = try XCTUnwrap(try object(uploaded)["id"] as? String)
+        let (_, removed, _) = try await request("DELETE", server.base + "/v1/avatars/\(uploadedID)", key: key)
+        XCTAssertEqual(removed, 204)
+        // A file in a JSON body: told how to send it.
+        let (misplaced, misplacedStatus, _) = try await request(
+            "POST", server.base + "/v1/avatars", key: key, json: ["image": "abc"])
+        XCTAssertEqual(misplacedStatus, 400)
+        XCTAssertEqual((try object(misplaced)["error"] as? [String: Any])?["field"] as? String, "image")
+
         // No face: a clear refusal, nothing stored.
         let (dogs, dogsStatus, _) = try await request(
             "POST", server.base + "/v1/avatars", key: key,
@@ -256,12 +315,14 @@ final class ServerProcessTests: XCTestCase {
         let (list, _, _) = try await request("GET", server.base + "/v1/avatars", key: key)
         XCTAssertEqual((try object(list)["data"] as? [[String: Any]])?.count, 1)
 
-        // A video from the avatar, then the avatar deleted: the video keeps its own image.
+        // A video from the avatar with the audio uploaded as a file, then the avatar deleted: the
+        // video keeps its own image.
         try SyntheticSpeech(segments: [.speech(1.0), .silence(0.2)]).writeWAV(to: dir + "/v.wav")
-        let (video, videoStatus, _) = try await request(
-            "POST", server.base + "/v1/videos", key: key,
-            json: ["avatar_id": id, "audio_url": try dataURI(dir + "/v.wav", "audio/wav"), "resolution": "480p"])
+        let (video, videoStatus) = try await upload(
+            server.base + "/v1/videos", key: key, fields: ["avatar_id": id, "resolution": "480p", "fps": "24"],
+            files: [("audio", "v.wav", "audio/wav", try Data(contentsOf: URL(fileURLWithPath: dir + "/v.wav")))])
         XCTAssertEqual(videoStatus, 202, String(decoding: video, as: UTF8.self))
+        XCTAssertEqual((try object(video)["options"] as? [String: Any])?["fps"] as? Int, 24)
         let videoID = try XCTUnwrap(try object(video)["id"] as? String)
         let (_, deleteStatus, _) = try await request("DELETE", server.base + "/v1/avatars/\(id)", key: key)
         XCTAssertEqual(deleteStatus, 204)
