@@ -86,6 +86,7 @@ let package = Package(
             dependencies: [
                 "Pipeline", "Media", "Face", "Render", "MouthpieceCore", "Service", "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import MouthpieceCore
 import Service
 import Store
@@ -10,7 +11,7 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve the HTTP API (SQLite store, file blobs and render workers in one process).",
         discussion: "Each option can also be set by an environment variable: MOUTHPIECE_HOST, MOUTHPIECE_PORT, "
-            + "MOUTHPIECE_DATA_DIR, MOUTHPIECE_WORKERS, MOUTHPIECE_URL_ALLOWLIST, MOUTHPIECE_PUBLIC_URL. Stops gracefully on SIGTERM or SIGINT."
+            + "MOUTHPIECE_DATA_DIR, MOUTHPIECE_WORKERS, MOUTHPIECE_URL_ALLOWLIST, MOUTHPIECE_PUBLIC_URL, MOUTHPIECE_LOG_FORMAT. Stops gracefully on SIGTERM or SIGINT."
     )
 
     @Option(help: "Address to listen on (env MOUTHPIECE_HOST).")
@@ -35,8 +36,18 @@ struct ServeCommand: AsyncParsableCommand {
         help: "How clients reach this server, for links in answers and webhooks (env MOUTHPIECE_PUBLIC_URL).")
     var publicURL: String?
 
+    @Option(
+        name: .customLong("log-format"),
+        help: "text (key=value) or json (one object per line) (env MOUTHPIECE_LOG_FORMAT).")
+    var logFormat: String?
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
+        switch logFormat ?? environment["MOUTHPIECE_LOG_FORMAT"] ?? "text" {
+        case "text": break
+        case "json": LoggingSystem.bootstrap(JSONLogHandler.init)
+        case let other: throw ValidationError("log-format must be text or json, not \(other).")
+        }
         var configuration = ServerConfiguration()
         if let host = host ?? environment["MOUTHPIECE_HOST"] { configuration.host = host }
         if let port = port ?? environment["MOUTHPIECE_PORT"].flatMap(Int.init) { configuration.port = port }

@@ -46,6 +46,21 @@ public struct BlobStore: Sendable {
         return new
     }
 
+    /// Removes temporary files (`.*.partial`) left by a process that died while writing them and
+    /// untouched for `age` seconds (a live writer touches its file all the time); returns how many.
+    @discardableResult
+    public func sweepPartials(olderThan age: TimeInterval = 900) -> Int {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        var removed = 0
+        for name in names where name.hasPrefix(".") && name.hasSuffix(".partial") {
+            let attributes = try? FileManager.default.attributesOfItem(atPath: path(name))
+            guard let modified = attributes?[.modificationDate] as? Date, -modified.timeIntervalSinceNow > age
+            else { continue }
+            if (try? FileManager.default.removeItem(atPath: path(name))) != nil { removed += 1 }
+        }
+        return removed
+    }
+
     public func remove(_ id: String) { try? FileManager.default.removeItem(atPath: path(id)) }
 
     public func exists(_ id: String) -> Bool { FileManager.default.fileExists(atPath: path(id)) }

@@ -38,6 +38,8 @@ public enum MouthpieceServer {
         try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
         let store = try SQLiteStore(path: configuration.databasePath)
         let blobs = try BlobStore(directory: configuration.blobDirectory)
+        let swept = blobs.sweepPartials()
+        if swept > 0 { logger.info("removed \(swept) temporary files left by an earlier crash") }
 
         let metrics = ServiceMetrics()
         metrics.bootstrap()

@@ -7,9 +7,16 @@ enum OpenAPISpec {
           version: 0.1.0
           description: >
             Portrait + voice -> lip-synced MP4, asynchronously. Submit a video (202 at once), then poll
-            its status, follow its Server-Sent Events, and download the MP4. Every endpoint under /v1
-            needs `Authorization: Bearer <key>` (or `Key <key>`). Errors are
-            `{"error": {"code", "message", "field"?}}` with stable codes.
+            its status, follow its Server-Sent Events, or receive a signed webhook, and download the
+            MP4. Every endpoint under /v1 needs `Authorization: Bearer <key>` (or `Key <key>`).
+            Errors are `{"error": {"code", "message", "field"?}}` with stable codes. Request bodies
+            are JSON (files as http(s) URLs or data: URIs) or multipart/form-data (files as parts).
+            URL inputs and webhook URLs that resolve to loopback, private, link-local, multicast or
+            metadata addresses are refused (`url_not_allowed`). Webhooks follow Standard Webhooks:
+            headers webhook-id, webhook-timestamp and webhook-signature (`v1,<base64 HMAC-SHA256 of
+            "id.timestamp.body">`, keyed by the key's `whsec_` secret); a 2xx answer ends the
+            delivery, anything else is retried after 5 s, 1 min, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h,
+            20 h and 20 h (about three days), the same webhook-id every time.
         servers:
           - url: /
         components:
@@ -38,8 +45,9 @@ enum OpenAPISpec {
               required: [audio_url]
               properties:
                 avatar_id: {type: string, description: An avatar made with POST /v1/avatars (or give image_url).}
-                image_url: {type: string, description: "The portrait as a data: URI (JPEG, PNG or WebP, up to 20 MB)."}
-                audio_url: {type: string, description: "The voice as a data: URI (MP3, WAV, M4A, OGG, FLAC, WebM)."}
+                image_url: {type: string, description: "The portrait: an http(s) URL or a data: URI (JPEG, PNG or WebP, up to 20 MB)."}
+                audio_url: {type: string, description: "The voice: an http(s) URL or a data: URI (MP3, WAV, M4A, OGG, FLAC, WebM; up to 40 MB)."}
+                webhook_url: {type: string, description: "Where video.completed / video.failed is POSTed (http(s), public address or allow-listed)."}
                 resolution: {type: string, enum: [480p, 720p, 1080p], default: 720p}
                 fps: {type: integer, enum: [24, 25, 30, 48, 50, 60], default: 30}
                 aspect: {type: string, enum: [original, "16:9", "9:16", "1:1"], default: original}
@@ -47,6 +55,53 @@ enum OpenAPISpec {
                 head_motion: {type: number, minimum: 0, maximum: 2, default: 1}
                 seed: {type: integer, minimum: 0}
                 face_index: {type: integer, minimum: 0}
+            VideoForm:
+              description: The same fields as VideoRequest as form fields, with the files as parts.
+              type: object
+              properties:
+                image: {type: string, format: binary, description: The portrait (or avatar_id / image_url).}
+                audio: {type: string, format: binary, description: The voice (or audio_url).}
+                avatar_id: {type: string}
+                image_url: {type: string}
+                audio_url: {type: string}
+                resolution: {type: string}
+                fps: {type: integer}
+                aspect: {type: string}
+                expressiveness: {type: number}
+                head_motion: {type: number}
+                seed: {type: integer}
+                face_index: {type: integer}
+                webhook_url: {type: string}
+            WebhookMessage:
+              type: object
+              required: [type, timestamp, data]
+              properties:
+                type: {type: string, enum: [video.completed, video.failed]}
+                timestamp: {type: string, format: date-time}
+                data: {$ref: '#/components/schemas/Video'}
+            WebhookDelivery:
+              type: object
+              properties:
+                id: {type: string, description: The message's webhook-id.}
+                object: {const: webhook_delivery}
+                event: {type: string}
+                video_id: {type: string}
+                url: {type: string}
+                status: {type: string, enum: [pending, delivered, failed]}
+                attempts: {type: integer}
+                next_attempt_at: {type: string, format: date-time}
+                delivered_at: {type: string, format: date-time}
+                created_at: {type: string, format: date-time}
+                log:
+                  type: array
+                  items:
+                    type: object
+                    properties:
+                      attempt: {type: integer}
+                      at: {type: string, format: date-time}
+                      status_code: {type: integer}
+                      error: {type: string}
+                      duration_ms: {type: number}
             Video:
               type: object
               required: [id, object, status, progress, created_at, attempts]
@@ -125,6 +180,8 @@ enum OpenAPISpec {
                 content:
                   application/json:
                     schema: {$ref: '#/components/schemas/VideoRequest'}
+                  multipart/form-data:
+                    schema: {$ref: '#/components/schemas/VideoForm'}
               responses:
                 '202': {description: Queued., content: {application/json: {schema: {$ref: '#/components/schemas/Video'}}}}
                 '200': {description: The job an earlier submission with this Idempotency-Key made.}
@@ -169,7 +226,7 @@ enum OpenAPISpec {
               responses: {'200': {description: An event stream., content: {text/event-stream: {}}}}
           /v1/avatars:
             post:
-              summary: Upload and analyse a portrait once (JSON with image_url as a data URI).
+              summary: Upload and analyse a portrait once (a file part `image`, or JSON with image_url).
               requestBody:
                 required: true
                 content:
@@ -178,6 +235,11 @@ enum OpenAPISpec {
                       type: object
                       required: [image_url]
                       properties: {image_url: {type: string}, face_index: {type: integer}}
+                  multipart/form-data:
+                    schema:
+                      type: object
+                      required: [image]
+                      properties: {image: {type: string, format: binary}, face_index: {type: integer}}
               responses:
                 '201': {description: The avatar., content: {application/json: {schema: {$ref: '#/components/schemas/Avatar'}}}}
                 '400': {$ref: '#/components/responses/Error'}
@@ -201,5 +263,45 @@ enum OpenAPISpec {
             get:
               summary: Output seconds rendered with this key, in all and by UTC day.
               responses: {'200': {description: Usage.}}
+          /v1/webhook-deliveries:
+            get:
+              summary: This key's webhook messages with every attempt, newest first.
+              parameters:
+                - {name: video_id, in: query, schema: {type: string}}
+                - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 100, default: 50}}
+              responses: {'200': {description: A list of WebhookDelivery.}}
+          /v1/webhook-deliveries/{id}:
+            get:
+              parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+              responses:
+                '200': {description: The delivery., content: {application/json: {schema: {$ref: '#/components/schemas/WebhookDelivery'}}}}
+                '404': {$ref: '#/components/responses/Error'}
+          /v1/webhook-deliveries/{id}/retry:
+            post:
+              summary: Send it again now (a failed delivery gets a fresh schedule).
+              parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+              responses: {'202': {description: The delivery.}, '404': {$ref: '#/components/responses/Error'}}
+          /metrics:
+            get:
+              security: []
+              summary: Prometheus metrics (aggregate counts and timings, nothing per key).
+              responses: {'200': {description: Prometheus text format., content: {text/plain: {}}}}
+        webhooks:
+          video.completed:
+            post:
+              summary: A video finished; data is the video as GET /v1/videos/{id} shows it.
+              requestBody:
+                content:
+                  application/json:
+                    schema: {$ref: '#/components/schemas/WebhookMessage'}
+              responses: {'200': {description: Any 2xx ends the delivery.}}
+          video.failed:
+            post:
+              summary: A video failed; data.error says why.
+              requestBody:
+                content:
+                  application/json:
+                    schema: {$ref: '#/components/schemas/WebhookMessage'}
+              responses: {'200': {description: Any 2xx ends the delivery.}}
         """
 }

@@ -109,6 +109,7 @@ struct VideoRoutes {
             id: "vid_" + SQLiteStore.randomToken(bytes: 12), keyID: key.id, options: optionsJSON,
             imageBlob: imageBlob, audioBlob: try blobs.put(audio), webhookURL: body.webhook_url)
         let (saved, created) = try store.submit(job, idempotencyKey: idempotencyKey)
+        if created { context.logger.info("video queued", metadata: ["job_id": .string(saved.id)]) }
         return JSONResponse.make(try describe(saved), status: created ? .accepted : .ok)
     }
 

@@ -128,6 +128,7 @@ final class ServerProcessTests: XCTestCase {
         XCTAssertTrue(yaml.hasPrefix("openapi: 3.1.0"))
         for path in [
             "/v1/videos:", "/v1/videos/{id}/content:", "/v1/videos/{id}/events:", "/v1/avatars:", "/v1/usage:",
+            "/v1/webhook-deliveries:", "/metrics:", "\nwebhooks:\n  video.completed:",
         ] {
             XCTAssertTrue(yaml.contains(path), path)
         }
