@@ -188,7 +188,7 @@ struct VideoRoutes {
                 if last == nil || last! != (current.status, current.progress) {
                     last = (current.status, current.progress)
                     let name = current.status.isFinal ? current.status.rawValue : "progress"
-                    let data = try JSONSerialization.data(withJSONObject: try describe(current), options: [.sortedKeys])
+                    let data = try JSONSerialization.data(withJSONObject: try describe(current), options: [.sortedKeys, .withoutEscapingSlashes])
                     try await writer.write(
                         ByteBuffer(string: "event: \(name)\ndata: \(String(decoding: data, as: UTF8.self))\n\n"))
                 }
