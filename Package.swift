@@ -70,7 +70,7 @@ let package = Package(
         .target(
             name: "Service",
             dependencies: [
-                "Store", "Pipeline", "Media", "MouthpieceCore",
+                "Store", "Pipeline", "Speech", "Media", "MouthpieceCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -84,7 +84,7 @@ let package = Package(
         .executableTarget(
             name: "MouthpieceCLI",
             dependencies: [
-                "Pipeline", "Media", "Face", "Render", "MouthpieceCore", "Service", "Store",
+                "Pipeline", "Media", "Face", "Render", "Speech", "MouthpieceCore", "Service", "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -96,7 +96,7 @@ let package = Package(
         .testTarget(name: "RenderTests", dependencies: ["Render", "Face", "Motion", "MouthpieceCore", "TestSupport"]),
         .testTarget(
             name: "PipelineTests",
-            dependencies: ["Pipeline", "Media", "Face", "Speech", "MouthpieceCore", "TestSupport"]
+            dependencies: ["Pipeline", "Media", "Face", "Speech", "Motion", "MouthpieceCore", "TestSupport"]
         ),
         .testTarget(name: "ServiceTests", dependencies: ["Media", "TestSupport"]),
         .target(name: "TestSupport", dependencies: ["Media", "MouthpieceCore"], path: "Tests/TestSupport"),

@@ -8,8 +8,9 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   pkg-config \
-  libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev \
+  libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev \
   libdlib-dev libdlib-data libblas-dev liblapack-dev \
   libespeak-ng-dev espeak-ng-data espeak-ng \
   libsqlite3-dev \
+  fonts-dejavu-core fonts-ipafont-gothic \
   ffmpeg unzip python3-pip python3-venv >/dev/null

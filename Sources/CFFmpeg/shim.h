@@ -2,6 +2,9 @@
 #pragma once
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
+#include <libavfilter/avfilter.h>
+#include <libavfilter/buffersrc.h>
+#include <libavfilter/buffersink.h>
 #include <libavutil/avutil.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/opt.h>
@@ -19,3 +22,4 @@ static inline int mp_averror_eagain(void) { return AVERROR(EAGAIN); }
 static inline int64_t mp_nopts_value(void) { return AV_NOPTS_VALUE; }
 static inline void mp_quiet_logs(void) { av_log_set_level(AV_LOG_ERROR); }
 static inline void mp_silence_logs(void) { av_log_set_level(AV_LOG_QUIET); }
+static inline int mp_buffersrc_keep_ref(void) { return AV_BUFFERSRC_FLAG_KEEP_REF; }

@@ -55,12 +55,18 @@ public final class VideoWriter {
     private var finished = false
     private let audioChannels: Int
     private let audioRate: Int
+    private var captions: CaptionBurner?
 
     /// Opens `path` for writing. The audio of `audioPath` is carried over whole; with no audio
-    /// path the file gets a silent track as long as the video.
-    public init(path: String, settings: Settings, audioPath: String?) throws {
+    /// path the file gets a silent track as long as the video. With `burnCaptions` (an SRT file)
+    /// the captions are drawn into every frame.
+    public init(path: String, settings: Settings, audioPath: String?, burnCaptions subtitles: String? = nil) throws {
         _ = FFmpegLogging.quiet
         self.settings = settings
+        if let subtitles {
+            captions = try CaptionBurner(
+                subtitles: subtitles, width: settings.width, height: settings.height, fps: settings.fps)
+        }
         guard settings.width % 2 == 0, settings.height % 2 == 0, settings.fps > 0 else {
             throw MouthpieceError(.invalidParameter, "Frame size must be even and fps positive.")
         }
@@ -204,7 +210,14 @@ public final class VideoWriter {
         }
         yuv.pointee.pts = Int64(framesWritten)
         framesWritten += 1
-        try encode(video, frame: yuv, stream: videoStream)
+        if let captions {
+            // Drawn on a copy: the persistent picture stays clean for the next frame's update.
+            let drawn = try captions.burn(yuv)
+            drawn.pointee.pts = yuv.pointee.pts
+            try encode(video, frame: drawn, stream: videoStream)
+        } else {
+            try encode(video, frame: yuv, stream: videoStream)
+        }
         // Keep the audio about half a second ahead of the video so the muxer can interleave.
         try feedAudio(until: Double(framesWritten) / Double(settings.fps) + 0.5)
     }

@@ -64,9 +64,32 @@ public struct MouthShapeTrack: Sendable {
             tuck[i] = hiss * (1 - sibilant) * (voiced ? 0.5 : 1) * presence
         }
         let closures = Self.closures(frames, gate: gate, fps: features.fps, minimum: minimumClosure)
+        return finish(
+            Controls(jaw: jaw, gap: gap, spread: spread, rounding: rounding, raise: raise, tuck: tuck),
+            closures: closures, fps: features.fps)
+    }
 
-        let shift = lead * Double(features.fps)
-        let alpha = 1 - exp(-1 / (smoothing * Double(features.fps)))
+    /// Raw per-frame targets of each control, before smoothing.
+    struct Controls {
+        var jaw, gap, spread, rounding, raise, tuck: [Double]
+
+        init(count: Int) {
+            let zero = [Double](repeating: 0, count: count)
+            (jaw, gap, spread, rounding, raise, tuck) = (zero, zero, zero, zero, zero, zero)
+        }
+
+        init(jaw: [Double], gap: [Double], spread: [Double], rounding: [Double], raise: [Double], tuck: [Double]) {
+            (self.jaw, self.gap, self.spread, self.rounding, self.raise, self.tuck) =
+                (jaw, gap, spread, rounding, raise, tuck)
+        }
+    }
+
+    /// The coarticulation shared by the audio and the script paths: every control smoothed
+    /// without lag and led; closures laid over the result.
+    func finish(_ raw: Controls, closures: [Double], fps: Int) -> [MouthShape] {
+        let count = raw.jaw.count
+        let shift = lead * Double(fps)
+        let alpha = 1 - exp(-1 / (smoothing * Double(fps)))
         func track(_ values: [Double], _ alpha: Double) -> [Double] {
             Self.advance(Self.zeroPhaseSmooth(values, alpha), by: shift)
         }
@@ -75,12 +98,12 @@ public struct MouthShapeTrack: Sendable {
         // rest (and by whole frames, so a one-frame closure shuts fully): the silence of a closure is
         // the lips' own doing, so it is heard as they shut.
         let shut = Self.advance(Self.zeroPhaseSmooth(closures, min(1, alpha * 1.6)), by: (shift * 0.25).rounded())
-        let jawTrack = track(jaw, alpha)
-        let gapTrack = track(gap, alpha)
-        let spreadTrack = track(spread, alpha * 0.7)
-        let roundTrack = track(rounding, alpha * 0.7)
-        let raiseTrack = track(raise, alpha * 0.7)
-        let tuckTrack = track(tuck, alpha)
+        let jawTrack = track(raw.jaw, alpha)
+        let gapTrack = track(raw.gap, alpha)
+        let spreadTrack = track(raw.spread, alpha * 0.7)
+        let roundTrack = track(raw.rounding, alpha * 0.7)
+        let raiseTrack = track(raw.raise, alpha * 0.7)
+        let tuckTrack = track(raw.tuck, alpha)
         return (0..<count).map { i in
             // A small dead zone: breath noise in pauses must not make the lips quiver.
             let deadZone = { (v: Double) in max(0, (v - 0.06) / 0.94) }
@@ -93,6 +116,17 @@ public struct MouthShapeTrack: Sendable {
                 upperLipRaise: clamp(raiseTrack[i] * amplitude * keep, 0, 1),
                 lowerLipTuck: clamp(tuckTrack[i] * amplitude * keep, 0, 1))
         }
+    }
+
+    /// Widens each closure to last at least `minimum` seconds, reaching back from the silence: the
+    /// lips shut as the sound before them fades.
+    static func hold(_ shut: [Double], fps: Int, minimum: Double) -> [Double] {
+        let hold = max(1, Int((minimum * Double(fps)).rounded()))
+        var held = shut
+        for i in shut.indices where shut[i] > 0 {
+            for j in max(0, i - hold + 1)...i { held[j] = max(held[j], shut[i]) }
+        }
+        return held
     }
 
     /// 1 at frames where the lips are shut inside speech: a dip in loudness of 10 dB or more below
@@ -119,14 +153,7 @@ public struct MouthShapeTrack: Sendable {
             let dip = before > gate && after > gate ? min(before, after) - level : 0
             shut[i] = max(clamp((dip - 10) / 6, 0, 1), nasal)
         }
-        // Hold each closure for at least `minimum`, reaching back from the silence: the lips shut
-        // as the sound before them fades.
-        let hold = max(1, Int((minimum * Double(fps)).rounded()))
-        var held = shut
-        for i in 0..<count where shut[i] > 0 {
-            for j in max(0, i - hold + 1)...i { held[j] = max(held[j], shut[i]) }
-        }
-        return held
+        return hold(shut, fps: fps, minimum: minimum)
     }
 
     /// A one-pole low-pass run forwards and then backwards: smooth, with no lag.

@@ -64,9 +64,9 @@ struct EvalCommand: ParsableCommand {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             if !json {
                 print(
-                    "| portrait | language | r(lag 0) | best lag | opening silence / speech | /p b m/ closed | faces lost |"
+                    "| portrait | language | path | r(lag 0) | best lag | opening silence / speech | /p b m/ closed | faces lost | paths agree (r) |"
                 )
-                print("|---|---|---|---|---|---|---|")
+                print("|---|---|---|---|---|---|---|---|---|")
             }
             var rows: [[String: Any]] = []
             _ = try LipSyncSuite(portraits: images, directory: directory).run { row in
@@ -74,17 +74,19 @@ struct EvalCommand: ParsableCommand {
                 let b = row.bilabials
                 if json {
                     rows.append([
-                        "portrait": row.portrait, "language": row.language, "correlation_lag0": e.correlationAtZero,
+                        "portrait": row.portrait, "language": row.language, "path": row.path.rawValue,
+                        "paths_agreement": row.agreement, "correlation_lag0": e.correlationAtZero,
                         "best_lag": e.bestLag, "opening_silence": e.openingInSilence,
                         "opening_speech": e.openingInSpeech, "bilabials_closed": b.closed, "bilabials": b.total,
                         "bilabial_median_share": b.medianShare, "faces_lost": e.facesLost,
                     ])
                 } else {
                     print(
-                        "| \(row.portrait) | \(row.language) | \(e.correlationAtZero.formatted(3)) | \(e.bestLag) | "
+                        "| \(row.portrait) | \(row.language) | \(row.path.rawValue) | \(e.correlationAtZero.formatted(3)) | \(e.bestLag) | "
                             + "\(e.openingInSilence.formatted(3)) / \(e.openingInSpeech.formatted(3)) "
                             + "(\((e.openingInSilence / e.openingInSpeech).formatted(2))) | \(b.closed)/\(b.total) "
-                            + "(median \(b.medianShare.formatted(2))) | \(e.facesLost)/\(e.frames) |")
+                            + "(median \(b.medianShare.formatted(2))) | \(e.facesLost)/\(e.frames) | \(row.agreement.formatted(2)) |"
+                    )
                 }
             }
             if json { Terminal.printJSON(rows) }

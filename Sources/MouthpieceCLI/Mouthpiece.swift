@@ -8,7 +8,7 @@ struct Mouthpiece: AsyncParsableCommand {
         abstract: "Turn a portrait and a voice into a lip-synced talking-head MP4, on the CPU.",
         subcommands: [
             RenderCommand.self, AnimateCommand.self, InspectCommand.self, EvalCommand.self, BenchCommand.self,
-            ServeCommand.self, KeysCommand.self,
+            SayCommand.self, VoicesCommand.self, ServeCommand.self, KeysCommand.self,
         ]
     )
 }

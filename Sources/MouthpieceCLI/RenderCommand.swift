@@ -71,9 +71,11 @@ struct ClipOptions: ParsableArguments {
     }
 
     /// Runs the job with a progress bar and prints the summary (or the error).
-    func run(_ sound: RenderJob.Sound) throws {
+    func run(_ sound: RenderJob.Sound, adjust: (inout RenderOptions) -> Void = { _ in }) throws {
         try Terminal.run(json: json) {
-            let job = RenderJob(imagePath: image, sound: sound, outputPath: output, options: try renderOptions())
+            var options = try renderOptions()
+            adjust(&options)
+            let job = RenderJob(imagePath: image, sound: sound, outputPath: output, options: options)
             let bar = ProgressBar(enabled: !quiet && Terminal.stderrIsTerminal)
             let summary = try job.run { progress in
                 switch progress.stage {
@@ -93,6 +95,10 @@ struct ClipOptions: ParsableArguments {
                     "wrote \(summary.output): \(summary.width)x\(summary.height), \(summary.fps) fps, "
                         + "\(summary.frames) frames, \(summary.duration.formatted(2)) s, "
                         + "\(summary.bytes / 1024) KiB in \(total.formatted(2)) s")
+                if !summary.captions.isEmpty && options.captionFiles {
+                    let paths = Captions.paths(besides: summary.output)
+                    print("captions: \(paths.srt), \(paths.vtt) (\(summary.captions.count) cues)")
+                }
             }
         }
     }
@@ -100,7 +106,13 @@ struct ClipOptions: ParsableArguments {
     static func summaryObject(_ s: RenderSummary) -> [String: Any] {
         var timings: [String: Double] = [:]
         for (stage, seconds) in s.timings { timings[stage] = (seconds * 1000).rounded() / 1000 }
+        var captions: [String: Any] = [:]
+        if !s.captions.isEmpty {
+            let paths = Captions.paths(besides: s.output)
+            captions = ["srt": paths.srt, "vtt": paths.vtt, "cues": s.captions.count]
+        }
         return [
+            "captions": captions.isEmpty ? NSNull() : captions,
             "output": s.output,
             "duration": s.duration,
             "frames": s.frames,

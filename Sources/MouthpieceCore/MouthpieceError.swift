@@ -22,6 +22,10 @@ public struct MouthpieceError: Error, Equatable, CustomStringConvertible, Sendab
         case concurrencyLimit = "concurrency_limit"
         case payloadTooLarge = "payload_too_large"
         case urlNotAllowed = "url_not_allowed"
+        case unsupportedLanguage = "unsupported_language"
+        case unsupportedVoice = "unsupported_voice"
+        case emptyText = "empty_text"
+        case textTooLong = "text_too_long"
         case internalError = "internal_error"
     }
 

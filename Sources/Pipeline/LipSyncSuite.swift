@@ -1,31 +1,72 @@
 import Foundation
 import Media
+import Motion
 import MouthpieceCore
 import Speech
 
 /// The lip-sync quality harness: speaks scripts with espeak-ng (so the phonemes and their times are
 /// known), renders each portrait saying each, and measures every clip from its own pixels and sound
-/// (`ClipEvaluation`), including whether the lips closed on the script's /p b m/.
+/// (`ClipEvaluation`), including whether the lips closed on the script's /p b m/. Each script is
+/// rendered twice: from its audio alone (the audio path) and from its phonemes (`say`'s path), and
+/// the two mouth tracks' agreement is measured on the same speech.
 public struct LipSyncSuite: Sendable {
-    public struct Script: Sendable {
+    public struct Sample: Sendable {
         public let language: String
         public let text: String
+
+        public init(language: String, text: String) {
+            self.language = language
+            self.text = text
+        }
     }
+
+    /// Which path drove the mouth.
+    public enum Path: String, Sendable { case audio, script }
 
     public struct Row: Sendable {
         public let portrait: String
         public let language: String
+        public let path: Path
         public let evaluation: ClipEvaluation
         public let bilabials: (closed: Int, total: Int, medianShare: Double)
+        /// Correlation of the two paths' mouth opening (jaw + lips) frame by frame, same speech.
+        public let agreement: Double
     }
 
     public static let scripts = [
-        Script(
+        Sample(
             language: "en",
             text: "Peter Piper picked a peck of pickled peppers. My mother baked a big apple pie, maybe by Monday."),
-        Script(language: "es", text: "Mi mamá me mima mucho. El perro de Pablo bebe agua, y baila bajo la lluvia."),
-        Script(language: "de", text: "Bitte bring mir morgen bunte Blumen mit. Papa bäckt Brot am Montag."),
+        Sample(language: "es", text: "Mi mamá me mima mucho. El perro de Pablo bebe agua, y baila bajo la lluvia."),
+        Sample(language: "de", text: "Bitte bring mir morgen bunte Blumen mit. Papa bäckt Brot am Montag."),
+        Sample(language: "ja", text: "パンをもっとください。ママはまいばんほんをよみます。"),
+        Sample(language: "ar", text: "بابا يحب الموز. أمي تشرب الماء في المساء."),
     ]
+
+    /// Pearson correlation of the opening (jaw + lip gap) of two mouth tracks, frame by frame, or
+    /// averaged over `window` frames first (syllable scale: does one open when the other does).
+    public static func agreement(_ a: [MouthShape], _ b: [MouthShape], window: Int = 1) -> Double {
+        let n = min(a.count, b.count)
+        guard n > 2 else { return 0 }
+        func opening(_ track: [MouthShape]) -> [Double] {
+            let raw = track.prefix(n).map { $0.jawOpen + $0.lipGap }
+            guard window > 1 else { return raw }
+            return raw.indices.map { i in
+                let lo = max(0, i - window / 2)
+                let hi = min(n, lo + window)
+                return raw[lo..<hi].reduce(0, +) / Double(hi - lo)
+            }
+        }
+        let (x, y) = (opening(a), opening(b))
+        let (mx, my) = (x.reduce(0, +) / Double(n), y.reduce(0, +) / Double(n))
+        var (sxy, sxx, syy) = (0.0, 0.0, 0.0)
+        for i in 0..<n {
+            sxy += (x[i] - mx) * (y[i] - my)
+            sxx += (x[i] - mx) * (x[i] - mx)
+            syy += (y[i] - my) * (y[i] - my)
+        }
+        return sxx > 0 && syy > 0 ? sxy / (sxx * syy).squareRoot() : 0
+    }
 
     public let portraits: [String]
     public let directory: String
@@ -41,21 +82,29 @@ public struct LipSyncSuite: Sendable {
     /// Runs every portrait with every script; `report` sees each row as it is measured.
     public func run(report: (Row) -> Void = { _ in }) throws -> [Row] {
         var rows: [Row] = []
-        for script in Self.scripts {
-            let spoken = try SpeechSynthesizer.speak(script.text, voice: script.language)
-            let audio = directory + "/speech-\(script.language).wav"
+        for sample in Self.scripts {
+            let script = Script(text: sample.text, language: sample.language)
+            let spoken = try SpeechSynthesizer.speak(script)
+            let audio = directory + "/speech-\(sample.language).wav"
             try AtomicFile.write(spoken.audio.wavBytes(), to: audio)
             let spans = spoken.phonemes.filter(\.isBilabial).map(\.closure)
+            let tracks = RenderJob.mouthTracks(for: spoken, fps: options.fps)
+            let agreement = Self.agreement(tracks.audio, tracks.script)
             for portrait in portraits {
                 let name = URL(fileURLWithPath: portrait).deletingPathExtension().lastPathComponent
-                let output = directory + "/\(name)-\(script.language).mp4"
-                _ = try RenderJob(imagePath: portrait, audioPath: audio, outputPath: output, options: options).run()
-                let evaluation = try ClipEvaluation.evaluate(video: output)
-                let row = Row(
-                    portrait: name, language: script.language, evaluation: evaluation,
-                    bilabials: evaluation.closures(at: spans))
-                report(row)
-                rows.append(row)
+                for path in [Path.audio, .script] {
+                    let output = directory + "/\(name)-\(sample.language)-\(path.rawValue).mp4"
+                    var clipOptions = options
+                    clipOptions.captionFiles = false
+                    let sound: RenderJob.Sound = path == .audio ? .audio(path: audio) : .script(script)
+                    _ = try RenderJob(imagePath: portrait, sound: sound, outputPath: output, options: clipOptions).run()
+                    let evaluation = try ClipEvaluation.evaluate(video: output)
+                    let row = Row(
+                        portrait: name, language: sample.language, path: path, evaluation: evaluation,
+                        bilabials: evaluation.closures(at: spans), agreement: agreement)
+                    report(row)
+                    rows.append(row)
+                }
             }
         }
         return rows

@@ -4,6 +4,7 @@ import Media
 import Motion
 import MouthpieceCore
 import Render
+import Speech
 import Voice
 
 /// Progress of a render, reported after each stage and frame.
@@ -27,6 +28,8 @@ public struct RenderSummary: Sendable {
     public let bytes: Int
     public let framing: Framing.Mode
     public let warnings: [FaceWarning]
+    /// Captions, for a clip made from a script (empty otherwise).
+    public var captions: [CaptionCue] = []
     /// Seconds per stage: decode_image, face_analysis, voice_analysis (audio decoding included),
     /// render (waiting for frames), encode, total.
     public let timings: [(stage: String, seconds: Double)]
@@ -42,6 +45,8 @@ public struct RenderJob: Sendable {
     public enum Sound: Sendable {
         case audio(path: String)
         case silence(seconds: Double)
+        /// Speech made from a script by espeak-ng; its phonemes drive the mouth directly.
+        case script(Script)
     }
 
     public let imagePath: String
@@ -58,11 +63,6 @@ public struct RenderJob: Sendable {
 
     public init(imagePath: String, audioPath: String, outputPath: String, options: RenderOptions = RenderOptions()) {
         self.init(imagePath: imagePath, sound: .audio(path: audioPath), outputPath: outputPath, options: options)
-    }
-
-    var audioPath: String? {
-        if case .audio(let path) = sound { return path }
-        return nil
     }
 
     /// Renders the clip. `shouldStop` is asked after every frame; when it answers true the render
@@ -84,6 +84,30 @@ public struct RenderJob: Sendable {
         defer { if !keep { OutputFile.discard(temporary) } }
 
         progress(RenderProgress(stage: .analysing, framesDone: 0, frameCount: 0))
+        // A script is spoken first, into a WAV file that then takes the place of an audio input.
+        var spoken: SpokenText?
+        var audioPath: String?
+        switch sound {
+        case .audio(let path): audioPath = path
+        case .silence: break
+        case .script(let script):
+            let speech = try timed("speech") { try SpeechSynthesizer.speak(script) }
+            guard speech.audio.duration <= options.maxAudioSeconds else {
+                throw MouthpieceError(
+                    .textTooLong,
+                    "The script takes \(speech.audio.duration.formatted(0)) s to say; the limit is \(options.maxAudioSeconds.formatted(0)) s.",
+                    field: "text")
+            }
+            let wav = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "mouthpiece-speech-\(UUID().uuidString).wav"
+            ).path
+            try AtomicFile.write(speech.audio.wavBytes(), to: wav)
+            spoken = speech
+            audioPath = wav
+        }
+        defer {
+            if spoken != nil, let audioPath { try? FileManager.default.removeItem(atPath: audioPath) }
+        }
         let portrait = try timed("decode_image") {
             try ImageDecoder.decode(path: imagePath, limits: options.imageLimits)
         }
@@ -93,9 +117,10 @@ public struct RenderJob: Sendable {
         // The audio streams through the analysis: never held whole.
         let features = try timed("voice_analysis") {
             switch sound {
-            case .audio(let path):
+            case .audio, .script:
                 return try VoiceAnalyzer().analyze(
-                    path: path, fps: options.fps, limits: AudioDecoder.Limits(maxDuration: options.maxAudioSeconds))
+                    path: audioPath!, fps: options.fps,
+                    limits: AudioDecoder.Limits(maxDuration: options.maxAudioSeconds))
             case .silence(let seconds):
                 guard seconds.isFinite, seconds >= 0.5, seconds <= options.maxAudioSeconds else {
                     throw MouthpieceError(
@@ -109,7 +134,23 @@ public struct RenderJob: Sendable {
             }
         }
         let frameCount = features.frames.count
-        let motion = motionTrack(for: features)
+        let motion = motionTrack(for: features, spoken: spoken)
+        let captions = spoken.map { Captions.cues($0.words) } ?? []
+        // Captions to draw into the frames go to the filter through a file of our own naming.
+        var burnPath: String?
+        if options.burnCaptions {
+            guard spoken != nil else {
+                throw MouthpieceError(
+                    .invalidParameter, "Captions can be drawn only for a script (there is no transcript of audio).",
+                    field: "burn_captions")
+            }
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "mouthpiece-captions-\(UUID().uuidString).srt"
+            ).path
+            try AtomicFile.write(Array(Captions.srt(captions).utf8), to: path)
+            burnPath = path
+        }
+        defer { if let burnPath { try? FileManager.default.removeItem(atPath: burnPath) } }
 
         let framing = Framing.plan(
             imageWidth: portrait.width, imageHeight: portrait.height, face: analysis.landmarks,
@@ -129,7 +170,7 @@ public struct RenderJob: Sendable {
                     "comment": "Synthetic media: generated by Mouthpiece from a still portrait and audio.",
                     "title": "Mouthpiece render",
                 ]),
-            audioPath: audioPath)
+            audioPath: audioPath, burnCaptions: burnPath)
         // Frames are rendered on a second thread while this one encodes the previous frame.
         var renderTime = Duration.zero
         var encodeTime = Duration.zero
@@ -160,6 +201,11 @@ public struct RenderJob: Sendable {
         if let sheet, let path = options.contactSheetPath {
             try AtomicFile.write(try ImageEncoder.png(sheet.image), to: path)
         }
+        if spoken != nil && options.captionFiles {
+            let paths = Captions.paths(besides: outputPath)
+            try AtomicFile.write(Array(Captions.srt(captions).utf8), to: paths.srt)
+            try AtomicFile.write(Array(Captions.webVTT(captions).utf8), to: paths.vtt)
+        }
         try OutputFile.commit(temporary, to: outputPath)
         keep = true
         timings.append(("total", Self.seconds(clock.now - started)))
@@ -167,7 +213,7 @@ public struct RenderJob: Sendable {
         return RenderSummary(
             output: outputPath, duration: Double(frameCount) / Double(options.fps), frames: frameCount,
             fps: options.fps, width: framing.width, height: framing.height, bytes: bytes, framing: framing.mode,
-            warnings: analysis.warnings, timings: timings)
+            warnings: analysis.warnings, captions: captions, timings: timings)
     }
 
     /// The still picture every frame of this job starts from (the portrait, framed): what a plain
@@ -181,12 +227,20 @@ public struct RenderJob: Sendable {
         ).baseFrame(from: portrait)
     }
 
-    /// Voice -> mouth shapes, plus blinks from the seed.
-    func motionTrack(for features: VoiceFeatures) -> MotionTrack {
+    /// Voice (or a script's phonemes) -> mouth shapes, plus blinks from the seed.
+    func motionTrack(for features: VoiceFeatures, spoken: SpokenText? = nil) -> MotionTrack {
         var mouthTrack = MouthShapeTrack()
         mouthTrack.lead = options.lipLead
-        let mouths = mouthTrack.shapes(for: features)
         let frameCount = features.frames.count
+        let mouths: [MouthShape]
+        if let spoken {
+            var phonemeTrack = PhonemeMouthTrack()
+            phonemeTrack.base = mouthTrack
+            mouths = phonemeTrack.shapes(
+                for: spoken.phonemes.map(\.span), frameCount: frameCount, fps: features.fps, voice: features)
+        } else {
+            mouths = mouthTrack.shapes(for: features)
+        }
         let blinks = BlinkTrack().closure(frameCount: frameCount, fps: options.fps, seed: options.seed)
         var headTrack = HeadMotionTrack()
         headTrack.scale = options.headMotion
@@ -196,7 +250,23 @@ public struct RenderJob: Sendable {
             frames: (0..<frameCount).map { FaceMotion(mouth: mouths[$0], blink: blinks[$0], head: heads[$0]) })
     }
 
+    /// The mouth track of the audio path and of the script path for the same speech (for
+    /// measuring how well they agree).
+    public static func mouthTracks(for spoken: SpokenText, fps: Int) -> (audio: [MouthShape], script: [MouthShape]) {
+        let features = VoiceAnalyzer().analyze(
+            spoken.audio, fps: fps, frameCount: max(1, Int((spoken.audio.duration * Double(fps)).rounded())))
+        let audio = MouthShapeTrack().shapes(for: features)
+        let script = PhonemeMouthTrack().shapes(
+            for: spoken.phonemes.map(\.span), frameCount: features.frames.count, fps: fps, voice: features)
+        return (audio, script)
+    }
+
     static func seconds(_ d: Duration) -> Double {
         Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
+}
+
+extension Phoneme {
+    /// The phoneme as the motion stage takes it.
+    var span: PhoneSpan { PhoneSpan(symbol: symbol, start: start, end: end, closure: isBilabial ? closure : nil) }
 }

@@ -24,6 +24,10 @@ public struct RenderOptions: Sendable {
     public var lipLead: Double = 0.06
     /// Where to write a PNG grid of frames from across the clip (nil: none).
     public var contactSheetPath: String? = nil
+    /// For a script: write `.srt` and `.vtt` captions beside the video.
+    public var captionFiles = true
+    /// For a script: draw the captions into the frames.
+    public var burnCaptions = false
 
     public init() {}
 

@@ -3,6 +3,7 @@ import Logging
 import MouthpieceCore
 import Pipeline
 import ServiceLifecycle
+import Speech
 import Store
 
 /// In-process render workers: each claims the oldest queued job with a lease, renders it on a
@@ -73,9 +74,11 @@ public struct RenderWorkers: Service {
         let output = blobs.reservePath(suffix: ".mp4")
         let render: RenderJob
         do {
+            let (options, script) = try Self.options(from: job.options)
             render = RenderJob(
-                imagePath: blobs.path(job.imageBlob), audioPath: blobs.path(job.audioBlob), outputPath: output.path,
-                options: try Self.options(from: job.options))
+                imagePath: blobs.path(job.imageBlob),
+                sound: script.map { .script($0) } ?? .audio(path: blobs.path(job.audioBlob)), outputPath: output.path,
+                options: options)
         } catch {
             try? store.finish(
                 job.id, owner: owner, status: .failed, errorCode: "internal_error", errorMessage: "\(error)",
@@ -108,11 +111,12 @@ public struct RenderWorkers: Service {
         do {
             switch outcome {
             case .success(let summary):
-                let facts: [String: Any] = [
+                var facts: [String: Any] = [
                     "duration": summary.duration, "width": summary.width, "height": summary.height, "fps": summary.fps,
                     "file_size": summary.bytes, "content_type": "video/mp4", "frames": summary.frames,
                     "warnings": summary.warnings.map(\.rawValue),
                 ]
+                if !summary.captions.isEmpty { facts["caption_cues"] = summary.captions.count }
                 let json = String(
                     decoding: try JSONSerialization.data(withJSONObject: facts, options: [.sortedKeys]), as: UTF8.self)
                 try store.finish(
@@ -160,13 +164,24 @@ public struct RenderWorkers: Service {
         try VideoJSON.webhook(job, baseURL: publicURL)
     }
 
-    static func options(from json: String) throws -> RenderOptions {
+    /// The render options stored with a job, and its script if it has one.
+    static func options(from json: String) throws -> (RenderOptions, Script?) {
         let object = (try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]) ?? [:]
-        return try RenderOptions.parse(
+        var options = try RenderOptions.parse(
             resolution: object["resolution"] as? String, fps: object["fps"] as? Int,
             aspect: object["aspect"] as? String,
             seed: (object["seed"] as? NSNumber)?.uint64Value, expressiveness: object["expressiveness"] as? Double,
             faceIndex: object["face_index"] as? Int, headMotion: object["head_motion"] as? Double)
+        guard let script = object["script"] as? [String: Any], let text = script["text"] as? String else {
+            return (options, nil)
+        }
+        options.burnCaptions = object["burn_captions"] as? Bool ?? false
+        return (
+            options,
+            Script(
+                text: text, language: script["language"] as? String ?? "en-us", voice: script["voice"] as? String,
+                rate: script["rate"] as? Int ?? 160, pitch: script["pitch"] as? Int ?? 50)
+        )
     }
 }
 

@@ -18,6 +18,12 @@ enum VideoJSON {
             var facts = try? JSONSerialization.jsonObject(with: Data(result.utf8)) as? [String: Any]
         {
             facts["url"] = baseURL + "/v1/videos/\(job.id)/content"
+            if facts["caption_cues"] != nil {
+                facts["captions"] = [
+                    "srt": baseURL + "/v1/videos/\(job.id)/captions.srt",
+                    "vtt": baseURL + "/v1/videos/\(job.id)/captions.vtt",
+                ]
+            }
             out["result"] = facts
         }
         if let webhook = job.webhookURL { out["webhook_url"] = webhook }

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import MouthpieceCore
 import Pipeline
+import Speech
 import Store
 
 /// `/v1/videos`: submit, status, content, cancel.
@@ -21,6 +22,10 @@ struct VideoRoutes {
         /// Files of a multipart/form-data submission.
         var image: UploadedFile?
         var audio: UploadedFile?
+        /// Speech from text instead of audio.
+        var script: ScriptBody?
+        /// For a script: draw the captions into the video.
+        var burn_captions: Bool?
         var resolution: String?
         var fps: Int?
         var aspect: String?
@@ -31,8 +36,28 @@ struct VideoRoutes {
         var webhook_url: String?
     }
 
+    /// `script: {text, language, voice?, rate?, pitch?}`.
+    struct ScriptBody: Decodable {
+        var text: String?
+        var language: String?
+        var voice: String?
+        var rate: Int?
+        var pitch: Int?
+
+        func script() throws -> Script {
+            guard let text else {
+                throw MouthpieceError(.emptyText, "script.text is required.", field: "script.text")
+            }
+            return Script(
+                text: text, language: language ?? "en-us", voice: voice, rate: rate ?? 160, pitch: pitch ?? 50)
+        }
+    }
+
     func add(to group: RouterGroup<APIContext>) {
         group.post("videos") { request, context in try await submit(request, context) }
+        group.get("voices") { _, _ in try await voices() }
+        group.get("videos/:id/captions.srt") { _, context in try await captions(context, format: "srt") }
+        group.get("videos/:id/captions.vtt") { _, context in try await captions(context, format: "vtt") }
         group.get("videos") { request, context in try list(request, context) }
         group.get("usage") { _, context in try usage(context) }
         group.get("videos/:id") { _, context in try status(context) }
@@ -72,16 +97,27 @@ struct VideoRoutes {
         let options = try RenderOptions.parse(
             resolution: body.resolution, fps: body.fps, aspect: body.aspect, seed: body.seed,
             expressiveness: body.expressiveness, faceIndex: body.face_index, headMotion: body.head_motion)
-        let audio: [UInt8]
-        switch (body.audio, body.audio_url) {
-        case (let file?, nil): audio = try file.checked(field: "audio", maxBytes: limits.audioBytes)
-        case (nil, let url?): audio = try await loader.load(url, field: "audio_url", maxBytes: limits.audioBytes)
-        case (nil, nil):
+        // The voice: an audio file, an audio URL, or a script spoken at render time.
+        var audio: [UInt8]?
+        var script: Script?
+        switch (body.audio, body.audio_url, body.script) {
+        case (let file?, nil, nil): audio = try file.checked(field: "audio", maxBytes: limits.audioBytes)
+        case (nil, let url?, nil): audio = try await loader.load(url, field: "audio_url", maxBytes: limits.audioBytes)
+        case (nil, nil, let body?):
+            let checked = try body.script()
+            // espeak-ng's tables are behind a lock: checked off the event loop.
+            try await Offload.run { try SpeechSynthesizer.check(checked) }
+            script = checked
+        case (nil, nil, nil):
             throw MouthpieceError(
-                .invalidParameter, "audio_url (or an uploaded audio file) is required.", field: "audio_url")
+                .invalidParameter, "Give audio_url, an audio file, or a script {text, language}.", field: "audio_url")
         default:
+            throw MouthpieceError(.invalidParameter, "Give only one of audio_url, audio or script.", field: "audio")
+        }
+        if body.burn_captions == true && script == nil {
             throw MouthpieceError(
-                .invalidParameter, "Give either audio_url or an audio file, not both.", field: "audio")
+                .invalidParameter, "burn_captions needs a script (there is no transcript of audio).",
+                field: "burn_captions")
         }
         let imageBlob: String
         switch (body.avatar_id, body.image_url, body.image) {
@@ -98,16 +134,23 @@ struct VideoRoutes {
             throw MouthpieceError(
                 .invalidParameter, "Give exactly one of avatar_id, image_url or an image file.", field: "image_url")
         }
-        let stored: [String: Any] = [
+        var stored: [String: Any] = [
             "resolution": options.resolution.rawValue, "fps": options.fps, "aspect": options.aspect.rawValue,
             "expressiveness": options.expressiveness, "head_motion": options.headMotion, "seed": options.seed,
             "face_index": options.faceIndex as Any? ?? NSNull(),
         ]
+        if let script {
+            stored["script"] = [
+                "text": script.text, "language": script.language, "voice": script.voice as Any? ?? NSNull(),
+                "rate": script.rate, "pitch": script.pitch,
+            ]
+            stored["burn_captions"] = body.burn_captions ?? false
+        }
         let optionsJSON = String(
             decoding: try JSONSerialization.data(withJSONObject: stored, options: [.sortedKeys]), as: UTF8.self)
         let job = VideoJob.queued(
             id: "vid_" + SQLiteStore.randomToken(bytes: 12), keyID: key.id, options: optionsJSON,
-            imageBlob: imageBlob, audioBlob: try blobs.put(audio), webhookURL: body.webhook_url)
+            imageBlob: imageBlob, audioBlob: try audio.map { try blobs.put($0) } ?? "", webhookURL: body.webhook_url)
         let (saved, created) = try store.submit(job, idempotencyKey: idempotencyKey)
         if created { context.logger.info("video queued", metadata: ["job_id": .string(saved.id)]) }
         return JSONResponse.make(try describe(saved), status: created ? .accepted : .ok)
@@ -152,6 +195,37 @@ struct VideoRoutes {
         return JSONResponse.make(try describe(job))
     }
 
+    /// `GET /v1/voices`: the languages and voice variants a script may use.
+    func voices() async throws -> Response {
+        let (languages, variants) = try await Offload.run {
+            (try SpeechSynthesizer.languages(), try SpeechSynthesizer.variants())
+        }
+        return JSONResponse.make([
+            "object": "list",
+            "languages": languages.map { ["code": $0.code, "name": $0.name, "aliases": $0.aliases] },
+            "variants": variants,
+        ])
+    }
+
+    /// The captions of a video made from a script, as SubRip or WebVTT.
+    func captions(_ context: APIContext, format: String) async throws -> Response {
+        let job = try job(context)
+        guard job.status == .completed, let blob = job.resultBlob,
+            FileManager.default.fileExists(atPath: Captions.paths(besides: blobs.path(blob)).srt)
+        else {
+            throw MouthpieceError(
+                .notFound, "Video \(job.id) has no captions (only completed videos made from a script do).",
+                field: "id")
+        }
+        let paths = Captions.paths(besides: blobs.path(blob))
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: format == "srt" ? "application/x-subrip; charset=utf-8" : "text/vtt; charset=utf-8"
+            ],
+            body: try await FileIO().loadFile(path: format == "srt" ? paths.srt : paths.vtt, context: context))
+    }
+
     /// The MP4, with `Range` support so that a browser can seek.
     func content(_ request: Request, _ context: APIContext) async throws -> Response {
         let job = try job(context)
@@ -188,7 +262,8 @@ struct VideoRoutes {
                 if last == nil || last! != (current.status, current.progress) {
                     last = (current.status, current.progress)
                     let name = current.status.isFinal ? current.status.rawValue : "progress"
-                    let data = try JSONSerialization.data(withJSONObject: try describe(current), options: [.sortedKeys, .withoutEscapingSlashes])
+                    let data = try JSONSerialization.data(
+                        withJSONObject: try describe(current), options: [.sortedKeys, .withoutEscapingSlashes])
                     try await writer.write(
                         ByteBuffer(string: "event: \(name)\ndata: \(String(decoding: data, as: UTF8.self))\n\n"))
                 }

@@ -9,6 +9,12 @@ public struct Phoneme: Equatable, Sendable {
     public let start: Double
     public let end: Double
 
+    public init(symbol: String, start: Double, end: Double) {
+        self.symbol = symbol
+        self.start = start
+        self.end = end
+    }
+
     /// /p/, /b/ or /m/ (with any diacritic): the lips must close.
     public var isBilabial: Bool { ["p", "b", "m"].contains(symbol.unicodeScalars.first.map(Character.init)) }
 
@@ -20,10 +26,80 @@ public struct Phoneme: Equatable, Sendable {
     }
 }
 
-/// Speech synthesised from text, with the phonemes' timings.
+/// One word of the script and when it is spoken, in seconds.
+public struct SpokenWord: Equatable, Sendable {
+    /// The word as written, with the punctuation and space after it up to the next word (so the
+    /// words joined give back the script).
+    public let text: String
+    public let start: Double
+    public let end: Double
+
+    public init(text: String, start: Double, end: Double) {
+        self.text = text
+        self.start = start
+        self.end = end
+    }
+}
+
+/// Speech synthesised from text, with the phonemes' and words' timings.
 public struct SpokenText: Sendable {
     public let audio: AudioClip
     public let phonemes: [Phoneme]
+    public let words: [SpokenWord]
+}
+
+/// What to say and how: the text, an espeak-ng language ("en-us", "es", "ja"...), optionally a
+/// voice variant ("f3", "m2", "klatt", "whisper"...), a rate in words per minute and a pitch.
+public struct Script: Equatable, Sendable {
+    public var text: String
+    public var language: String
+    public var voice: String?
+    /// Words per minute, 80...450 (espeak-ng's default is 175).
+    public var rate: Int
+    /// 0...100 (50 is the voice's own).
+    public var pitch: Int
+
+    public static let maxCharacters = 5000
+    public static let rates = 80...450
+    public static let pitches = 0...100
+
+    public init(text: String, language: String = "en", voice: String? = nil, rate: Int = 175, pitch: Int = 50) {
+        self.text = text
+        self.language = language
+        self.voice = voice
+        self.rate = rate
+        self.pitch = pitch
+    }
+
+    /// Refuses what espeak-ng would not say well: empty or over-long text, rate or pitch out of range.
+    public func validate() throws {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { throw MouthpieceError(.emptyText, "The script's text is empty.", field: "text") }
+        guard trimmed.count <= Self.maxCharacters else {
+            throw MouthpieceError(
+                .textTooLong,
+                "The script is \(trimmed.count) characters; the limit is \(Self.maxCharacters). Split it into several videos.",
+                field: "text")
+        }
+        guard Self.rates.contains(rate) else {
+            throw MouthpieceError(
+                .invalidParameter, "rate must be \(Self.rates.lowerBound)-\(Self.rates.upperBound) words per minute.",
+                field: "rate")
+        }
+        guard Self.pitches.contains(pitch) else {
+            throw MouthpieceError(.invalidParameter, "pitch must be 0-100.", field: "pitch")
+        }
+    }
+}
+
+/// A language espeak-ng speaks.
+public struct SpeechLanguage: Equatable, Sendable {
+    /// The code to ask for it by ("en-us", "es", "cmn").
+    public let code: String
+    /// espeak-ng's name ("English_(America)").
+    public let name: String
+    /// Other codes that reach it ("en").
+    public let aliases: [String]
 }
 
 /// Text -> speech through espeak-ng's C library: the one wrapper around it.
@@ -34,12 +110,172 @@ public enum SpeechSynthesizer {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var sampleRate: Int32 = 0
 
-    /// Speaks `text` with espeak-ng voice `voice` (a language code such as "en", "es", "de").
+    /// Speaks `text` in espeak-ng language `voice` with default rate and pitch.
     public static func speak(_ text: String, voice: String = "en") throws -> SpokenText {
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmed.isEmpty else {
-            throw MouthpieceError(.invalidParameter, "The text is empty.", field: "text")
+        try speak(Script(text: text, language: voice))
+    }
+
+    /// Checks a script as `speak` would, without speaking it: the text, the language, the voice.
+    public static func check(_ script: Script) throws {
+        _ = try voiceName(for: script)
+    }
+
+    /// Speaks a script.
+    public static func speak(_ script: Script) throws -> SpokenText {
+        let name = try voiceName(for: script)
+        let text = script.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return try locked {
+            guard espeak_SetVoiceByName(name) == EE_OK else {
+                throw MouthpieceError(.unsupportedLanguage, "espeak-ng could not load \"\(name)\".", field: "language")
+            }
+            espeak_SetParameter(espeakRATE, Int32(script.rate), 0)
+            espeak_SetParameter(espeakPITCH, Int32(script.pitch), 0)
+            let sink = Sink()
+            let context = Unmanaged.passRetained(sink)
+            defer { context.release() }
+            let status = text.withCString { chars in
+                espeak_Synth(
+                    chars, strlen(chars) + 1, 0, POS_CHARACTER, 0, UInt32(espeakCHARS_UTF8), nil, context.toOpaque())
+            }
+            guard status == EE_OK else {
+                throw MouthpieceError(
+                    .internalError, "espeak-ng could not synthesise the text (error \(status.rawValue)).")
+            }
+            return spoken(from: sink, text: text)
         }
+    }
+
+    /// espeak-ng's name for the script's language and variant ("es+f3"), once all is checked.
+    static func voiceName(for script: Script) throws -> String {
+        try script.validate()
+        let languages = try self.languages()
+        guard let language = resolve(script.language, in: languages) else {
+            throw MouthpieceError(
+                .unsupportedLanguage,
+                "espeak-ng has no language \"\(script.language)\" (`mouthpiece voices` lists them).",
+                field: "language")
+        }
+        // espeak-ng reads Japanese in kana only: a kanji comes out as the English words "Chinese
+        // letter". Refused rather than spoken so.
+        if language.code == "ja",
+            script.text.unicodeScalars.contains(where: {
+                (0x3400...0x4DBF).contains($0.value) || (0x4E00...0x9FFF).contains($0.value)
+            })
+        {
+            throw MouthpieceError(
+                .invalidParameter,
+                "espeak-ng reads Japanese in kana only; write the kanji in hiragana or katakana.", field: "text")
+        }
+        var name = language.code
+        if let voice = script.voice, !voice.isEmpty {
+            guard try variants().contains(voice) else {
+                throw MouthpieceError(
+                    .unsupportedVoice, "There is no voice variant \"\(voice)\" (`mouthpiece voices` lists them).",
+                    field: "voice")
+            }
+            name += "+" + voice
+        }
+        return name
+    }
+
+    static func spoken(from sink: Sink, text: String) -> SpokenText {
+        let duration = Double(sink.samples.count) / Double(sampleRate)
+        // Each phoneme lasts until the next begins; pauses ("_") are not phonemes.
+        var phonemes: [Phoneme] = []
+        for (k, (name, start)) in sink.phonemes.enumerated() where !name.isEmpty && !name.hasPrefix("_") {
+            let end = k + 1 < sink.phonemes.count ? sink.phonemes[k + 1].1 : duration
+            phonemes.append(Phoneme(symbol: name, start: start, end: max(start, end)))
+        }
+        // A word lasts until its last phoneme ends (or the next word begins).
+        let characters = Array(text)
+        // espeak-ng also reports empty words, and a word read in parts (Japanese kanji) more than
+        // once: keep the first report of each position, in order.
+        var events: [(position: Int, length: Int, start: Double)] = []
+        for word in sink.words where word.length > 0 && word.position > (events.last?.position ?? 0) {
+            events.append(word)
+        }
+        var words: [SpokenWord] = []
+        for (k, word) in events.enumerated() {
+            let from = k == 0 ? 0 : min(characters.count, word.position - 1)
+            let to = k + 1 < events.count ? min(characters.count, events[k + 1].position - 1) : characters.count
+            guard from < to else { continue }
+            let spelled = String(characters[from..<to])
+            let next = k + 1 < events.count ? events[k + 1].start : duration
+            let lastSound = phonemes.last { $0.start >= word.start && $0.start < next }?.end ?? next
+            words.append(SpokenWord(text: spelled, start: word.start, end: max(word.start, min(next, lastSound))))
+        }
+        return SpokenText(
+            audio: AudioClip(sampleRate: Int(sampleRate), samples: sink.samples), phonemes: phonemes, words: words)
+    }
+
+    /// Every language espeak-ng has, sorted by code.
+    public static func languages() throws -> [SpeechLanguage] {
+        try locked {
+            var out: [SpeechLanguage] = []
+            guard var entry = espeak_ListVoices(nil) else { return [] }
+            while let voice = entry.pointee {
+                let codes = languageCodes(voice.pointee.languages)
+                if let first = codes.first,
+                    !(voice.pointee.identifier.map { String(cString: $0) } ?? "").hasPrefix(
+                        "mb/")
+                {
+                    out.append(
+                        SpeechLanguage(
+                            code: first, name: voice.pointee.name.map { String(cString: $0) } ?? first,
+                            aliases: Array(codes.dropFirst())))
+                }
+                entry += 1
+            }
+            return out.sorted { $0.code < $1.code }
+        }
+    }
+
+    /// The voice variants ("f3", "klatt", "whisper"...), sorted.
+    public static func variants() throws -> [String] {
+        try locked {
+            var spec = espeak_VOICE()
+            return "variant".withCString { language -> [String] in
+                spec.languages = language
+                var out: [String] = []
+                guard var entry = espeak_ListVoices(&spec) else { return [] }
+                while let voice = entry.pointee {
+                    // Identifiers are "!v/f3": the variant's name is the file's.
+                    if let identifier = voice.pointee.identifier.map({ String(cString: $0) }),
+                        let name = identifier.split(separator: "/").last
+                    {
+                        out.append(String(name))
+                    }
+                    entry += 1
+                }
+                return out.sorted()
+            }
+        }
+    }
+
+    /// The language `code` names: exactly, by alias, or by its first part ("pt-XX" -> "pt").
+    static func resolve(_ code: String, in languages: [SpeechLanguage]) -> SpeechLanguage? {
+        let wanted = code.lowercased().replacingOccurrences(of: "_", with: "-")
+        if let exact = languages.first(where: { $0.code.lowercased() == wanted }) { return exact }
+        if let alias = languages.first(where: { $0.aliases.contains { $0.lowercased() == wanted } }) { return alias }
+        return nil
+    }
+
+    /// "priority byte, name, 0" pairs, ended by a 0 byte.
+    static func languageCodes(_ list: UnsafePointer<CChar>?) -> [String] {
+        guard let list else { return [] }
+        var codes: [String] = []
+        var p = list
+        while p.pointee != 0 {
+            p += 1  // the priority byte
+            let code = String(cString: p)
+            codes.append(code)
+            p += code.utf8.count + 1
+        }
+        return codes
+    }
+
+    /// Runs `body` holding espeak-ng, started on first use.
+    static func locked<T>(_ body: () throws -> T) throws -> T {
         lock.lock()
         defer { lock.unlock() }
         if sampleRate == 0 {
@@ -47,7 +283,8 @@ public enum SpeechSynthesizer {
             let options = Int32(espeakINITIALIZE_PHONEME_EVENTS) | 0x0002
             let rate = espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, nil, options)
             guard rate > 0 else {
-                throw MouthpieceError(.internalError, "espeak-ng could not start (is espeak-ng-data installed?).")
+                throw MouthpieceError(
+                    .modelUnavailable, "espeak-ng could not start (is espeak-ng-data installed?).")
             }
             sampleRate = rate
             espeak_SetSynthCallback { wave, count, events in
@@ -59,42 +296,27 @@ public enum SpeechSynthesizer {
                 }
                 var event = events
                 while event.pointee.type != espeakEVENT_LIST_TERMINATED {
+                    let seconds = Double(event.pointee.audio_position) / 1000
                     if event.pointee.type == espeakEVENT_PHONEME {
                         let name = withUnsafeBytes(of: event.pointee.id.string) { raw in
                             String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
                         }
-                        sink.events.append((name, Double(event.pointee.audio_position) / 1000))
+                        sink.phonemes.append((name, seconds))
+                    } else if event.pointee.type == espeakEVENT_WORD {
+                        sink.words.append(
+                            (Int(event.pointee.text_position), Int(event.pointee.length), seconds))
                     }
                     event += 1
                 }
                 return 0
             }
         }
-        guard espeak_SetVoiceByName(voice) == EE_OK else {
-            throw MouthpieceError(.invalidParameter, "espeak-ng has no voice \"\(voice)\".", field: "language")
-        }
-        let sink = Sink()
-        let context = Unmanaged.passRetained(sink)
-        defer { context.release() }
-        let status = trimmed.withCString { chars in
-            espeak_Synth(
-                chars, strlen(chars) + 1, 0, POS_CHARACTER, 0, UInt32(espeakCHARS_UTF8), nil, context.toOpaque())
-        }
-        guard status == EE_OK else {
-            throw MouthpieceError(.internalError, "espeak-ng could not synthesise the text (error \(status.rawValue)).")
-        }
-        let duration = Double(sink.samples.count) / Double(sampleRate)
-        // Each phoneme lasts until the next begins; pauses ("_") are not phonemes.
-        var phonemes: [Phoneme] = []
-        for (k, (name, start)) in sink.events.enumerated() where !name.isEmpty && !name.hasPrefix("_") {
-            let end = k + 1 < sink.events.count ? sink.events[k + 1].1 : duration
-            phonemes.append(Phoneme(symbol: name, start: start, end: max(start, end)))
-        }
-        return SpokenText(audio: AudioClip(sampleRate: Int(sampleRate), samples: sink.samples), phonemes: phonemes)
+        return try body()
     }
 
-    private final class Sink {
+    final class Sink {
         var samples: [Float] = []
-        var events: [(String, Double)] = []
+        var phonemes: [(String, Double)] = []
+        var words: [(position: Int, length: Int, start: Double)] = []
     }
 }

@@ -1,0 +1,116 @@
+import Foundation
+import MouthpieceCore
+import Speech
+
+/// One caption on screen: its lines and when they show, in seconds.
+public struct CaptionCue: Equatable, Sendable {
+    public let start: Double
+    public let end: Double
+    public let lines: [String]
+}
+
+/// Captions from the script and the words' timings: cues of at most two lines of about 42
+/// characters (fewer for scripts without spaces), each shown for at most 6 s, ending at a
+/// sentence's end where one falls, never before the words are said.
+public enum Captions {
+    public static func cues(
+        _ words: [SpokenWord], maxLineCharacters: Int = 42, maxLines: Int = 2, maxDuration: Double = 6
+    ) -> [CaptionCue] {
+        var cues: [CaptionCue] = []
+        var pending: [SpokenWord] = []
+        func text(_ words: [SpokenWord]) -> String {
+            words.map(\.text).joined().trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        func flush() {
+            guard let first = pending.first, let last = pending.last else { return }
+            let lines = wrap(text(pending), width: maxLineCharacters, maxLines: maxLines)
+            if !lines.isEmpty { cues.append(CaptionCue(start: first.start, end: last.end, lines: lines)) }
+            pending = []
+        }
+        for word in words {
+            let longer = text(pending + [word])
+            if !pending.isEmpty
+                && (longer.count > maxLineCharacters * maxLines || word.end - pending[0].start > maxDuration)
+            {
+                flush()
+            }
+            pending.append(word)
+            // A sentence's end closes the cue.
+            let trimmed = word.text.trimmingCharacters(in: .whitespacesAndNewlines)
+            if let mark = trimmed.last, ".!?。！？؟…".contains(mark) { flush() }
+        }
+        flush()
+        // A cue stays up at least 0.8 s when the next one leaves room, and never overlaps it.
+        return cues.indices.map { k in
+            let limit = k + 1 < cues.count ? cues[k + 1].start : cues[k].end + 0.8
+            let end = min(max(cues[k].end, cues[k].start + 0.8), limit)
+            return CaptionCue(start: cues[k].start, end: max(end, cues[k].end), lines: cues[k].lines)
+        }
+    }
+
+    /// Lines of at most `width` characters, broken at spaces (or anywhere in scripts without
+    /// them), balanced so that two lines are about the same length.
+    public static func wrap(_ text: String, width: Int, maxLines: Int) -> [String] {
+        let clean = text.split(whereSeparator: \.isNewline).joined(separator: " ")
+        guard clean.count > width else { return clean.isEmpty ? [] : [clean] }
+        let characters = Array(clean)
+        let target = Int((Double(characters.count) / Double(maxLines)).rounded(.up))
+        var lines: [String] = []
+        var start = 0
+        while start < characters.count && lines.count < maxLines {
+            let remaining = characters.count - start
+            if remaining <= width || lines.count == maxLines - 1 {
+                lines.append(String(characters[start...]).trimmingCharacters(in: .whitespaces))
+                break
+            }
+            // The space nearest the balanced length, within the width.
+            let ideal = min(width, max(target, remaining / (maxLines - lines.count)))
+            var cut: Int?
+            for offset in 0...ideal {
+                for candidate in [start + ideal - offset, start + ideal + offset]
+                where candidate > start && candidate < min(characters.count, start + width + 1)
+                    && characters[candidate] == " "
+                {
+                    cut = candidate
+                    break
+                }
+                if cut != nil { break }
+            }
+            let end = cut ?? start + ideal
+            lines.append(String(characters[start..<end]).trimmingCharacters(in: .whitespaces))
+            start = cut.map { $0 + 1 } ?? end
+        }
+        return lines.filter { !$0.isEmpty }
+    }
+
+    /// SubRip text.
+    public static func srt(_ cues: [CaptionCue]) -> String {
+        cues.enumerated().map { k, cue in
+            "\(k + 1)\n\(stamp(cue.start, separator: ",")) --> \(stamp(cue.end, separator: ","))\n"
+                + cue.lines.joined(separator: "\n") + "\n"
+        }.joined(separator: "\n")
+    }
+
+    /// WebVTT text.
+    public static func webVTT(_ cues: [CaptionCue]) -> String {
+        "WEBVTT\n\n"
+            + cues.map { cue in
+                "\(stamp(cue.start, separator: ".")) --> \(stamp(cue.end, separator: "."))\n"
+                    + cue.lines.joined(separator: "\n") + "\n"
+            }.joined(separator: "\n")
+    }
+
+    public static func stamp(_ seconds: Double, separator: String) -> String {
+        let milliseconds = Int((max(0, seconds) * 1000).rounded())
+        let (h, m, s, ms) = (
+            milliseconds / 3_600_000, milliseconds / 60000 % 60, milliseconds / 1000 % 60, milliseconds % 1000
+        )
+        return String(format: "%02d:%02d:%02d", h, m, s) + separator + String(format: "%03d", ms)
+    }
+
+    /// The files beside a video: `clip.mp4` -> `clip.srt`, `clip.vtt`.
+    public static func paths(besides video: String) -> (srt: String, vtt: String) {
+        let base = (video as NSString).deletingPathExtension
+        return (base + ".srt", base + ".vtt")
+    }
+}
