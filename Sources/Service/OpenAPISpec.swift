@@ -37,17 +37,29 @@ enum OpenAPISpec {
                       type: string
                       enum: [unauthorized, not_found, invalid_parameter, quota_exceeded, concurrency_limit,
                         payload_too_large, url_not_allowed, no_face_detected, unsupported_image, image_too_large,
-                        unsupported_audio, audio_too_short, audio_too_long, internal_error]
+                        unsupported_audio, audio_too_short, audio_too_long, unsupported_language, unsupported_voice,
+                        empty_text, text_too_long, internal_error]
                     message: {type: string}
                     field: {type: string}
+            Script:
+              type: object
+              required: [text]
+              properties:
+                text: {type: string, maxLength: 5000, description: What the avatar says.}
+                language: {type: string, default: en-us, description: "An espeak-ng language (GET /v1/voices): en, es, de, fr, ja (kana), ar..."}
+                voice: {type: string, description: "A voice variant (GET /v1/voices): f1-f5, m1-m7, klatt, whisper..."}
+                rate: {type: integer, minimum: 80, maximum: 450, default: 160, description: Words per minute.}
+                pitch: {type: integer, minimum: 0, maximum: 100, default: 50}
             VideoRequest:
               type: object
-              required: [audio_url]
+              description: The voice is one of audio_url, an uploaded audio file (multipart) or script.
               properties:
                 avatar_id: {type: string, description: An avatar made with POST /v1/avatars (or give image_url).}
                 image_url: {type: string, description: "The portrait: an http(s) URL or a data: URI (JPEG, PNG or WebP, up to 20 MB)."}
                 audio_url: {type: string, description: "The voice: an http(s) URL or a data: URI (MP3, WAV, M4A, OGG, FLAC, WebM; up to 40 MB)."}
                 webhook_url: {type: string, description: "Where video.completed / video.failed is POSTed (http(s), public address or allow-listed)."}
+                script: {$ref: '#/components/schemas/Script'}
+                burn_captions: {type: boolean, default: false, description: With a script, draw the captions into the frames.}
                 resolution: {type: string, enum: [480p, 720p, 1080p], default: 720p}
                 fps: {type: integer, enum: [24, 25, 30, 48, 50, 60], default: 30}
                 aspect: {type: string, enum: [original, "16:9", "9:16", "1:1"], default: original}
@@ -56,7 +68,9 @@ enum OpenAPISpec {
                 seed: {type: integer, minimum: 0}
                 face_index: {type: integer, minimum: 0}
             VideoForm:
-              description: The same fields as VideoRequest as form fields, with the files as parts.
+              description: >
+                The same fields as VideoRequest as form fields, with the files as parts; a script as
+                script[text], script[language], script[voice], script[rate], script[pitch].
               type: object
               properties:
                 image: {type: string, format: binary, description: The portrait (or avatar_id / image_url).}
@@ -133,6 +147,10 @@ enum OpenAPISpec {
                     frames: {type: integer}
                     file_size: {type: integer}
                     warnings: {type: array, items: {type: string}}
+                    captions:
+                      type: object
+                      description: Videos made from a script.
+                      properties: {srt: {type: string}, vtt: {type: string}}
             Avatar:
               type: object
               properties:
@@ -224,6 +242,20 @@ enum OpenAPISpec {
               summary: Server-Sent Events - `progress` on every change, then `completed`, `failed` or `canceled`.
               parameters: [{name: id, in: path, required: true, schema: {type: string}}]
               responses: {'200': {description: An event stream., content: {text/event-stream: {}}}}
+          /v1/videos/{id}/captions.srt:
+            get:
+              summary: Captions of a video made from a script, SubRip.
+              parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+              responses: {'200': {description: SRT., content: {application/x-subrip: {}}}, '404': {$ref: '#/components/responses/Error'}}
+          /v1/videos/{id}/captions.vtt:
+            get:
+              summary: Captions of a video made from a script, WebVTT.
+              parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+              responses: {'200': {description: WebVTT., content: {text/vtt: {}}}, '404': {$ref: '#/components/responses/Error'}}
+          /v1/voices:
+            get:
+              summary: The languages (code, name, aliases) and voice variants a script may use.
+              responses: {'200': {description: Languages and variants.}}
           /v1/avatars:
             post:
               summary: Upload and analyse a portrait once (a file part `image`, or JSON with image_url).

@@ -492,4 +492,55 @@ final class ServerProcessTests: XCTestCase {
         server.process.terminate()
         server.process.waitUntilExit()
     }
+
+    func testScriptsBecomeVideosWithCaptions() async throws {
+        let dir = try TestFiles.scratchDirectory(for: self)
+        let key = try createKey(dir + "/data", name: "tests")
+        let server = try await start(dir + "/data")
+        let image = try Data(contentsOf: URL(fileURLWithPath: try TestFiles.samplePortrait()))
+        let (voices, voicesStatus, _) = try await request("GET", server.base + "/v1/voices", key: key)
+        XCTAssertEqual(voicesStatus, 200)
+        let languages = try XCTUnwrap(try object(voices)["languages"] as? [[String: Any]])
+        XCTAssertGreaterThan(languages.count, 100)
+        XCTAssertTrue(languages.contains { $0["code"] as? String == "ar" })
+
+        var body: [String: Any] = [
+            "image_url": "data:image/png;base64," + image.base64EncodedString(),
+            "script": ["text": "Bonjour! Je m'appelle Marie.", "language": "klingon"], "resolution": "480p",
+        ]
+        let (refused, refusedStatus, _) = try await request("POST", server.base + "/v1/videos", key: key, json: body)
+        XCTAssertEqual(refusedStatus, 400)
+        XCTAssertEqual((try object(refused)["error"] as? [String: Any])?["code"] as? String, "unsupported_language")
+        body["script"] = ["text": "", "language": "fr"]
+        let (empty, _, _) = try await request("POST", server.base + "/v1/videos", key: key, json: body)
+        XCTAssertEqual((try object(empty)["error"] as? [String: Any])?["code"] as? String, "empty_text")
+
+        body["script"] = ["text": "Bonjour! Je m'appelle Marie. Bonne journée.", "language": "fr", "voice": "f3"]
+        body["burn_captions"] = true
+        let (created, createdStatus, _) = try await request("POST", server.base + "/v1/videos", key: key, json: body)
+        XCTAssertEqual(createdStatus, 202, String(decoding: created, as: UTF8.self))
+        let id = try XCTUnwrap(try object(created)["id"] as? String)
+        var job: [String: Any] = [:]
+        for _ in 0..<300 {
+            let (data, _, _) = try await request("GET", server.base + "/v1/videos/\(id)", key: key)
+            job = try object(data)
+            if ["completed", "failed"].contains(job["status"] as? String ?? "") { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        XCTAssertEqual(job["status"] as? String, "completed", "\(job)")
+        let result = try XCTUnwrap(job["result"] as? [String: Any])
+        XCTAssertEqual((result["captions"] as? [String: Any])?["vtt"] as? String, "/v1/videos/\(id)/captions.vtt")
+        let (vtt, vttStatus, vttHeaders) = try await request(
+            "GET", server.base + "/v1/videos/\(id)/captions.vtt", key: key)
+        XCTAssertEqual(vttStatus, 200)
+        XCTAssertTrue((vttHeaders["Content-Type"] as? String ?? "").hasPrefix("text/vtt"))
+        let text = String(decoding: vtt, as: UTF8.self)
+        XCTAssertTrue(text.hasPrefix("WEBVTT") && text.contains("Je m'appelle Marie."), text)
+        let (srt, srtStatus, _) = try await request("GET", server.base + "/v1/videos/\(id)/captions.srt", key: key)
+        XCTAssertEqual(srtStatus, 200)
+        XCTAssertTrue(String(decoding: srt, as: UTF8.self).hasPrefix("1\n00:00:00,"))
+        XCTAssertGreaterThan(result["duration"] as? Double ?? 0, 1.5)
+        server.process.terminate()
+        server.process.waitUntilExit()
+    }
 }
