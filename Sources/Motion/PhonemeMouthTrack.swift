@@ -51,7 +51,7 @@ enum PhonemeShapes {
         guard let (open, spread, rounding) = vowels[c] else { return nil }
         return Articulation(
             shape: MouthShape(
-                jawOpen: 0.3 + 0.7 * open, lipGap: 0.45 + 0.55 * open, spread: spread, rounding: rounding,
+                jawOpen: 0.35 + 0.8 * open, lipGap: 0.6 + 0.6 * open, spread: spread, rounding: rounding,
                 upperLipRaise: max(0, spread) * 0.25),
             vowel: true)
     }
@@ -164,8 +164,26 @@ public struct PhonemeMouthTrack: Sendable {
             let levels = features.speechLevels(absoluteSilence: base.absoluteSilence)
             return features.frames.map { clamp(($0.loudness - levels.gate) / max(levels.peak - levels.gate, 6), 0, 1) }
         }
+        // Pauses the voice makes (120 ms or more below its speech gate) rest the mouth, whatever
+        // phoneme espeak-ng's timing stretches over them.
+        var pause = [Bool](repeating: false, count: frameCount)
+        if let loudness {
+            let run = max(1, Int((0.12 * Double(fps)).rounded()))
+            var start = 0
+            while start < frameCount {
+                guard start < loudness.count, loudness[start] == 0 else {
+                    start += 1
+                    continue
+                }
+                var end = start
+                while end < min(frameCount, loudness.count) && loudness[end] == 0 { end += 1 }
+                if end - start >= run { for i in start..<end { pause[i] = true } }
+                start = end
+            }
+        }
         var k = 0
         for i in 0..<frameCount {
+            if pause[i] { continue }
             let (t0, t1) = (Double(i) * frameTime, Double(i + 1) * frameTime)
             while k < segments.count && segments[k].end <= t0 { k += 1 }
             // The frame's target: the phonemes sounding during it, weighted by how long they do.
@@ -177,7 +195,7 @@ public struct PhonemeMouthTrack: Sendable {
                 if overlap > 0 {
                     var shape = segments[j].articulation.shape
                     if segments[j].articulation.vowel, let loudness, i < loudness.count {
-                        let scale = 0.3 + 0.7 * pow(loudness[i], 0.75)
+                        let scale = loudness[i] > 0 ? 0.3 + 0.7 * pow(loudness[i], 0.75) : 0.15
                         shape.jawOpen *= scale
                         shape.lipGap *= scale
                     }
