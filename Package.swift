@@ -99,6 +99,7 @@ let package = Package(
             dependencies: ["Pipeline", "Media", "Face", "Speech", "Motion", "MouthpieceCore", "TestSupport"]
         ),
         .testTarget(name: "ServiceTests", dependencies: ["Media", "TestSupport"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
         .target(name: "TestSupport", dependencies: ["Media", "MouthpieceCore"], path: "Tests/TestSupport"),
     ],
     cxxLanguageStandard: .cxx17

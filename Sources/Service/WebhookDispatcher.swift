@@ -68,11 +68,17 @@ struct WebhookDispatcher: Service {
         log[metadataKey: "webhook_id"] = .string(delivery.id)
         let started = ContinuousClock.now
         var statusCode: Int?
+        var retryAfter: TimeInterval?
         var failure: String?
         do {
-            statusCode = try await post(delivery)
+            let answer = try await post(delivery)
+            statusCode = answer.status
+            retryAfter = answer.retryAfter
             if let code = statusCode, !(200..<300).contains(code) {
-                failure = (300..<400).contains(code) ? "Redirects are not followed." : "HTTP \(code)"
+                failure =
+                    (300..<400).contains(code)
+                    ? "Redirects are not followed."
+                    : code == 410 ? "HTTP 410: the receiver is gone; no more retries." : "HTTP \(code)"
             }
         } catch let error as MouthpieceError {
             failure = error.message
@@ -83,7 +89,7 @@ struct WebhookDispatcher: Service {
         do {
             let after = try store.recordWebhookAttempt(
                 delivery.id, owner: owner, statusCode: statusCode, error: failure, milliseconds: milliseconds,
-                jitter: Double.random(in: 0.9...1.1))
+                jitter: Double.random(in: 0.9...1.1), retryAfter: retryAfter)
             let metadata: Logger.Metadata = [
                 "event": .string(delivery.event), "attempt": .stringConvertible(delivery.attempts + 1),
                 "status": .string(after?.status.rawValue ?? "?"),
@@ -98,8 +104,8 @@ struct WebhookDispatcher: Service {
         }
     }
 
-    /// One signed POST; the receiver's status code.
-    func post(_ delivery: WebhookDelivery) async throws -> Int {
+    /// One signed POST; the receiver's status code, and its `Retry-After` (seconds) on 429 / 503.
+    func post(_ delivery: WebhookDelivery) async throws -> (status: Int, retryAfter: TimeInterval?) {
         guard let url = URL(string: delivery.url) else {
             throw MouthpieceError(.invalidParameter, "The webhook URL is not valid.")
         }
@@ -127,6 +133,9 @@ struct WebhookDispatcher: Service {
             seen += chunk.readableBytes
             if seen > 65536 { break }
         }
-        return Int(response.status.code)
+        let code = Int(response.status.code)
+        let retryAfter =
+            code == 429 || code == 503 ? response.headers.first(name: "retry-after").flatMap(TimeInterval.init) : nil
+        return (code, retryAfter)
     }
 }

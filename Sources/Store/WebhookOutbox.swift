@@ -44,10 +44,13 @@ extension SQLiteStore {
     }
 
     /// Records an attempt of a delivery this owner holds: delivered on a 2xx, otherwise scheduled
-    /// again after the next delay (`jitter` scales it, 0.9...1.1 in service), or failed for good.
+    /// again after the next delay (`jitter` scales it, 0.9...1.1 in service; a receiver's
+    /// `Retry-After` can only lengthen it), or failed for good when the schedule is spent or the
+    /// receiver answered 410 Gone.
     @discardableResult
     public func recordWebhookAttempt(
-        _ id: String, owner: String, statusCode: Int?, error: String?, milliseconds: Double, jitter: Double = 1
+        _ id: String, owner: String, statusCode: Int?, error: String?, milliseconds: Double, jitter: Double = 1,
+        retryAfter: TimeInterval? = nil
     ) throws -> WebhookDelivery? {
         try pool.write { db in
             guard
@@ -55,15 +58,23 @@ extension SQLiteStore {
                     db, sql: "SELECT attempts FROM webhook_deliveries WHERE id = ? AND lease_owner = ?",
                     arguments: [id, owner])
             else { return nil }
+            // `attempts` counts this schedule's tries (a manual resend starts a new schedule); the
+            // log numbers every try ever made.
             let attempt = (row["attempts"] as Int) + 1
+            let logged =
+                (try Int.fetchOne(
+                    db, sql: "SELECT COALESCE(MAX(attempt), 0) FROM webhook_attempts WHERE delivery_id = ?",
+                    arguments: [id]) ?? 0) + 1
             let now = Date().timeIntervalSince1970
             try db.execute(
                 sql: """
                     INSERT INTO webhook_attempts (delivery_id, attempt, attempted_at, status_code, error, milliseconds)
                     VALUES (?, ?, ?, ?, ?, ?)
-                    """, arguments: [id, attempt, now, statusCode, error, milliseconds])
+                    """, arguments: [id, logged, now, statusCode, error, milliseconds])
             let delivered = statusCode.map { (200..<300).contains($0) } ?? false
-            let delay = attempt <= Self.webhookRetryDelays.count ? Self.webhookRetryDelays[attempt - 1] : nil
+            var delay = attempt <= Self.webhookRetryDelays.count ? Self.webhookRetryDelays[attempt - 1] * jitter : nil
+            if let wait = retryAfter, let scheduled = delay { delay = max(scheduled, min(wait, 86400)) }
+            if statusCode == 410 { delay = nil }
             let status: WebhookDelivery.Status = delivered ? .delivered : delay == nil ? .failed : .pending
             try db.execute(
                 sql: """
@@ -72,7 +83,7 @@ extension SQLiteStore {
                     WHERE id = ?
                     """,
                 arguments: [
-                    attempt, status.rawValue, status == .pending ? now + delay! * jitter : nil,
+                    attempt, status.rawValue, status == .pending ? now + (delay ?? 0) : nil,
                     delivered ? now : nil, id,
                 ])
             return try Self.delivery(db, id: id)
