@@ -11,7 +11,7 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve the HTTP API (SQLite store, file blobs and render workers in one process).",
         discussion: "Each option can also be set by an environment variable: MOUTHPIECE_HOST, MOUTHPIECE_PORT, "
-            + "MOUTHPIECE_DATA_DIR, MOUTHPIECE_WORKERS, MOUTHPIECE_URL_ALLOWLIST, MOUTHPIECE_PUBLIC_URL, MOUTHPIECE_LOG_FORMAT. Stops gracefully on SIGTERM or SIGINT."
+            + "MOUTHPIECE_DATA_DIR, MOUTHPIECE_WORKERS, MOUTHPIECE_URL_ALLOWLIST, MOUTHPIECE_PUBLIC_URL, MOUTHPIECE_LOG_FORMAT, MOUTHPIECE_METRICS_TOKEN. Stops gracefully on SIGTERM or SIGINT."
     )
 
     @Option(help: "Address to listen on (env MOUTHPIECE_HOST).")
@@ -41,6 +41,11 @@ struct ServeCommand: AsyncParsableCommand {
         help: "text (key=value) or json (one object per line) (env MOUTHPIECE_LOG_FORMAT).")
     var logFormat: String?
 
+    @Option(
+        name: .customLong("metrics-token"),
+        help: "Require `Authorization: Bearer <token>` on /metrics (env MOUTHPIECE_METRICS_TOKEN).")
+    var metricsToken: String?
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         switch logFormat ?? environment["MOUTHPIECE_LOG_FORMAT"] ?? "text" {
@@ -62,6 +67,7 @@ struct ServeCommand: AsyncParsableCommand {
             else { throw ValidationError("public-url must be an http(s) URL, like https://avatars.example.com.") }
             configuration.publicURL = url
         }
+        configuration.metricsToken = metricsToken ?? environment["MOUTHPIECE_METRICS_TOKEN"]
         guard (1...65535).contains(configuration.port) else {
             throw ValidationError("port must be between 1 and 65535.")
         }

@@ -7,6 +7,12 @@ public struct CaptionCue: Equatable, Sendable {
     public let start: Double
     public let end: Double
     public let lines: [String]
+
+    public init(start: Double, end: Double, lines: [String]) {
+        self.start = start
+        self.end = end
+        self.lines = lines
+    }
 }
 
 /// Captions from the script and the words' timings: cues of at most two lines of about 42
@@ -27,11 +33,25 @@ public enum Captions {
             if !lines.isEmpty { cues.append(CaptionCue(start: first.start, end: last.end, lines: lines)) }
             pending = []
         }
-        for word in words {
-            let longer = text(pending + [word])
-            if !pending.isEmpty
-                && (longer.count > maxLineCharacters * maxLines || word.end - pending[0].start > maxDuration)
-            {
+        func fits(_ words: [SpokenWord]) -> Bool {
+            wrap(text(words), width: maxLineCharacters, maxLines: maxLines).allSatisfy { $0.count <= maxLineCharacters }
+        }
+        // A word too long for one cue (a run of kana, a URL) is cut into pieces that each fit,
+        // sharing its time.
+        let pieces = words.flatMap { word -> [SpokenWord] in
+            let characters = Array(word.text)
+            let size = maxLineCharacters * maxLines
+            guard characters.count > size else { return [word] }
+            let count = (characters.count + size - 1) / size
+            let step = (word.end - word.start) / Double(count)
+            return (0..<count).map { k in
+                SpokenWord(
+                    text: String(characters[(k * size)..<min(characters.count, (k + 1) * size)]),
+                    start: word.start + Double(k) * step, end: word.start + Double(k + 1) * step)
+            }
+        }
+        for word in pieces {
+            if !pending.isEmpty && (!fits(pending + [word]) || word.end - pending[0].start > maxDuration) {
                 flush()
             }
             pending.append(word)
@@ -59,6 +79,7 @@ public enum Captions {
         var start = 0
         while start < characters.count && lines.count < maxLines {
             let remaining = characters.count - start
+            // The last line takes the rest: nothing is dropped (`cues` keeps cues short enough).
             if remaining <= width || lines.count == maxLines - 1 {
                 lines.append(String(characters[start...]).trimmingCharacters(in: .whitespaces))
                 break
@@ -83,20 +104,31 @@ public enum Captions {
         return lines.filter { !$0.isEmpty }
     }
 
-    /// SubRip text.
-    public static func srt(_ cues: [CaptionCue]) -> String {
+    /// SubRip text. `forRendering` also keeps libass from reading `{...}` in the script as
+    /// styling codes.
+    public static func srt(_ cues: [CaptionCue], forRendering: Bool = false) -> String {
         cues.enumerated().map { k, cue in
-            "\(k + 1)\n\(stamp(cue.start, separator: ",")) --> \(stamp(cue.end, separator: ","))\n"
-                + cue.lines.joined(separator: "\n") + "\n"
+            var lines = cue.lines.map { $0.replacingOccurrences(of: "-->", with: "→") }
+            if forRendering {
+                lines = lines.map {
+                    $0.replacingOccurrences(of: "{", with: "(").replacingOccurrences(of: "}", with: ")")
+                }
+            }
+            return "\(k + 1)\n\(stamp(cue.start, separator: ",")) --> \(stamp(cue.end, separator: ","))\n"
+                + lines.joined(separator: "\n") + "\n"
         }.joined(separator: "\n")
     }
 
-    /// WebVTT text.
+    /// WebVTT text (`&`, `<`, `>` escaped, as cue text requires).
     public static func webVTT(_ cues: [CaptionCue]) -> String {
         "WEBVTT\n\n"
             + cues.map { cue in
-                "\(stamp(cue.start, separator: ".")) --> \(stamp(cue.end, separator: "."))\n"
-                    + cue.lines.joined(separator: "\n") + "\n"
+                let lines = cue.lines.map {
+                    $0.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+                        .replacingOccurrences(of: ">", with: "&gt;")
+                }
+                return "\(stamp(cue.start, separator: ".")) --> \(stamp(cue.end, separator: "."))\n"
+                    + lines.joined(separator: "\n") + "\n"
             }.joined(separator: "\n")
     }
 

@@ -147,7 +147,7 @@ public struct RenderJob: Sendable {
             let path = FileManager.default.temporaryDirectory.appendingPathComponent(
                 "mouthpiece-captions-\(UUID().uuidString).srt"
             ).path
-            try AtomicFile.write(Array(Captions.srt(captions).utf8), to: path)
+            try AtomicFile.write(Array(Captions.srt(captions, forRendering: true).utf8), to: path)
             burnPath = path
         }
         defer { if let burnPath { try? FileManager.default.removeItem(atPath: burnPath) } }

@@ -19,6 +19,8 @@ public struct ServerConfiguration: Sendable {
     /// How clients reach this server (`https://avatars.example.com`), for the links in answers
     /// and webhooks; empty leaves them relative.
     public var publicURL = ""
+    /// When set, `/metrics` answers only `Authorization: Bearer <token>`.
+    public var metricsToken: String?
 
     public init() {}
 
@@ -53,9 +55,13 @@ public enum MouthpieceServer {
                 status: .ok, headers: [.contentType: "application/yaml"],
                 body: .init(byteBuffer: ByteBuffer(string: OpenAPISpec.yaml)))
         }
-        // Aggregate counts only, nothing of any key's work: served without a key, like the probes.
-        router.get("metrics") { _, _ in
-            Response(
+        // Aggregate counts only, nothing of any key's work: served without an API key, like the
+        // probes, or behind its own token (`--metrics-token`).
+        router.get("metrics") { request, _ in
+            if let token = configuration.metricsToken, request.headers[.authorization] != "Bearer \(token)" {
+                throw MouthpieceError(.unauthorized, "/metrics needs `Authorization: Bearer <metrics token>`.")
+            }
+            return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                 body: .init(byteBuffer: ByteBuffer(bytes: try metrics.scrape(store: store))))
         }

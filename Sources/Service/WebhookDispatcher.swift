@@ -71,7 +71,7 @@ struct WebhookDispatcher: Service {
         var retryAfter: TimeInterval?
         var failure: String?
         do {
-            let answer = try await post(delivery)
+            let answer = try await withDeadline { try await post(delivery) }
             statusCode = answer.status
             retryAfter = answer.retryAfter
             if let code = statusCode, !(200..<300).contains(code) {
@@ -83,7 +83,9 @@ struct WebhookDispatcher: Service {
         } catch let error as MouthpieceError {
             failure = error.message
         } catch {
-            failure = "\(error)"
+            // Coarse on purpose: the log is shown to the key's owner, and must not tell open ports
+            // from closed ones.
+            failure = "No answer: could not connect, or the receiver did not answer in time."
         }
         let milliseconds = RenderWorkers.seconds(started.duration(to: .now)) * 1000
         do {
@@ -101,6 +103,24 @@ struct WebhookDispatcher: Service {
             }
         } catch {
             log.error("could not record a webhook attempt: \(error)")
+        }
+    }
+
+    /// Runs `body`, giving up after `deadline` in all (a receiver that trickles its answer must
+    /// not hold a sender, whose lease is `lease`).
+    func withDeadline<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let seconds = timeout.nanoseconds / 1_000_000_000 + 5
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: .seconds(seconds))
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let value = first else {
+                throw MouthpieceError(.internalError, "No answer within \(seconds) s.")
+            }
+            return value
         }
     }
 

@@ -29,11 +29,13 @@ struct WebhookRoutes {
         group.post("webhook-deliveries/:id/retry") { _, context in
             let key = try context.requireKey()
             let id = try context.parameters.require("id")
-            guard try store.retryWebhook(id, keyID: key.id) != nil, let found = try store.webhook(id, keyID: key.id)
+            guard let retried = try store.retryWebhook(id, keyID: key.id),
+                let found = try store.webhook(id, keyID: key.id)
             else {
                 throw MouthpieceError(.notFound, "No webhook delivery \(id).", field: "id")
             }
-            return JSONResponse.make(Self.describe(found), status: .accepted)
+            // Delivered already: nothing is sent again.
+            return JSONResponse.make(Self.describe(found), status: retried.queued ? .accepted : .conflict)
         }
     }
 

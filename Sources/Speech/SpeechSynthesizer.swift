@@ -187,7 +187,8 @@ public enum SpeechSynthesizer {
             phonemes.append(Phoneme(symbol: name, start: start, end: max(start, end)))
         }
         // A word lasts until its last phoneme ends (or the next word begins).
-        let characters = Array(text)
+        // espeak-ng counts positions in code points (not in grapheme clusters: Devanagari, say).
+        let characters = Array(text.unicodeScalars)
         // espeak-ng also reports empty words, and a word read in parts (Japanese kanji) more than
         // once: keep the first report of each position, in order.
         var events: [(position: Int, length: Int, start: Double)] = []
@@ -199,7 +200,8 @@ public enum SpeechSynthesizer {
             let from = k == 0 ? 0 : min(characters.count, word.position - 1)
             let to = k + 1 < events.count ? min(characters.count, events[k + 1].position - 1) : characters.count
             guard from < to else { continue }
-            let spelled = String(characters[from..<to])
+            var spelled = ""
+            spelled.unicodeScalars.append(contentsOf: characters[from..<to])
             let next = k + 1 < events.count ? events[k + 1].start : duration
             let lastSound = phonemes.last { $0.start >= word.start && $0.start < next }?.end ?? next
             words.append(SpokenWord(text: spelled, start: word.start, end: max(word.start, min(next, lastSound))))

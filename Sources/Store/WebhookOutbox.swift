@@ -90,8 +90,9 @@ extension SQLiteStore {
         }
     }
 
-    /// Sends a delivery of `keyID` again now (a failed one gets a fresh schedule).
-    public func retryWebhook(_ id: String, keyID: String) throws -> WebhookDelivery? {
+    /// Sends a delivery of `keyID` again now (a failed one gets a fresh schedule). Returns it and
+    /// whether it was queued (a delivered one is not sent again).
+    public func retryWebhook(_ id: String, keyID: String) throws -> (delivery: WebhookDelivery, queued: Bool)? {
         try pool.write { db in
             try db.execute(
                 sql: """
@@ -99,7 +100,8 @@ extension SQLiteStore {
                         attempts = CASE WHEN status = 'failed' THEN 0 ELSE attempts END
                     WHERE id = ? AND key_id = ? AND status != 'delivered'
                     """, arguments: [Date().timeIntervalSince1970, id, keyID])
-            return try Self.delivery(db, id: id).flatMap { $0.keyID == keyID ? $0 : nil }
+            let queued = db.changesCount == 1
+            return try Self.delivery(db, id: id).flatMap { $0.keyID == keyID ? ($0, queued) : nil }
         }
     }
 

@@ -39,6 +39,17 @@ final class CaptionsTests: XCTestCase {
         XCTAssertTrue(vtt.hasPrefix("WEBVTT\n\n00:00:00."), vtt)
     }
 
+    func testOverlongWordsAreCutAndTextIsEscaped() {
+        let long = SpokenWord(text: String(repeating: "あ", count: 200) + "。", start: 1, end: 9)
+        let cues = Captions.cues([SpokenWord(text: "Hi ", start: 0, end: 0.5), long])
+        XCTAssertEqual(cues.flatMap(\.lines).joined().count, 203)  // "Hi" + 200 kana + "。"
+        XCTAssertTrue(cues.allSatisfy { $0.lines.count <= 2 && $0.lines.allSatisfy { $0.count <= 42 } }, "\(cues)")
+        XCTAssertTrue(cues.allSatisfy { $0.end - $0.start <= 6.5 }, "\(cues)")
+        let tricky = [CaptionCue(start: 0, end: 1, lines: ["a <b> & {c} --> d"])]
+        XCTAssertTrue(Captions.webVTT(tricky).contains("a &lt;b&gt; &amp; {c} --&gt; d"), Captions.webVTT(tricky))
+        XCTAssertTrue(Captions.srt(tricky, forRendering: true).contains("a <b> & (c) → d"))
+    }
+
     func testScriptsWithoutSpacesWrapAnywhere() {
         let lines = Captions.wrap(String(repeating: "ありがとうございます", count: 6), width: 16, maxLines: 2)
         XCTAssertEqual(lines.count, 2)

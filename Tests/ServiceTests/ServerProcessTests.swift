@@ -374,7 +374,14 @@ final class ServerProcessTests: XCTestCase {
         let port = Int.random(in: 40_001...50_000)
         _ = try fileServer(dir, port: port, redirectTo: port + 1)
         let key = try createKey(dir + "/data", name: "tests")
-        let server = try await start(dir + "/data", ["--url-allowlist", "127.0.0.1:\(port)"])
+        let server = try await start(
+            dir + "/data", ["--url-allowlist", "127.0.0.1:\(port)", "--metrics-token", "scrape-me"])
+        // /metrics behind its own token.
+        let (_, unscraped, _) = try await request("GET", server.base + "/metrics")
+        XCTAssertEqual(unscraped, 401)
+        let (_, scraped, _) = try await request(
+            "GET", server.base + "/metrics", headers: ["Authorization": "Bearer scrape-me"])
+        XCTAssertEqual(scraped, 200)
         // The allow-listed receiver is reachable.
         var created = 0
         for _ in 0..<50 where created != 201 {

@@ -48,7 +48,7 @@ final class WebhookOutboxTests: XCTestCase {
         XCTAssertNil(failed.nextAttemptAt)
 
         // A failed delivery resent gets a fresh schedule; the log keeps numbering every try.
-        XCTAssertEqual(try store.retryWebhook(gone.id, keyID: key.id)?.status, .pending)
+        XCTAssertEqual(try store.retryWebhook(gone.id, keyID: key.id)?.delivery.status, .pending)
         let last = try XCTUnwrap(try store.claimWebhook(owner: "s4", lease: 10))
         let delivered = try XCTUnwrap(
             try store.recordWebhookAttempt(last.id, owner: "s4", statusCode: 204, error: nil, milliseconds: 1))
@@ -56,6 +56,7 @@ final class WebhookOutboxTests: XCTestCase {
         let (_, log) = try XCTUnwrap(try store.webhook(last.id, keyID: key.id))
         XCTAssertEqual(log.map(\.attempt), [1, 2, 3])
         XCTAssertEqual(log.map(\.statusCode), [503, 410, 204])
+        XCTAssertEqual(try store.retryWebhook(last.id, keyID: key.id)?.queued, false, "delivered: not sent again")
         XCTAssertNil(try store.webhook(last.id, keyID: other.id))
         XCTAssertEqual(try store.webhooks(keyID: other.id, videoID: nil, limit: 10).count, 0)
         XCTAssertEqual(try store.webhookCounts()[.delivered], 1)
@@ -78,7 +79,7 @@ final class WebhookOutboxTests: XCTestCase {
         var delivery = try XCTUnwrap(try store.webhooks(keyID: key.id, videoID: "vid_2", limit: 1).first?.0)
         for n in 1...(SQLiteStore.webhookRetryDelays.count + 1) {
             // Due now (a resend of a pending delivery keeps its place in the schedule), and tried.
-            XCTAssertEqual(try store.retryWebhook(delivery.id, keyID: key.id)?.attempts, n - 1)
+            XCTAssertEqual(try store.retryWebhook(delivery.id, keyID: key.id)?.delivery.attempts, n - 1)
             let claimed = try XCTUnwrap(try store.claimWebhook(owner: "s", lease: 10), "attempt \(n)")
             delivery = try XCTUnwrap(
                 try store.recordWebhookAttempt(

@@ -8,6 +8,7 @@ final class ScriptSpeechTests: XCTestCase {
         for (language, text) in [
             ("en-us", "Hello, world! My mother made a map."), ("es", "Hola, ¿cómo estás? Buenos días."),
             ("ja", "こんにちは、せかい。ありがとう。"), ("ar", "مرحبا بالعالم. شكرا جزيلا."),
+            ("hi", "नमस्ते दुनिया, आप कैसे हैं?"),
         ] {
             let spoken = try SpeechSynthesizer.speak(Script(text: text, language: language))
             print(language, spoken.words.map { "\($0.text)|\(String(format: "%.2f-%.2f", $0.start, $0.end))" })
