@@ -11,7 +11,7 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve the HTTP API (SQLite store, file blobs and render workers in one process).",
         discussion: "Each option can also be set by an environment variable: MOUTHPIECE_HOST, MOUTHPIECE_PORT, "
-            + "MOUTHPIECE_DATA_DIR, MOUTHPIECE_WORKERS, MOUTHPIECE_URL_ALLOWLIST, MOUTHPIECE_PUBLIC_URL, MOUTHPIECE_LOG_FORMAT, MOUTHPIECE_METRICS_TOKEN. Stops gracefully on SIGTERM or SIGINT."
+            + "MOUTHPIECE_DATA_DIR, MOUTHPIECE_WORKERS, MOUTHPIECE_URL_ALLOWLIST, MOUTHPIECE_PUBLIC_URL, MOUTHPIECE_LOG_FORMAT, MOUTHPIECE_METRICS_TOKEN, MOUTHPIECE_TLS_CERT, MOUTHPIECE_TLS_KEY. Stops gracefully on SIGTERM or SIGINT."
     )
 
     @Option(help: "Address to listen on (env MOUTHPIECE_HOST).")
@@ -41,6 +41,12 @@ struct ServeCommand: AsyncParsableCommand {
         help: "text (key=value) or json (one object per line) (env MOUTHPIECE_LOG_FORMAT).")
     var logFormat: String?
 
+    @Option(name: .customLong("tls-cert"), help: "PEM certificate (chain): serve HTTPS (env MOUTHPIECE_TLS_CERT).")
+    var tlsCert: String?
+
+    @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert (env MOUTHPIECE_TLS_KEY).")
+    var tlsKey: String?
+
     @Option(
         name: .customLong("metrics-token"),
         help: "Require `Authorization: Bearer <token>` on /metrics (env MOUTHPIECE_METRICS_TOKEN).")
@@ -68,6 +74,11 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.publicURL = url
         }
         configuration.metricsToken = metricsToken ?? environment["MOUTHPIECE_METRICS_TOKEN"]
+        switch (tlsCert ?? environment["MOUTHPIECE_TLS_CERT"], tlsKey ?? environment["MOUTHPIECE_TLS_KEY"]) {
+        case (let cert?, let key?): configuration.tls = (cert, key)
+        case (nil, nil): break
+        default: throw ValidationError("--tls-cert and --tls-key go together.")
+        }
         guard (1...65535).contains(configuration.port) else {
             throw ValidationError("port must be between 1 and 65535.")
         }

@@ -1,8 +1,11 @@
 import AsyncHTTPClient
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import MouthpieceCore
+import NIOSSL
 import ServiceLifecycle
 import Store
 
@@ -21,6 +24,8 @@ public struct ServerConfiguration: Sendable {
     public var publicURL = ""
     /// When set, `/metrics` answers only `Authorization: Bearer <token>`.
     public var metricsToken: String?
+    /// PEM certificate chain and private key: serve HTTPS instead of HTTP.
+    public var tls: (certificate: String, key: String)?
 
     public init() {}
 
@@ -69,7 +74,9 @@ public enum MouthpieceServer {
             _ = try store.processingCount(keyID: "")
             return JSONResponse.make(["status": "ready"])
         }
-        let v1 = router.group("v1").add(middleware: AuthMiddleware(store: store))
+        let auth = AuthMiddleware(store: store)
+        let v1 = router.group("v1").add(middleware: auth)
+        let links = try FileLinks(secretPath: configuration.dataDirectory + "/links.secret")
         let client = HTTPClient(
             eventLoopGroupProvider: .singleton,
             configuration: .init(
@@ -79,8 +86,11 @@ public enum MouthpieceServer {
         let publicURL =
             configuration.publicURL.hasSuffix("/")
             ? String(configuration.publicURL.dropLast()) : configuration.publicURL
-        VideoRoutes(store: store, blobs: blobs, limits: configuration.limits, loader: loader, publicURL: publicURL)
-            .add(to: v1)
+        let videos = VideoRoutes(
+            store: store, blobs: blobs, limits: configuration.limits, loader: loader, publicURL: publicURL)
+        videos.add(to: v1)
+        FalRoutes(videos: videos, links: links, tls: configuration.tls != nil).add(to: router, auth: auth)
+        links.add(to: router, store: store, blobs: blobs)
         AvatarRoutes(store: store, blobs: blobs, limits: configuration.limits, loader: loader).add(to: v1)
         WebhookRoutes(store: store).add(to: v1)
 
@@ -93,8 +103,27 @@ public enum MouthpieceServer {
                     store: store, blobs: blobs, count: configuration.workers, publicURL: publicURL, metrics: metrics,
                     logger: logger))
         }
+        let server: HTTPServerBuilder
+        if let tls = configuration.tls {
+            do {
+                let chain = try NIOSSLCertificate.fromPEMFile(tls.certificate).map {
+                    NIOSSLCertificateSource.certificate($0)
+                }
+                let key = try NIOSSLPrivateKey(file: tls.key, format: .pem)
+                server = try .tls(
+                    .http1(),
+                    tlsConfiguration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
+            } catch {
+                throw MouthpieceError(
+                    .invalidParameter, "The TLS certificate or key could not be read (PEM expected): \(error).",
+                    field: "tls-cert")
+            }
+        } else {
+            server = .http1()
+        }
         let app = Application(
             router: router,
+            server: server,
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "mouthpiece"),
             services: services,
@@ -102,7 +131,9 @@ public enum MouthpieceServer {
                 logger.info(
                     "listening",
                     metadata: [
-                        "address": .string("http://\(configuration.host):\(configuration.port)"),
+                        "address": .string(
+                            "\(configuration.tls == nil ? "http" : "https")://\(configuration.host):\(configuration.port)"
+                        ),
                         "data_dir": .string(configuration.dataDirectory),
                         "workers": .stringConvertible(configuration.workers),
                     ])

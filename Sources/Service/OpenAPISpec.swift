@@ -16,7 +16,9 @@ enum OpenAPISpec {
             headers webhook-id, webhook-timestamp and webhook-signature (`v1,<base64 HMAC-SHA256 of
             "id.timestamp.body">`, keyed by the key's `whsec_` secret); a 2xx answer ends the
             delivery, anything else is retried after 5 s, 1 min, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h,
-            20 h and 20 h (about three days), the same webhook-id every time.
+            20 h and 20 h (about three days), the same webhook-id every time. The same server also
+            speaks fal's queue protocol under /fal-ai/kling-video/... (for fal_client; see
+            docs/MIGRATING.md) and serves finished videos at signed /files/{id}/{token}/{name} links.
         servers:
           - url: /
         components:

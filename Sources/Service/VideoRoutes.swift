@@ -73,6 +73,15 @@ struct VideoRoutes {
         if let idempotencyKey, let earlier = try store.video(idempotencyKey: idempotencyKey, keyID: key.id) {
             return JSONResponse.make(try describe(earlier))
         }
+        let body = try await request.decode(as: Submission.self, context: context)
+        let (saved, created) = try await create(body, key: key, idempotencyKey: idempotencyKey, context: context)
+        return JSONResponse.make(try describe(saved), status: created ? .accepted : .ok)
+    }
+
+    /// Checks limits and inputs, stores the inputs and queues the job (every protocol's submit).
+    func create(
+        _ body: Submission, key: APIKey, idempotencyKey: String?, context: APIContext
+    ) async throws -> (VideoJob, created: Bool) {
         // Limits first: a client over them learns so before uploading is wasted on decoding.
         if let quota = key.quotaSeconds, try store.usage(keyID: key.id).total >= quota {
             throw MouthpieceError(
@@ -85,7 +94,6 @@ struct VideoRoutes {
                     "This key already has \(key.concurrency) videos queued or rendering; retry when one finishes."),
                 seconds: 5)
         }
-        let body = try await request.decode(as: Submission.self, context: context)
         if let hook = body.webhook_url {
             // Refused now rather than failing for three days: the same guard as URL inputs.
             guard let url = URL(string: hook), hook.count <= 2048 else {
@@ -153,7 +161,7 @@ struct VideoRoutes {
             imageBlob: imageBlob, audioBlob: try audio.map { try blobs.put($0) } ?? "", webhookURL: body.webhook_url)
         let (saved, created) = try store.submit(job, idempotencyKey: idempotencyKey)
         if created { context.logger.info("video queued", metadata: ["job_id": .string(saved.id)]) }
-        return JSONResponse.make(try describe(saved), status: created ? .accepted : .ok)
+        return (saved, created)
     }
 
     /// `GET /v1/videos?limit=N&after=<id>`: newest first; `next_cursor` continues the list.
@@ -232,12 +240,18 @@ struct VideoRoutes {
         guard job.status == .completed, let blob = job.resultBlob else {
             throw MouthpieceError(.notFound, "Video \(job.id) is \(job.status.rawValue), not completed.", field: "id")
         }
-        let size = blobs.size(blob)
+        return try await Self.serveVideo(blobs.path(blob), size: blobs.size(blob), request, context)
+    }
+
+    /// An MP4 file, whole or the one byte range asked for.
+    static func serveVideo(
+        _ path: String, size: Int, _ request: Request, _ context: some RequestContext
+    ) async throws -> Response {
         var headers: HTTPFields = [.contentType: "video/mp4", .acceptRanges: "bytes"]
         if let range = request.headers[.range], let bytes = Self.byteRange(range, size: size) {
             headers[.contentRange] = "bytes \(bytes.lowerBound)-\(bytes.upperBound)/\(size)"
             headers[.contentLength] = String(bytes.count)
-            let body = try await FileIO().loadFile(path: blobs.path(blob), range: bytes, context: context)
+            let body = try await FileIO().loadFile(path: path, range: bytes, context: context)
             return Response(status: .partialContent, headers: headers, body: body)
         }
         if request.headers[.range] != nil {
@@ -245,8 +259,7 @@ struct VideoRoutes {
             return Response(status: .rangeNotSatisfiable, headers: headers)
         }
         headers[.contentLength] = String(size)
-        return Response(
-            status: .ok, headers: headers, body: try await FileIO().loadFile(path: blobs.path(blob), context: context))
+        return Response(status: .ok, headers: headers, body: try await FileIO().loadFile(path: path, context: context))
     }
 
     /// Server-Sent Events: a `progress` event whenever the status or progress changes (checked

@@ -468,3 +468,13 @@ extension SQLiteStore {
         }
     }
 }
+
+extension SQLiteStore {
+    /// A job by id whatever its key: only for callers that have checked a capability (a signed
+    /// file link) first.
+    public func video(_ id: String) throws -> VideoJob? {
+        try pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM videos WHERE id = ?", arguments: [id]).map(Self.job(from:))
+        }
+    }
+}

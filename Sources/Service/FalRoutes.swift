@@ -1,0 +1,248 @@
+import Foundation
+import Hummingbird
+import MouthpieceCore
+import Store
+
+/// The fal queue protocol, as `fal_client` speaks it, for Kling's avatar and image-to-video
+/// models: submit, status (with queue position and logs), status stream, result, cancel. A request
+/// is one of our video jobs; `Authorization: Key <key>` is one of our API keys.
+struct FalRoutes {
+    static let application = "fal-ai/kling-video"
+    /// Model paths under the application, and the resolution each renders at.
+    static let models: [(path: String, resolution: String)] = [
+        ("v2.6/pro/image-to-video", "1080p"), ("ai-avatar/v2/pro", "1080p"), ("ai-avatar/v2/standard", "720p"),
+    ]
+
+    let videos: VideoRoutes
+    let links: FileLinks
+    /// Whether this server speaks https (for the URLs it hands out when no public URL is set).
+    let tls: Bool
+
+    /// What fal's Kling endpoints take; what has no meaning here (`prompt`...) is accepted and
+    /// ignored, and so is any other field.
+    struct Input: Decodable {
+        var image_url: String?
+        var start_image_url: String?
+        var audio_url: String?
+        var duration: Loose?
+        var aspect_ratio: String?
+        var prompt: String?
+    }
+
+    /// A value fal's clients send as a string or a number ("10" or 10).
+    struct Loose: Decodable {
+        let text: String
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let text = try? container.decode(String.self) {
+                self.text = text
+            } else {
+                self.text = String(try container.decode(Double.self))
+            }
+        }
+    }
+
+    func add(to router: Router<APIContext>, auth: AuthMiddleware) {
+        let group = router.group(RouterPath(Self.application)).add(middleware: FalErrorMiddleware()).add(
+            middleware: auth)
+        for model in Self.models {
+            group.post(RouterPath(model.path)) { request, context in
+                try await submit(request, context, resolution: model.resolution)
+            }
+        }
+        group.get("requests/:id/status") { request, context in
+            let job = try job(context)
+            let logs = ["1", "true"].contains(request.uri.queryParameters.get("logs") ?? "")
+            return json(try status(job, base: base(request), logs: logs), job: job)
+        }
+        group.get("requests/:id/status/stream") { request, context in
+            try stream(request, context)
+        }
+        group.get("requests/:id") { request, context in
+            try result(try job(context), base: base(request))
+        }
+        group.put("requests/:id/cancel") { _, context in
+            let key = try context.requireKey()
+            let id = try context.parameters.require("id")
+            guard let before = try videos.store.video(id, keyID: key.id) else {
+                return JSONResponse.make(["status": "NOT_FOUND"], status: .notFound)
+            }
+            if before.status.isFinal {
+                return JSONResponse.make(["status": "ALREADY_COMPLETED"], status: .badRequest)
+            }
+            _ = try videos.store.cancel(id, keyID: key.id)
+            return JSONResponse.make(["status": "CANCELLATION_REQUESTED"], status: .accepted)
+        }
+    }
+
+    func submit(_ request: Request, _ context: APIContext, resolution: String) async throws -> Response {
+        let key = try context.requireKey()
+        if request.uri.queryParameters.get("fal_webhook") != nil {
+            throw MouthpieceError(
+                .invalidParameter,
+                "fal_webhook is not delivered by this server yet: poll the status, or use the native API's webhook_url.",
+                field: "fal_webhook")
+        }
+        let input = try await request.decode(as: Input.self, context: context)
+        guard let image = input.image_url ?? input.start_image_url else {
+            throw MouthpieceError(.invalidParameter, "image_url is required.", field: "image_url")
+        }
+        guard let audio = input.audio_url else {
+            throw MouthpieceError(
+                .invalidParameter, "audio_url is required: the avatar says what the audio says.", field: "audio_url")
+        }
+        let aspect: String? =
+            switch input.aspect_ratio {
+            case "16:9", "9:16", "1:1": input.aspect_ratio
+            default: nil
+            }
+        var body = VideoRoutes.Submission()
+        body.image_url = image
+        body.audio_url = audio
+        body.resolution = resolution
+        body.aspect = aspect
+        let (job, _) = try await videos.create(
+            body, key: key, idempotencyKey: request.headers[.init("Idempotency-Key")!], context: context)
+        var answer = urls(job.id, base: base(request))
+        answer["status"] = "IN_QUEUE"
+        answer["queue_position"] = try videos.store.queuePosition(of: job)
+        return json(answer, job: job)
+    }
+
+    /// `request_id` and the three URLs the client follows.
+    func urls(_ id: String, base: String) -> [String: Any] {
+        let response = "\(base)/\(Self.application)/requests/\(id)"
+        return [
+            "request_id": id, "response_url": response, "status_url": response + "/status",
+            "cancel_url": response + "/cancel",
+        ]
+    }
+
+    func status(_ job: VideoJob, base: String, logs: Bool) throws -> [String: Any] {
+        var out = urls(job.id, base: base)
+        let lines: [[String: Any]] = [
+            [
+                "message": job.status == .processing
+                    ? "Rendering: \(Int((job.progress * 100).rounded())) %" : "Video \(job.status.rawValue).",
+                "level": job.status == .failed ? "ERROR" : "INFO", "source": "user",
+                "timestamp": VideoJSON.iso(Date()),
+            ]
+        ]
+        switch job.status {
+        case .queued:
+            out["status"] = "IN_QUEUE"
+            out["queue_position"] = try videos.store.queuePosition(of: job)
+        case .processing:
+            out["status"] = "IN_PROGRESS"
+            out["logs"] = logs ? lines : NSNull()
+        case .completed, .failed, .canceled:
+            out["status"] = "COMPLETED"
+            out["logs"] = logs ? lines : NSNull()
+            if let started = job.startedAt, let finished = job.finishedAt {
+                out["metrics"] = ["inference_time": finished.timeIntervalSince(started)]
+            }
+            if job.status != .completed {
+                out["error"] = job.errorMessage ?? "Canceled."
+                out["error_type"] = job.errorCode ?? job.status.rawValue
+            }
+        }
+        return out
+    }
+
+    /// The result: the video and its facts, or the failure as a non-2xx answer (the only way
+    /// `fal_client` sees one). Never 408, 409, 429 or 5xx for a failure: the client would retry.
+    func result(_ job: VideoJob, base: String) throws -> Response {
+        switch job.status {
+        case .completed:
+            let facts =
+                (job.result.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) } as? [String: Any]) ?? [:]
+            return json(
+                [
+                    "video": [
+                        "url": base + links.path(job.id), "content_type": "video/mp4",
+                        "file_name": "\(job.id).mp4", "file_size": facts["file_size"] ?? 0,
+                    ],
+                    "duration": facts["duration"] ?? 0,
+                ], job: job)
+        case .failed, .canceled:
+            return JSONResponse.make(
+                [
+                    "detail": job.errorMessage ?? "The request was canceled.",
+                    "error_type": job.errorCode ?? "canceled",
+                ], status: .unprocessableContent)
+        case .queued, .processing:
+            return JSONResponse.make(["detail": "Request is still in progress"], status: .badRequest)
+        }
+    }
+
+    /// Server-Sent Events, each the status JSON, until COMPLETED.
+    func stream(_ request: Request, _ context: APIContext) throws -> Response {
+        let first = try job(context)
+        let base = base(request)
+        let logs = ["1", "true"].contains(request.uri.queryParameters.get("logs") ?? "")
+        let body = ResponseBody { writer in
+            var current = first
+            var last: (VideoStatus, Double)?
+            while true {
+                if last == nil || last! != (current.status, current.progress) {
+                    last = (current.status, current.progress)
+                    let data = try JSONSerialization.data(
+                        withJSONObject: try status(current, base: base, logs: logs),
+                        options: [.sortedKeys, .withoutEscapingSlashes])
+                    try await writer.write(ByteBuffer(string: "data: \(String(decoding: data, as: UTF8.self))\n\n"))
+                }
+                if current.status.isFinal { break }
+                try await Task.sleep(for: .milliseconds(250))
+                guard let next = try videos.store.video(current.id, keyID: current.keyID) else { break }
+                current = next
+            }
+            try await writer.finish(nil)
+        }
+        return Response(
+            status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
+    }
+
+    func job(_ context: APIContext) throws -> VideoJob { try videos.job(context) }
+
+    /// Where the client reached us: the public URL when set, else the request's own host.
+    func base(_ request: Request) -> String {
+        if !videos.publicURL.isEmpty { return videos.publicURL }
+        let host = request.head.authority ?? "127.0.0.1"
+        return (tls ? "https://" : "http://") + host
+    }
+
+    func json(_ object: [String: Any], job: VideoJob) -> Response {
+        JSONResponse.make(object, headers: [.init("x-fal-request-id")!: job.id])
+    }
+}
+
+/// Errors in the shapes `fal_client` expects: validation as 422
+/// `{"detail": [{"loc": ["body", field], "msg", "type"}]}`, others as `{"detail", "error_type"}`.
+struct FalErrorMiddleware: RouterMiddleware {
+    typealias Context = APIContext
+
+    func handle(
+        _ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response
+    ) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as MouthpieceError {
+            return Self.response(error)
+        } catch let retry as RetryLater {
+            var response = Self.response(retry.error)
+            response.headers[.retryAfter] = String(retry.seconds)
+            return response
+        }
+    }
+
+    static func response(_ error: MouthpieceError) -> Response {
+        let status = ErrorMiddleware.status(for: error.code)
+        if status == .badRequest || error.code == .noFaceDetected {
+            let location: [String] = ["body", error.field ?? "body"]
+            return JSONResponse.make(
+                ["detail": [["loc": location, "msg": error.message, "type": error.code.rawValue]]],
+                status: .unprocessableContent)
+        }
+        return JSONResponse.make(["detail": error.message, "error_type": error.code.rawValue], status: status)
+    }
+}

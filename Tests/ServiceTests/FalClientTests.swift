@@ -1,0 +1,91 @@
+import Foundation
+import Media
+import TestSupport
+import XCTest
+
+/// The real `fal_client` package from PyPI against `mouthpiece serve --tls-cert --tls-key`,
+/// changed only by environment variables (scripts/fal-client-check.py).
+final class FalClientTests: XCTestCase {
+    func testFalClientCodeWorksUnchangedOverHTTPS() throws {
+        let python = TestFiles.packageRoot.appendingPathComponent(".venv/bin/python").path
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            XCTFail("No .venv with fal_client: run scripts/setup.sh first.")
+            return
+        }
+        let dir = try TestFiles.scratchDirectory(for: self)
+        // A self-signed certificate for 127.0.0.1, trusted by the client through SSL_CERT_FILE.
+        let openssl = try TestFiles.run(
+            "/usr/bin/openssl",
+            [
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", dir + "/key.pem", "-out",
+                dir + "/cert.pem", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+            ])
+        XCTAssertEqual(openssl.status, 0, openssl.stderr)
+        let keyResult = try TestFiles.run(
+            TestFiles.mouthpieceBinary, ["keys", "create", "--name", "fal", "--data-dir", dir + "/data", "--json"])
+        let key = try XCTUnwrap(
+            (try JSONSerialization.jsonObject(with: Data(keyResult.stdout.utf8)) as? [String: Any])?["key"] as? String)
+
+        let port = Int.random(in: 40_001...50_000)
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: TestFiles.mouthpieceBinary)
+        server.arguments = [
+            "serve", "--port", String(port), "--data-dir", dir + "/data", "--workers", "1", "--tls-cert",
+            dir + "/cert.pem", "--tls-key", dir + "/key.pem",
+        ]
+        server.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        server.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try server.run()
+        addTeardownBlock { if server.isRunning { server.terminate() } }
+
+        try SyntheticSpeech(segments: [.silence(0.2), .speech(1.0), .silence(0.2)]).writeWAV(to: dir + "/v.wav")
+        let check = Process()
+        check.executableURL = URL(fileURLWithPath: python)
+        check.arguments = [
+            TestFiles.packageRoot.appendingPathComponent("scripts/fal-client-check.py").path,
+            try TestFiles.samplePortrait(), dir + "/v.wav", dir + "/out.mp4",
+        ]
+        var environment = ProcessInfo.processInfo.environment
+        environment["FAL_KEY"] = key
+        environment["FAL_QUEUE_RUN_HOST"] = "127.0.0.1:\(port)"
+        environment["SSL_CERT_FILE"] = dir + "/cert.pem"
+        check.environment = environment
+        let output = dir + "/report.json"
+        FileManager.default.createFile(atPath: output, contents: nil)
+        check.standardOutput = FileHandle(forWritingAtPath: output)
+        check.standardError = FileHandle(forWritingAtPath: dir + "/stderr.txt")
+        try check.run()
+        let deadline = Date().addingTimeInterval(240)
+        while check.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.2) }
+        if check.isRunning { check.terminate() }
+        let stderr = (try? String(contentsOfFile: dir + "/stderr.txt", encoding: .utf8)) ?? ""
+        XCTAssertEqual(check.terminationStatus, 0, String(stderr.suffix(3000)))
+        let report = try XCTUnwrap(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output))) as? [String: Any],
+            stderr)
+
+        // subscribe(...)["video"]["url"]: an https link that plays without a key.
+        let url = try XCTUnwrap(report["url"] as? String)
+        XCTAssertTrue(url.hasPrefix("https://127.0.0.1:\(port)/files/"), url)
+        XCTAssertEqual(report["download_status"] as? Int, 200)
+        let video = try XCTUnwrap(report["video"] as? [String: Any])
+        XCTAssertEqual(video["content_type"] as? String, "video/mp4")
+        let info = try MediaProbe.probe(path: dir + "/out.mp4")
+        XCTAssertEqual(info.video?.codec, "h264")
+        XCTAssertEqual(info.video?.width, 1920)  // pro: 1080p, 16:9 as asked
+        XCTAssertEqual(info.video?.height, 1080)
+        XCTAssertEqual(
+            video["file_size"] as? Int,
+            Int(try FileManager.default.attributesOfItem(atPath: dir + "/out.mp4")[.size] as? UInt64 ?? 0))
+        XCTAssertEqual(report["duration"] as? Double ?? 0, 1.4, accuracy: 0.05)
+        // submit + status + result, cancel, and a missing input.
+        XCTAssertTrue((report["statuses"] as? [String] ?? []).contains("Completed"), "\(report)")
+        XCTAssertTrue((report["result_url"] as? String ?? "").contains("/files/"))
+        XCTAssertEqual(report["canceled"] as? Int, 422, "\(report)")
+        XCTAssertEqual(report["missing_audio"] as? Int, 422, "\(report)")
+        // The link with a wrong token is refused.
+        XCTAssertEqual(report["forged_status"] as? Int, 404)
+        server.terminate()
+        server.waitUntilExit()
+    }
+}
