@@ -78,8 +78,9 @@ struct RetryLater: Error {
     let seconds: Int
 }
 
-/// Requires `Authorization: Bearer <key>` (or `Key <key>`, as fal's client sends) and puts the key
-/// in the context.
+/// Requires `Authorization: Bearer <key>` (or `Key <key>`, as fal's client sends, or `Basic` as
+/// D-ID's clients send: the key itself, or base64 of `key:` / `user:key`) and puts the key in the
+/// context.
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = APIContext
     let store: SQLiteStore
@@ -91,8 +92,10 @@ struct AuthMiddleware: RouterMiddleware {
             throw MouthpieceError(.unauthorized, "Send your API key as `Authorization: Bearer <key>`.")
         }
         let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, ["bearer", "key"].contains(parts[0].lowercased()),
-            let key = try store.key(secret: String(parts[1]).trimmingCharacters(in: .whitespaces))
+        guard parts.count == 2, ["bearer", "key", "basic"].contains(parts[0].lowercased()),
+            let key = try Self.candidates(scheme: parts[0].lowercased(), String(parts[1])).lazy.compactMap({
+                try? store.key(secret: $0)
+            }).first
         else {
             throw MouthpieceError(.unauthorized, "The API key is not valid.")
         }
@@ -100,6 +103,19 @@ struct AuthMiddleware: RouterMiddleware {
         context.key = key
         context.logger[metadataKey: "key_id"] = .string(key.id)
         return try await next(request, context)
+    }
+}
+
+extension AuthMiddleware {
+    /// The secrets a header value may hold.
+    static func candidates(scheme: String, _ value: String) -> [String] {
+        let value = value.trimmingCharacters(in: .whitespaces)
+        guard scheme == "basic" else { return [value] }
+        var out = [value]
+        if let data = Data(base64Encoded: value), let decoded = String(data: data, encoding: .utf8) {
+            out += decoded.split(separator: ":", omittingEmptySubsequences: true).map(String.init)
+        }
+        return out
     }
 }
 

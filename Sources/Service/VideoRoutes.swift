@@ -38,11 +38,11 @@ struct VideoRoutes {
 
     /// `script: {text, language, voice?, rate?, pitch?}`.
     struct ScriptBody: Decodable {
-        var text: String?
-        var language: String?
-        var voice: String?
-        var rate: Int?
-        var pitch: Int?
+        var text: String? = nil
+        var language: String? = nil
+        var voice: String? = nil
+        var rate: Int? = nil
+        var pitch: Int? = nil
 
         func script() throws -> Script {
             guard let text else {

@@ -550,4 +550,46 @@ final class ServerProcessTests: XCTestCase {
         server.process.terminate()
         server.process.waitUntilExit()
     }
+
+    /// The D-ID `/talks` shape on the same jobs, with D-ID's Basic authentication.
+    func testTalksLikeDID() async throws {
+        let dir = try TestFiles.scratchDirectory(for: self)
+        let key = try createKey(dir + "/data", name: "did")
+        let other = try createKey(dir + "/data", name: "other")
+        let server = try await start(dir + "/data")
+        let basic = "Basic " + Data("\(key):".utf8).base64EncodedString()
+        let image = try Data(contentsOf: URL(fileURLWithPath: try TestFiles.samplePortrait()))
+        let (missing, missingStatus, _) = try await request(
+            "POST", server.base + "/talks", json: ["script": ["type": "text", "input": "Hi"]],
+            headers: ["Authorization": basic])
+        XCTAssertEqual(missingStatus, 400)
+        XCTAssertEqual(try object(missing)["kind"] as? String, "ValidationError")
+        let (created, createdStatus, _) = try await request(
+            "POST", server.base + "/talks",
+            json: [
+                "source_url": "data:image/png;base64," + image.base64EncodedString(),
+                "script": ["type": "text", "input": "Hello from a talk.", "provider": ["language": "en-us"]],
+            ], headers: ["Authorization": basic])
+        XCTAssertEqual(createdStatus, 201, String(decoding: created, as: UTF8.self))
+        XCTAssertEqual(try object(created)["status"] as? String, "created")
+        let id = try XCTUnwrap(try object(created)["id"] as? String)
+        var talk: [String: Any] = [:]
+        for _ in 0..<300 {
+            let (data, _, _) = try await request("GET", server.base + "/talks/\(id)", headers: ["Authorization": basic])
+            talk = try object(data)
+            if ["done", "error"].contains(talk["status"] as? String ?? "") { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        XCTAssertEqual(talk["status"] as? String, "done", "\(talk)")
+        // The result URL plays without a key.
+        let resultURL = try XCTUnwrap(talk["result_url"] as? String)
+        let (video, videoStatus) = try await request("GET", resultURL)
+        XCTAssertEqual(videoStatus, 200)
+        try video.write(to: URL(fileURLWithPath: dir + "/talk.mp4"))
+        XCTAssertEqual(try MediaProbe.probe(path: dir + "/talk.mp4").video?.codec, "h264")
+        let (_, forbidden, _) = try await request("GET", server.base + "/talks/\(id)", key: other)
+        XCTAssertEqual(forbidden, 404)
+        server.process.terminate()
+        server.process.waitUntilExit()
+    }
 }
