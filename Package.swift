@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .executable(name: "mouthpiece", targets: ["MouthpieceCLI"]),
         .library(name: "Pipeline", targets: ["Pipeline"]),
+        .library(name: "MouthpieceClient", targets: ["MouthpieceClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -22,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.20.0"),
         .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.60.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
@@ -85,6 +87,15 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        // The Swift client of the native API (depends on nothing of the server).
+        .target(
+            name: "MouthpieceClient",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "MouthpieceCLI",
             dependencies: [
@@ -102,7 +113,7 @@ let package = Package(
             name: "PipelineTests",
             dependencies: ["Pipeline", "Media", "Face", "Speech", "Motion", "MouthpieceCore", "TestSupport"]
         ),
-        .testTarget(name: "ServiceTests", dependencies: ["Media", "TestSupport"]),
+        .testTarget(name: "ServiceTests", dependencies: ["Media", "TestSupport", "MouthpieceClient"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
         .target(name: "TestSupport", dependencies: ["Media", "MouthpieceCore"], path: "Tests/TestSupport"),
     ],

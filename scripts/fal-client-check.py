@@ -63,15 +63,30 @@ while True:
 report["statuses"] = sorted(set(statuses))
 report["result_url"] = handle.get()["video"]["url"]
 
+# Cancel one while it waits behind another (one render worker in the test).
+blocker = fal_client.submit(
+    "fal-ai/kling-video/ai-avatar/v2/pro", arguments={"image_url": image, "audio_url": audio}
+)
 doomed = fal_client.submit(
     "fal-ai/kling-video/ai-avatar/v2/standard", arguments={"image_url": image, "audio_url": audio}
 )
 doomed.cancel()
+blocker.get()
 try:
     doomed.get()
     report["canceled"] = "no error"
 except fal_client.client.FalClientHTTPError as error:
     report["canceled"] = error.status_code
+
+# fal_webhook (optional: FAL_CHECK_WEBHOOK names a receiver).
+if os.environ.get("FAL_CHECK_WEBHOOK"):
+    hooked = fal_client.submit(
+        "fal-ai/kling-video/ai-avatar/v2/standard",
+        arguments={"image_url": image, "audio_url": audio},
+        webhook_url=os.environ["FAL_CHECK_WEBHOOK"],
+    )
+    report["webhook_request"] = hooked.request_id
+    hooked.get()
 
 # A bad input: the client's own error type, with the field.
 try:

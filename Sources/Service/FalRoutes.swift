@@ -77,12 +77,6 @@ struct FalRoutes {
 
     func submit(_ request: Request, _ context: APIContext, resolution: String) async throws -> Response {
         let key = try context.requireKey()
-        if request.uri.queryParameters.get("fal_webhook") != nil {
-            throw MouthpieceError(
-                .invalidParameter,
-                "fal_webhook is not delivered by this server yet: poll the status, or use the native API's webhook_url.",
-                field: "fal_webhook")
-        }
         let input = try await request.decode(as: Input.self, context: context)
         guard let image = input.image_url ?? input.start_image_url else {
             throw MouthpieceError(.invalidParameter, "image_url is required.", field: "image_url")
@@ -101,8 +95,12 @@ struct FalRoutes {
         body.audio_url = audio
         body.resolution = resolution
         body.aspect = aspect
+        // fal_webhook: delivered like our own webhooks (outbox, retries, signed per Standard
+        // Webhooks), with fal's body {request_id, gateway_request_id, status, payload}.
+        body.webhook_url = request.uri.queryParameters.get("fal_webhook").map { String($0) }
         let (job, _) = try await videos.create(
-            body, key: key, idempotencyKey: request.headers[.init("Idempotency-Key")!], context: context)
+            body, key: key, idempotencyKey: request.headers[.init("Idempotency-Key")!], context: context,
+            extra: ["name": "fal", "base": base(request)])
         var answer = urls(job.id, base: base(request))
         answer["status"] = "IN_QUEUE"
         answer["queue_position"] = try videos.store.queuePosition(of: job)
@@ -154,16 +152,7 @@ struct FalRoutes {
     func result(_ job: VideoJob, base: String) throws -> Response {
         switch job.status {
         case .completed:
-            let facts =
-                (job.result.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) } as? [String: Any]) ?? [:]
-            return json(
-                [
-                    "video": [
-                        "url": base + links.path(job.id), "content_type": "video/mp4",
-                        "file_name": "\(job.id).mp4", "file_size": facts["file_size"] ?? 0,
-                    ],
-                    "duration": facts["duration"] ?? 0,
-                ], job: job)
+            return json(Self.output(job, base: base, links: links), job: job)
         case .failed, .canceled:
             return JSONResponse.make(
                 [
@@ -173,6 +162,35 @@ struct FalRoutes {
         case .queued, .processing:
             return JSONResponse.make(["detail": "Request is still in progress"], status: .badRequest)
         }
+    }
+
+    /// fal's output shape for a completed job.
+    static func output(_ job: VideoJob, base: String, links: FileLinks) -> [String: Any] {
+        let facts =
+            (job.result.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) } as? [String: Any]) ?? [:]
+        return [
+            "video": [
+                "url": base + links.path(job.id), "content_type": "video/mp4", "file_name": "\(job.id).mp4",
+                "file_size": facts["file_size"] ?? 0,
+            ],
+            "duration": facts["duration"] ?? 0,
+        ]
+    }
+
+    /// The body of a `fal_webhook`: `{request_id, gateway_request_id, status: "OK", payload}` or
+    /// `{..., status: "ERROR", error, payload}`.
+    static func webhook(_ job: VideoJob, base: String, links: FileLinks) throws -> (event: String, payload: String) {
+        var message: [String: Any] = ["request_id": job.id, "gateway_request_id": job.id]
+        if job.status == .completed {
+            message["status"] = "OK"
+            message["payload"] = output(job, base: base, links: links)
+        } else {
+            message["status"] = "ERROR"
+            message["error"] = job.errorMessage ?? "The request failed."
+            message["payload"] = ["detail": job.errorMessage ?? "", "error_type": job.errorCode ?? "failed"]
+        }
+        let data = try JSONSerialization.data(withJSONObject: message, options: [.sortedKeys, .withoutEscapingSlashes])
+        return ("video.\(job.status.rawValue)", String(decoding: data, as: UTF8.self))
     }
 
     /// Server-Sent Events, each the status JSON, until COMPLETED.

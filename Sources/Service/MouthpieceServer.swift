@@ -102,7 +102,7 @@ public enum MouthpieceServer {
             services.append(
                 RenderWorkers(
                     store: store, blobs: blobs, count: configuration.workers, publicURL: publicURL, metrics: metrics,
-                    logger: logger))
+                    links: links, logger: logger))
         }
         let server: HTTPServerBuilder
         if let tls = configuration.tls {

@@ -21,12 +21,15 @@ public struct RenderWorkers: Service {
     /// Prefix of the links in webhook messages.
     let publicURL: String
     let metrics: ServiceMetrics?
+    /// Signed file links, for webhooks in another protocol's shape (fal's carries the file URL).
+    let links: FileLinks?
 
     init(
         store: SQLiteStore, blobs: BlobStore, count: Int, lease: TimeInterval = 10, publicURL: String = "",
-        metrics: ServiceMetrics? = nil, logger: Logger
+        metrics: ServiceMetrics? = nil, links: FileLinks? = nil, logger: Logger
     ) {
         self.metrics = metrics
+        self.links = links
         self.store = store
         self.blobs = blobs
         self.count = count
@@ -161,7 +164,11 @@ public struct RenderWorkers: Service {
 
     /// The message for a finished job's webhook, if it asked for one.
     func webhook(_ job: VideoJob) throws -> (event: String, payload: String) {
-        try VideoJSON.webhook(job, baseURL: publicURL)
+        let options = (try? JSONSerialization.jsonObject(with: Data(job.options.utf8))) as? [String: Any]
+        if let proto = options?["protocol"] as? [String: String], proto["name"] == "fal", let links {
+            return try FalRoutes.webhook(job, base: publicURL.isEmpty ? proto["base"] ?? "" : publicURL, links: links)
+        }
+        return try VideoJSON.webhook(job, baseURL: publicURL)
     }
 
     /// The render options stored with a job, and its script if it has one.

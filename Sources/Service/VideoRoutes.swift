@@ -79,8 +79,10 @@ struct VideoRoutes {
     }
 
     /// Checks limits and inputs, stores the inputs and queues the job (every protocol's submit).
+    ///
+    /// `extra` is kept with the job's options (how another protocol wants its webhook shaped).
     func create(
-        _ body: Submission, key: APIKey, idempotencyKey: String?, context: APIContext
+        _ body: Submission, key: APIKey, idempotencyKey: String?, context: APIContext, extra: [String: String] = [:]
     ) async throws -> (VideoJob, created: Bool) {
         // Limits first: a client over them learns so before uploading is wasted on decoding.
         if let quota = key.quotaSeconds, try store.usage(keyID: key.id).total >= quota {
@@ -154,6 +156,7 @@ struct VideoRoutes {
             ]
             stored["burn_captions"] = body.burn_captions ?? false
         }
+        if !extra.isEmpty { stored["protocol"] = extra }
         let optionsJSON = String(
             decoding: try JSONSerialization.data(withJSONObject: stored, options: [.sortedKeys]), as: UTF8.self)
         let job = VideoJob.queued(

@@ -23,15 +23,28 @@ final class FalClientTests: XCTestCase {
         XCTAssertEqual(openssl.status, 0, openssl.stderr)
         let keyResult = try TestFiles.run(
             TestFiles.mouthpieceBinary, ["keys", "create", "--name", "fal", "--data-dir", dir + "/data", "--json"])
-        let key = try XCTUnwrap(
-            (try JSONSerialization.jsonObject(with: Data(keyResult.stdout.utf8)) as? [String: Any])?["key"] as? String)
+        let created = try JSONSerialization.jsonObject(with: Data(keyResult.stdout.utf8)) as? [String: Any]
+        let key = try XCTUnwrap(created?["key"] as? String)
+        let secret = try XCTUnwrap(created?["webhook_secret"] as? String)
 
-        let port = Int.random(in: 40_001...50_000)
+        let port = Int.random(in: 40_001...45_000)
+        // A receiver for fal_webhook, verifying with the standardwebhooks package.
+        let hookPort = port + 5000
+        let receiver = Process()
+        receiver.executableURL = URL(fileURLWithPath: python)
+        receiver.arguments = [
+            TestFiles.packageRoot.appendingPathComponent("scripts/webhook-receiver.py").path, "--port",
+            String(hookPort), "--secret", secret, "--log", dir + "/hooks.jsonl",
+        ]
+        receiver.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        receiver.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try receiver.run()
+        addTeardownBlock { receiver.terminate() }
         let server = Process()
         server.executableURL = URL(fileURLWithPath: TestFiles.mouthpieceBinary)
         server.arguments = [
             "serve", "--port", String(port), "--data-dir", dir + "/data", "--workers", "1", "--tls-cert",
-            dir + "/cert.pem", "--tls-key", dir + "/key.pem",
+            dir + "/cert.pem", "--tls-key", dir + "/key.pem", "--url-allowlist", "127.0.0.1:\(hookPort)",
         ]
         server.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         server.standardError = FileHandle(forWritingAtPath: "/dev/null")
@@ -49,6 +62,7 @@ final class FalClientTests: XCTestCase {
         environment["FAL_KEY"] = key
         environment["FAL_QUEUE_RUN_HOST"] = "127.0.0.1:\(port)"
         environment["SSL_CERT_FILE"] = dir + "/cert.pem"
+        environment["FAL_CHECK_WEBHOOK"] = "http://127.0.0.1:\(hookPort)/hook"
         check.environment = environment
         let output = dir + "/report.json"
         FileManager.default.createFile(atPath: output, contents: nil)
@@ -83,6 +97,27 @@ final class FalClientTests: XCTestCase {
         XCTAssertTrue((report["result_url"] as? String ?? "").contains("/files/"))
         XCTAssertEqual(report["canceled"] as? Int, 422, "\(report)")
         XCTAssertEqual(report["missing_audio"] as? Int, 422, "\(report)")
+        // fal_webhook: fal's body, signed like our own webhooks.
+        let hooked = try XCTUnwrap(report["webhook_request"] as? String)
+        var message: [String: Any] = [:]
+        for _ in 0..<100 {
+            let lines = ((try? String(contentsOfFile: dir + "/hooks.jsonl", encoding: .utf8)) ?? "").split(
+                separator: "\n")
+            if let line = lines.first {
+                let entry = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                XCTAssertEqual(entry["verified"] as? Bool, true)
+                message = try XCTUnwrap(
+                    try JSONSerialization.jsonObject(with: Data((entry["body"] as? String ?? "").utf8))
+                        as? [String: Any])
+                break
+            }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        XCTAssertEqual(message["request_id"] as? String, hooked)
+        XCTAssertEqual(message["status"] as? String, "OK")
+        XCTAssertTrue(
+            ((message["payload"] as? [String: Any])?["video"] as? [String: Any])?["url"].map { "\($0)" }?.hasPrefix(
+                "https://127.0.0.1:\(port)/files/") ?? false, "\(message)")
         // The link with a wrong token is refused.
         XCTAssertEqual(report["forged_status"] as? Int, 404)
         server.terminate()

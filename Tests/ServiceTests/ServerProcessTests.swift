@@ -1,5 +1,6 @@
 import Foundation
 import Media
+import MouthpieceClient
 import TestSupport
 import XCTest
 
@@ -591,5 +592,92 @@ final class ServerProcessTests: XCTestCase {
         XCTAssertEqual(forbidden, 404)
         server.process.terminate()
         server.process.waitUntilExit()
+    }
+
+    /// The Swift client (`MouthpieceClient`) against the native API.
+    func testTheSwiftClientRendersDownloadsAndReportsErrors() async throws {
+        let dir = try TestFiles.scratchDirectory(for: self)
+        let key = try createKey(dir + "/data", name: "swift")
+        let other = try createKey(dir + "/data", name: "other")
+        let server = try await start(dir + "/data")
+        let client = MouthpieceClient(baseURL: URL(string: server.base)!, apiKey: key)
+        try SyntheticSpeech(segments: [.speech(1.0), .silence(0.2)]).writeWAV(to: dir + "/v.wav")
+        let request = VideoRequest(
+            imageURL: try VideoRequest.dataURI(file: try TestFiles.samplePortrait(), type: "image/png"),
+            audioURL: try VideoRequest.dataURI(file: dir + "/v.wav", type: "audio/wav"), resolution: "480p", fps: 24)
+        var seen: [Video.Status] = []
+        let video = try await client.render(request, idempotencyKey: "swift-1") { seen.append($0.status) }
+        XCTAssertEqual(video.status, .completed)
+        XCTAssertEqual(seen.last, .completed)
+        XCTAssertEqual(video.result?.fps, 24)
+        XCTAssertEqual(video.result?.width, 480)
+        // A retry with the same idempotency key is the same video.
+        let retried = try await client.submit(request, idempotencyKey: "swift-1")
+        XCTAssertEqual(retried.id, video.id)
+        try await client.download(video.id, to: dir + "/out.mp4")
+        XCTAssertEqual(
+            try MediaProbe.probe(path: dir + "/out.mp4").video?.frameCount,
+            video.result.map { Int(($0.duration * 24).rounded()) })
+        let voices = try await client.voices()
+        XCTAssertGreaterThan(voices.languages.count, 100)
+
+        var bad = request
+        bad.fps = 31
+        do {
+            _ = try await client.submit(bad)
+            XCTFail("fps 31 was accepted")
+        } catch MouthpieceClientError.api(let status, let code, _, let field) {
+            XCTAssertEqual([String(status), code, field ?? ""], ["400", "invalid_parameter", "fps"])
+        }
+        do {
+            _ = try await MouthpieceClient(baseURL: URL(string: server.base)!, apiKey: other).video(video.id)
+            XCTFail("another key saw the video")
+        } catch MouthpieceClientError.api(let status, let code, _, _) {
+            XCTAssertEqual([String(status), code], ["404", "not_found"])
+        }
+        server.process.terminate()
+        server.process.waitUntilExit()
+    }
+
+    /// The client's webhook verifier accepts what the reference package signs, and nothing else.
+    func testTheSwiftWebhookVerifierAgreesWithTheReferencePackage() throws {
+        let python = TestFiles.packageRoot.appendingPathComponent(".venv/bin/python").path
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            XCTFail("No .venv with standardwebhooks: run scripts/setup.sh first.")
+            return
+        }
+        let secret = "whsec_" + Data((0..<24).map { UInt8($0 * 7 % 256) }).base64EncodedString()
+        let body = #"{"type":"video.completed","data":{"id":"vid_1"}}"#
+        let stamp = Int(Date().timeIntervalSince1970)
+        let signed = try TestFiles.run(
+            python,
+            [
+                "-c",
+                "import sys, datetime; from standardwebhooks import Webhook; "
+                    + "print(Webhook(sys.argv[1]).sign('msg_1', datetime.datetime.fromtimestamp(int(sys.argv[2]), "
+                    + "tz=datetime.timezone.utc), sys.argv[3]))",
+                secret, String(stamp), body,
+            ])
+        XCTAssertEqual(signed.status, 0, signed.stderr)
+        let signature = signed.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertTrue(signature.hasPrefix("v1,"), signature)
+        let verifier = try WebhookVerifier(secret: secret)
+        let headers = ["Webhook-Id": "msg_1", "Webhook-Timestamp": String(stamp), "Webhook-Signature": signature]
+        let message = try verifier.verify(body: Data(body.utf8), headers: headers)
+        XCTAssertEqual(message["type"] as? String, "video.completed")
+        XCTAssertThrowsError(
+            try verifier.verify(body: Data(body.replacingOccurrences(of: "1", with: "2").utf8), headers: headers)
+        ) {
+            XCTAssertEqual($0 as? WebhookVerifier.Failure, .badSignature)
+        }
+        XCTAssertThrowsError(
+            try verifier.verify(body: Data(body.utf8), headers: headers, now: Date().addingTimeInterval(3600))
+        ) { XCTAssertEqual($0 as? WebhookVerifier.Failure, .staleTimestamp) }
+        XCTAssertThrowsError(
+            try WebhookVerifier(secret: "whsec_" + Data(repeating: 1, count: 24).base64EncodedString())
+                .verify(body: Data(body.utf8), headers: headers)
+        ) {
+            XCTAssertEqual($0 as? WebhookVerifier.Failure, .badSignature)
+        }
     }
 }
