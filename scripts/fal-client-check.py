@@ -62,6 +62,13 @@ while True:
     time.sleep(0.2)
 report["statuses"] = sorted(set(statuses))
 report["result_url"] = handle.get()["video"]["url"]
+# The status stream (Server-Sent Events) of a finished request: its last event is COMPLETED.
+with httpx.Client(verify=os.environ.get("SSL_CERT_FILE", True)) as client:
+    stream = client.get(
+        handle.status_url + "/stream", headers={"Authorization": "Key " + os.environ["FAL_KEY"]}
+    )
+    events = [line[5:].strip() for line in stream.text.splitlines() if line.startswith("data:")]
+    report["stream_last"] = json.loads(events[-1])["status"] if events else None
 
 # Cancel one while it waits behind another (one render worker in the test).
 blocker = fal_client.submit(

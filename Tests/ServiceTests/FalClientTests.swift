@@ -95,6 +95,7 @@ final class FalClientTests: XCTestCase {
         // submit + status + result, cancel, and a missing input.
         XCTAssertTrue((report["statuses"] as? [String] ?? []).contains("Completed"), "\(report)")
         XCTAssertTrue((report["result_url"] as? String ?? "").contains("/files/"))
+        XCTAssertEqual(report["stream_last"] as? String, "COMPLETED", "\(report)")
         XCTAssertEqual(report["canceled"] as? Int, 422, "\(report)")
         XCTAssertEqual(report["missing_audio"] as? Int, 422, "\(report)")
         // fal_webhook: fal's body, signed like our own webhooks.
