@@ -21,9 +21,12 @@ public struct APIContext: RequestContext {
     public var requestDecoder: APIRequestDecoder { APIRequestDecoder() }
 }
 
-/// Every error leaves as `{"error": {"code", "message", "field"?}}` with a fitting status.
+/// Every error leaves with a fitting status, in the shape of the protocol it is answered in: ours
+/// (`{"error": {"code", "message", "field"?}}`) unless a compatibility face gives its own `shape`.
 struct ErrorMiddleware: RouterMiddleware {
     typealias Context = APIContext
+    /// The answer for an error, given the status `status(for:)` chose (or the HTTP error's own).
+    var shape: @Sendable (MouthpieceError, HTTPResponse.Status) -> Response = ErrorMiddleware.native
 
     func handle(
         _ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response
@@ -31,9 +34,9 @@ struct ErrorMiddleware: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as MouthpieceError {
-            return Self.response(error)
+            return response(error)
         } catch let retry as RetryLater {
-            var response = Self.response(retry.error)
+            var response = response(retry.error)
             response.headers[.retryAfter] = String(retry.seconds)
             return response
         } catch let error as HTTPError {
@@ -44,13 +47,17 @@ struct ErrorMiddleware: RouterMiddleware {
                 case .contentTooLarge: .payloadTooLarge
                 default: .invalidParameter
                 }
-            return Self.response(MouthpieceError(code, error.body ?? error.status.reasonPhrase), status: error.status)
+            return response(MouthpieceError(code, error.body ?? error.status.reasonPhrase), status: error.status)
         } catch is DecodingError {
-            return Self.response(MouthpieceError(.invalidParameter, "The request body is not the JSON expected."))
+            return response(MouthpieceError(.invalidParameter, "The request body is not the JSON expected."))
         } catch {
             context.logger.error("request failed: \(error)")
-            return Self.response(MouthpieceError(.internalError, "Something went wrong on our side."))
+            return response(MouthpieceError(.internalError, "Something went wrong on our side."))
         }
+    }
+
+    func response(_ error: MouthpieceError, status: HTTPResponse.Status? = nil) -> Response {
+        shape(error, status ?? Self.status(for: error.code))
     }
 
     static func status(for code: MouthpieceError.Code) -> HTTPResponse.Status {
@@ -65,10 +72,11 @@ struct ErrorMiddleware: RouterMiddleware {
         }
     }
 
-    static func response(_ error: MouthpieceError, status: HTTPResponse.Status? = nil) -> Response {
+    /// Our own shape.
+    @Sendable static func native(_ error: MouthpieceError, status: HTTPResponse.Status) -> Response {
         var body: [String: String] = ["code": error.code.rawValue, "message": error.message]
         if let field = error.field { body["field"] = field }
-        return JSONResponse.make(["error": body], status: status ?? Self.status(for: error.code))
+        return JSONResponse.make(["error": body], status: status)
     }
 }
 

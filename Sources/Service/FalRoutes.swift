@@ -15,8 +15,6 @@ struct FalRoutes {
 
     let videos: VideoRoutes
     let links: FileLinks
-    /// Whether this server speaks https (for the URLs it hands out when no public URL is set).
-    let tls: Bool
 
     /// What fal's Kling endpoints take; what has no meaning here (`prompt`...) is accepted and
     /// ignored, and so is any other field.
@@ -43,8 +41,9 @@ struct FalRoutes {
     }
 
     func add(to router: Router<APIContext>, auth: AuthMiddleware) {
-        let group = router.group(RouterPath(Self.application)).add(middleware: FalErrorMiddleware()).add(
-            middleware: auth)
+        let group = router.group(RouterPath(Self.application)).add(middleware: ErrorMiddleware(shape: Self.errorShape))
+            .add(
+                middleware: auth)
         for model in Self.models {
             group.post(RouterPath(model.path)) { request, context in
                 try await submit(request, context, resolution: model.resolution)
@@ -53,13 +52,13 @@ struct FalRoutes {
         group.get("requests/:id/status") { request, context in
             let job = try job(context)
             let logs = ["1", "true"].contains(request.uri.queryParameters.get("logs") ?? "")
-            return json(try status(job, base: base(request), logs: logs), job: job)
+            return json(try status(job, base: videos.base(request), logs: logs), job: job)
         }
         group.get("requests/:id/status/stream") { request, context in
             try stream(request, context)
         }
         group.get("requests/:id") { request, context in
-            try result(try job(context), base: base(request))
+            try result(try job(context), base: videos.base(request))
         }
         group.put("requests/:id/cancel") { _, context in
             let key = try context.requireKey()
@@ -100,8 +99,8 @@ struct FalRoutes {
         body.webhook_url = request.uri.queryParameters.get("fal_webhook").map { String($0) }
         let (job, _) = try await videos.create(
             body, key: key, idempotencyKey: request.headers[.init("Idempotency-Key")!], context: context,
-            extra: ["name": "fal", "base": base(request)])
-        var answer = urls(job.id, base: base(request))
+            extra: ["name": "fal", "base": videos.base(request)])
+        var answer = urls(job.id, base: videos.base(request))
         answer["status"] = "IN_QUEUE"
         answer["queue_position"] = try videos.store.queuePosition(of: job)
         return json(answer, job: job)
@@ -166,8 +165,7 @@ struct FalRoutes {
 
     /// fal's output shape for a completed job.
     static func output(_ job: VideoJob, base: String, links: FileLinks) -> [String: Any] {
-        let facts =
-            (job.result.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) } as? [String: Any]) ?? [:]
+        let facts = VideoJSON.facts(job)
         return [
             "video": [
                 "url": base + links.path(job.id), "content_type": "video/mp4", "file_name": "\(job.id).mp4",
@@ -195,66 +193,16 @@ struct FalRoutes {
 
     /// Server-Sent Events, each the status JSON, until COMPLETED.
     func stream(_ request: Request, _ context: APIContext) throws -> Response {
-        let first = try job(context)
-        let base = base(request)
+        let base = videos.base(request)
         let logs = ["1", "true"].contains(request.uri.queryParameters.get("logs") ?? "")
-        let body = ResponseBody { writer in
-            var current = first
-            var last: (VideoStatus, Double)?
-            while true {
-                if last == nil || last! != (current.status, current.progress) {
-                    last = (current.status, current.progress)
-                    let data = try JSONSerialization.data(
-                        withJSONObject: try status(current, base: base, logs: logs),
-                        options: [.sortedKeys, .withoutEscapingSlashes])
-                    try await writer.write(ByteBuffer(string: "data: \(String(decoding: data, as: UTF8.self))\n\n"))
-                }
-                if current.status.isFinal { break }
-                try await Task.sleep(for: .milliseconds(250))
-                guard let next = try videos.store.video(current.id, keyID: current.keyID) else { break }
-                current = next
-            }
-            try await writer.finish(nil)
-        }
-        return Response(
-            status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
+        return videos.eventStream(try job(context)) { job in (nil, try status(job, base: base, logs: logs)) }
     }
 
     func job(_ context: APIContext) throws -> VideoJob { try videos.job(context) }
 
-    /// Where the client reached us: the public URL when set, else the request's own host.
-    func base(_ request: Request) -> String {
-        if !videos.publicURL.isEmpty { return videos.publicURL }
-        let host = request.head.authority ?? "127.0.0.1"
-        return (tls ? "https://" : "http://") + host
-    }
-
-    func json(_ object: [String: Any], job: VideoJob) -> Response {
-        JSONResponse.make(object, headers: [.init("x-fal-request-id")!: job.id])
-    }
-}
-
-/// Errors in the shapes `fal_client` expects: validation as 422
-/// `{"detail": [{"loc": ["body", field], "msg", "type"}]}`, others as `{"detail", "error_type"}`.
-struct FalErrorMiddleware: RouterMiddleware {
-    typealias Context = APIContext
-
-    func handle(
-        _ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response
-    ) async throws -> Response {
-        do {
-            return try await next(request, context)
-        } catch let error as MouthpieceError {
-            return Self.response(error)
-        } catch let retry as RetryLater {
-            var response = Self.response(retry.error)
-            response.headers[.retryAfter] = String(retry.seconds)
-            return response
-        }
-    }
-
-    static func response(_ error: MouthpieceError) -> Response {
-        let status = ErrorMiddleware.status(for: error.code)
+    /// Errors in the shapes `fal_client` expects: validation as 422
+    /// `{"detail": [{"loc": ["body", field], "msg", "type"}]}`, others as `{"detail", "error_type"}`.
+    @Sendable static func errorShape(_ error: MouthpieceError, status: HTTPResponse.Status) -> Response {
         if status == .badRequest || error.code == .noFaceDetected {
             let location: [String] = ["body", error.field ?? "body"]
             return JSONResponse.make(
@@ -262,5 +210,9 @@ struct FalErrorMiddleware: RouterMiddleware {
                 status: .unprocessableContent)
         }
         return JSONResponse.make(["detail": error.message, "error_type": error.code.rawValue], status: status)
+    }
+
+    func json(_ object: [String: Any], job: VideoJob) -> Response {
+        JSONResponse.make(object, headers: [.init("x-fal-request-id")!: job.id])
     }
 }

@@ -86,11 +86,12 @@ public enum MouthpieceServer {
         let publicURL =
             configuration.publicURL.hasSuffix("/")
             ? String(configuration.publicURL.dropLast()) : configuration.publicURL
-        let videos = VideoRoutes(
+        var videos = VideoRoutes(
             store: store, blobs: blobs, limits: configuration.limits, loader: loader, publicURL: publicURL)
+        videos.tls = configuration.tls != nil
         videos.add(to: v1)
-        FalRoutes(videos: videos, links: links, tls: configuration.tls != nil).add(to: router, auth: auth)
-        TalksRoutes(videos: videos, links: links, tls: configuration.tls != nil).add(to: router, auth: auth)
+        FalRoutes(videos: videos, links: links).add(to: router, auth: auth)
+        TalksRoutes(videos: videos, links: links).add(to: router, auth: auth)
         links.add(to: router, store: store, blobs: blobs)
         AvatarRoutes(store: store, blobs: blobs, limits: configuration.limits, loader: loader).add(to: v1)
         WebhookRoutes(store: store).add(to: v1)

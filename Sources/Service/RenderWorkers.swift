@@ -130,7 +130,7 @@ public struct RenderWorkers: Service {
                     "completed",
                     metadata: [
                         "output_seconds": .stringConvertible(summary.duration),
-                        "render_seconds": .stringConvertible(Self.seconds(wall)),
+                        "render_seconds": .stringConvertible((wall.inSeconds * 1000).rounded() / 1000),
                     ])
             case .failure(let error as MouthpieceError) where error.code == .canceled && state.reason == .shutdown:
                 try store.release(job.id, owner: owner)
@@ -156,10 +156,6 @@ public struct RenderWorkers: Service {
         } catch {
             log.error("could not record the outcome: \(error)")
         }
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        ((Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18) * 1000).rounded() / 1000
     }
 
     /// The message for a finished job's webhook, if it asked for one.

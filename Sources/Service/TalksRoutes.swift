@@ -9,7 +9,6 @@ import Store
 struct TalksRoutes {
     let videos: VideoRoutes
     let links: FileLinks
-    let tls: Bool
 
     struct Talk: Decodable {
         struct TalkScript: Decodable {
@@ -28,15 +27,15 @@ struct TalksRoutes {
     }
 
     func add(to router: Router<APIContext>, auth: AuthMiddleware) {
-        let group = router.group("talks").add(middleware: TalksErrorMiddleware()).add(middleware: auth)
+        let group = router.group("talks").add(middleware: ErrorMiddleware(shape: Self.errorShape)).add(middleware: auth)
         group.post { request, context in try await create(request, context) }
         group.get { request, context in
             let key = try context.requireKey()
             let page = try videos.store.videos(keyID: key.id, after: nil, limit: 100)
-            return JSONResponse.make(["talks": page.map { describe($0, base: base(request)) }])
+            return JSONResponse.make(["talks": page.map { describe($0, base: videos.base(request)) }])
         }
         group.get(":id") { request, context in
-            JSONResponse.make(describe(try videos.job(context), base: base(request)))
+            JSONResponse.make(describe(try videos.job(context), base: videos.base(request)))
         }
         group.delete(":id") { _, context in
             let job = try videos.job(context)
@@ -91,8 +90,7 @@ struct TalksRoutes {
         if let started = job.startedAt { out["started_at"] = VideoJSON.iso(started) }
         if job.status == .completed {
             out["result_url"] = base + links.path(job.id)
-            let facts = job.result.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) } as? [String: Any]
-            out["duration"] = facts?["duration"] ?? 0
+            out["duration"] = VideoJSON.facts(job)["duration"] ?? 0
         }
         if job.status == .failed || job.status == .canceled {
             out["error"] = ["kind": job.errorCode ?? "canceled", "description": job.errorMessage ?? "Canceled."]
@@ -100,33 +98,18 @@ struct TalksRoutes {
         return out
     }
 
-    func base(_ request: Request) -> String {
-        if !videos.publicURL.isEmpty { return videos.publicURL }
-        return (tls ? "https://" : "http://") + (request.head.authority ?? "127.0.0.1")
+    /// D-ID's error shape: `{"kind", "description"}` (and our stable `code`).
+    @Sendable static func errorShape(_ error: MouthpieceError, status: HTTPResponse.Status) -> Response {
+        let kind =
+            switch error.code {
+            case .unauthorized: "AuthorizationError"
+            case .notFound: "NotFoundError"
+            case .quotaExceeded: "InsufficientCreditsError"
+            case .concurrencyLimit: "TooManyRequestsError"
+            default: "ValidationError"
+            }
+        return JSONResponse.make(
+            ["kind": kind, "description": error.message, "code": error.code.rawValue], status: status)
     }
-}
 
-/// D-ID's error shape: `{"kind", "description"}`.
-struct TalksErrorMiddleware: RouterMiddleware {
-    typealias Context = APIContext
-
-    func handle(
-        _ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response
-    ) async throws -> Response {
-        do {
-            return try await next(request, context)
-        } catch let error as MouthpieceError {
-            let kind =
-                switch error.code {
-                case .unauthorized: "AuthorizationError"
-                case .notFound: "NotFoundError"
-                case .quotaExceeded: "InsufficientCreditsError"
-                case .concurrencyLimit: "TooManyRequestsError"
-                default: "ValidationError"
-                }
-            return JSONResponse.make(
-                ["kind": kind, "description": error.message, "code": error.code.rawValue],
-                status: ErrorMiddleware.status(for: error.code))
-        }
-    }
 }

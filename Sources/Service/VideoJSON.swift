@@ -14,9 +14,8 @@ enum VideoJSON {
         if let started = job.startedAt { out["started_at"] = iso(started) }
         if let finished = job.finishedAt { out["finished_at"] = iso(finished) }
         if let code = job.errorCode { out["error"] = ["code": code, "message": job.errorMessage ?? ""] }
-        if let result = job.result,
-            var facts = try? JSONSerialization.jsonObject(with: Data(result.utf8)) as? [String: Any]
-        {
+        if job.result != nil {
+            var facts = facts(job)
             facts["url"] = baseURL + "/v1/videos/\(job.id)/content"
             if facts["caption_cues"] != nil {
                 facts["captions"] = [
@@ -40,6 +39,11 @@ enum VideoJSON {
         ]
         let data = try JSONSerialization.data(withJSONObject: message, options: [.sortedKeys, .withoutEscapingSlashes])
         return (event, String(decoding: data, as: UTF8.self))
+    }
+
+    /// What a finished render made (duration, size, frames...), as stored with the job.
+    static func facts(_ job: VideoJob) -> [String: Any] {
+        job.result.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] } ?? [:]
     }
 
     static func iso(_ date: Date) -> String { date.formatted(.iso8601) }

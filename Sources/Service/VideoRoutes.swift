@@ -13,6 +13,8 @@ struct VideoRoutes {
     let loader: InputLoader
     /// Prefix of the links in answers and webhooks ("" leaves them relative).
     let publicURL: String
+    /// Whether this server speaks https (for absolute links when no public URL is set).
+    var tls = false
 
     /// What a submission may carry.
     struct Submission: Decodable {
@@ -265,27 +267,37 @@ struct VideoRoutes {
         return Response(status: .ok, headers: headers, body: try await FileIO().loadFile(path: path, context: context))
     }
 
-    /// Server-Sent Events: a `progress` event whenever the status or progress changes (checked
-    /// every 250 ms), then one `completed`, `failed` or `canceled` event, and the stream ends.
+    /// Server-Sent Events: a `progress` event whenever the status or progress changes, then one
+    /// `completed`, `failed` or `canceled` event, and the stream ends.
     func events(_ context: APIContext) throws -> Response {
-        let first = try job(context)
+        eventStream(try job(context)) { job in
+            (job.status.isFinal ? job.status.rawValue : "progress", try describe(job))
+        }
+    }
+
+    /// Server-Sent Events following a job: one event whenever its status or progress changes
+    /// (checked every 250 ms) until it ends. `event` gives each event's name (nil for none) and data.
+    func eventStream(
+        _ first: VideoJob, event: @escaping @Sendable (VideoJob) throws -> (name: String?, data: [String: Any])
+    ) -> Response {
         let store = store
-        let keyID = first.keyID
         let body = ResponseBody { writer in
             var last: (VideoStatus, Double)? = nil
             var current = first
             while true {
                 if last == nil || last! != (current.status, current.progress) {
                     last = (current.status, current.progress)
-                    let name = current.status.isFinal ? current.status.rawValue : "progress"
+                    let (name, object) = try event(current)
                     let data = try JSONSerialization.data(
-                        withJSONObject: try describe(current), options: [.sortedKeys, .withoutEscapingSlashes])
+                        withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
                     try await writer.write(
-                        ByteBuffer(string: "event: \(name)\ndata: \(String(decoding: data, as: UTF8.self))\n\n"))
+                        ByteBuffer(
+                            string: (name.map { "event: \($0)\n" } ?? "")
+                                + "data: \(String(decoding: data, as: UTF8.self))\n\n"))
                 }
                 if current.status.isFinal { break }
                 try await Task.sleep(for: .milliseconds(250))
-                guard let next = try store.video(current.id, keyID: keyID) else { break }
+                guard let next = try store.video(current.id, keyID: first.keyID) else { break }
                 current = next
             }
             try await writer.finish(nil)
@@ -316,6 +328,13 @@ struct VideoRoutes {
             throw MouthpieceError(.notFound, "No video \(id).", field: "id")
         }
         return job
+    }
+
+    /// Where the client reached us: the public URL when set, else the request's own host (the
+    /// compatibility faces hand out absolute URLs).
+    func base(_ request: Request) -> String {
+        if !publicURL.isEmpty { return publicURL }
+        return (tls ? "https://" : "http://") + (request.head.authority ?? "127.0.0.1")
     }
 
     func describe(_ job: VideoJob) throws -> [String: Any] {

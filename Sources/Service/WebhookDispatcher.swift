@@ -87,7 +87,7 @@ struct WebhookDispatcher: Service {
             // from closed ones.
             failure = "No answer: could not connect, or the receiver did not answer in time."
         }
-        let milliseconds = RenderWorkers.seconds(started.duration(to: .now)) * 1000
+        let milliseconds = started.duration(to: .now).inSeconds * 1000
         do {
             let after = try store.recordWebhookAttempt(
                 delivery.id, owner: owner, statusCode: statusCode, error: failure, milliseconds: milliseconds,
