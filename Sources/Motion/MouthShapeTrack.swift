@@ -29,7 +29,7 @@ public struct MouthShapeTrack: Sendable {
         let frames = features.frames
         guard !frames.isEmpty else { return [] }
         let scale = features.speechLevels(absoluteSilence: absoluteSilence)
-        let (peak, gate) = (scale.peak, scale.gate)
+        let gate = scale.gate
         let count = frames.count
 
         var jaw = [Double](repeating: 0, count: count)
@@ -39,7 +39,7 @@ public struct MouthShapeTrack: Sendable {
         var raise = [Double](repeating: 0, count: count)
         var tuck = [Double](repeating: 0, count: count)
         for (i, f) in frames.enumerated() {
-            let open = clamp((f.loudness - gate) / max(peak - gate, 6), 0, 1)
+            let open = scale.openness(f.loudness)
             guard open > 0 else { continue }
             // Hiss (s, sh, f) keeps the teeth nearly together even when loud.
             let hiss = clamp((f.highBand - 0.35) / 0.4, 0, 1)

@@ -162,7 +162,7 @@ public struct PhonemeMouthTrack: Sendable {
         // Loudness: 0 in silence, up to 1 at the clip's speech peak.
         let loudness: [Double]? = voice.map { features in
             let levels = features.speechLevels(absoluteSilence: base.absoluteSilence)
-            return features.frames.map { clamp(($0.loudness - levels.gate) / max(levels.peak - levels.gate, 6), 0, 1) }
+            return features.frames.map { levels.openness($0.loudness) }
         }
         // Pauses the voice makes (120 ms or more below its speech gate) rest the mouth, whatever
         // phoneme espeak-ng's timing stretches over them.

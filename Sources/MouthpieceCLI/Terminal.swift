@@ -60,8 +60,7 @@ final class ProgressBar {
         let fraction = total > 0 ? Double(done) / Double(total) : 0
         let filled = Int(fraction * Double(width))
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-        let elapsed = now - started
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = (now - started).inSeconds
         Terminal.writeErr(
             "\r\(label) [\(bar)] \(Int(fraction * 100))% \(done)/\(total) frames, \(seconds.formatted(1)) s  ")
     }

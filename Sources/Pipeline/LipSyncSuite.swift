@@ -57,15 +57,8 @@ public struct LipSyncSuite: Sendable {
                 return raw[lo..<hi].reduce(0, +) / Double(hi - lo)
             }
         }
-        let (x, y) = (opening(a), opening(b))
-        let (mx, my) = (x.reduce(0, +) / Double(n), y.reduce(0, +) / Double(n))
-        var (sxy, sxx, syy) = (0.0, 0.0, 0.0)
-        for i in 0..<n {
-            sxy += (x[i] - mx) * (y[i] - my)
-            sxx += (x[i] - mx) * (x[i] - mx)
-            syy += (y[i] - my) * (y[i] - my)
-        }
-        return sxx > 0 && syy > 0 ? sxy / (sxx * syy).squareRoot() : 0
+        let r = ClipEvaluation.pearson(opening(a), opening(b))
+        return r.isNaN ? 0 : r
     }
 
     public let portraits: [String]

@@ -75,7 +75,7 @@ public struct RenderJob: Sendable {
         var timings: [(String, Double)] = []
         func timed<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
             let t0 = clock.now
-            defer { timings.append((name, Self.seconds(clock.now - t0))) }
+            defer { timings.append((name, (clock.now - t0).inSeconds)) }
             return try body()
         }
 
@@ -196,8 +196,8 @@ public struct RenderJob: Sendable {
         try writer.finish()
         encodeTime += clock.now - t2
         // "render" is the time spent waiting for frames: rendering not hidden behind encoding.
-        timings.append(("render", Self.seconds(renderTime)))
-        timings.append(("encode", Self.seconds(encodeTime)))
+        timings.append(("render", renderTime.inSeconds))
+        timings.append(("encode", encodeTime.inSeconds))
         if let sheet, let path = options.contactSheetPath {
             try AtomicFile.write(try ImageEncoder.png(sheet.image), to: path)
         }
@@ -208,7 +208,7 @@ public struct RenderJob: Sendable {
         }
         try OutputFile.commit(temporary, to: outputPath)
         keep = true
-        timings.append(("total", Self.seconds(clock.now - started)))
+        timings.append(("total", (clock.now - started).inSeconds))
         let bytes = ((try? FileManager.default.attributesOfItem(atPath: outputPath))?[.size] as? Int) ?? 0
         return RenderSummary(
             output: outputPath, duration: Double(frameCount) / Double(options.fps), frames: frameCount,
@@ -261,9 +261,6 @@ public struct RenderJob: Sendable {
         return (audio, script)
     }
 
-    static func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-    }
 }
 
 extension Phoneme {

@@ -49,6 +49,12 @@ public struct SpeechLevels: Sendable {
     public let floor: Double
     public let peak: Double
     public let gate: Double
+
+    /// How far a frame's loudness stands into speech: 0 at the gate and below, 1 at the speech
+    /// level (the range is at least 6 dB).
+    public func openness(_ loudness: Double) -> Double {
+        min(1, max(0, (loudness - gate) / max(peak - gate, 6)))
+    }
 }
 
 extension VoiceFeatures {
