@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.60.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
     ],
     targets: [
         // C layers: headers and one small C++ shim, nothing else.
@@ -61,12 +62,16 @@ let package = Package(
             dependencies: ["Media", "Face", "Voice", "Speech", "Motion", "Render", "MouthpieceCore"],
             swiftSettings: optimised
         ),
-        // The job store: keys, avatars, videos, leases (SQLite through GRDB).
+        // The job store: keys, avatars, videos, leases, webhook outbox; SQLite (GRDB, embedded) or
+        // PostgreSQL (postgres-nio, many machines) behind one protocol.
         .target(
             name: "Store",
             dependencies: [
                 "MouthpieceCore", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // The HTTP service: the API, authentication, in-process render workers.

@@ -8,7 +8,8 @@ struct Mouthpiece: AsyncParsableCommand {
         abstract: "Turn a portrait and a voice into a lip-synced talking-head MP4, on the CPU.",
         subcommands: [
             RenderCommand.self, AnimateCommand.self, InspectCommand.self, EvalCommand.self, BenchCommand.self,
-            SayCommand.self, VoicesCommand.self, ServeCommand.self, KeysCommand.self,
+            SayCommand.self, VoicesCommand.self, ServeCommand.self, WorkerCommand.self, MigrateCommand.self,
+            KeysCommand.self,
         ]
     )
 }

@@ -9,9 +9,13 @@ import Store
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve the HTTP API (SQLite store, file blobs and render workers in one process).",
-        discussion: "Each option can also be set by an environment variable: MOUTHPIECE_HOST, MOUTHPIECE_PORT, "
-            + "MOUTHPIECE_DATA_DIR, MOUTHPIECE_WORKERS, MOUTHPIECE_URL_ALLOWLIST, MOUTHPIECE_PUBLIC_URL, MOUTHPIECE_LOG_FORMAT, MOUTHPIECE_METRICS_TOKEN, MOUTHPIECE_TLS_CERT, MOUTHPIECE_TLS_KEY. Stops gracefully on SIGTERM or SIGINT."
+        abstract: "Serve the HTTP API (with render workers in the same process unless --workers 0).",
+        discussion: "Without --database: the embedded SQLite store and blobs under --data-dir, one machine. With "
+            + "--database postgres://... and a --blob-dir every machine shares: any number of API nodes (--workers 0) "
+            + "and `mouthpiece worker` processes. Each option can also be set by an environment variable: "
+            + "MOUTHPIECE_HOST, MOUTHPIECE_PORT, MOUTHPIECE_DATA_DIR, MOUTHPIECE_DATABASE, MOUTHPIECE_BLOB_DIR, "
+            + "MOUTHPIECE_WORKERS, MOUTHPIECE_URL_ALLOWLIST, MOUTHPIECE_PUBLIC_URL, MOUTHPIECE_LOG_FORMAT, "
+            + "MOUTHPIECE_METRICS_TOKEN, MOUTHPIECE_TLS_CERT, MOUTHPIECE_TLS_KEY. Stops gracefully on SIGTERM or SIGINT."
     )
 
     @Option(help: "Address to listen on (env MOUTHPIECE_HOST).")
@@ -20,11 +24,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on (env MOUTHPIECE_PORT).")
     var port: Int?
 
-    @Option(name: .customLong("data-dir"), help: "Where the database and files live (env MOUTHPIECE_DATA_DIR).")
-    var dataDir: String?
+    @OptionGroup var storage: StorageOptions
 
-    @Option(help: "Render workers in this process; 0 serves the API only (env MOUTHPIECE_WORKERS).")
-    var workers: Int?
+    @OptionGroup var rendering: WorkerFlags
 
     @Option(
         name: .customLong("url-allowlist"),
@@ -62,8 +64,8 @@ struct ServeCommand: AsyncParsableCommand {
         var configuration = ServerConfiguration()
         if let host = host ?? environment["MOUTHPIECE_HOST"] { configuration.host = host }
         if let port = port ?? environment["MOUTHPIECE_PORT"].flatMap(Int.init) { configuration.port = port }
-        if let dir = dataDir ?? environment["MOUTHPIECE_DATA_DIR"] { configuration.dataDirectory = dir }
-        if let count = workers ?? environment["MOUTHPIECE_WORKERS"].flatMap(Int.init) { configuration.workers = count }
+        try storage.apply(to: &configuration)
+        try rendering.apply(to: &configuration)
         if let list = urlAllowlist ?? environment["MOUTHPIECE_URL_ALLOWLIST"] {
             configuration.urlAllowlist = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
                 .filter { !$0.isEmpty }
@@ -82,25 +84,149 @@ struct ServeCommand: AsyncParsableCommand {
         guard (1...65535).contains(configuration.port) else {
             throw ValidationError("port must be between 1 and 65535.")
         }
-        guard configuration.workers >= 0 else { throw ValidationError("workers must be 0 or more.") }
         try await MouthpieceServer.run(configuration)
     }
 }
 
+/// Where a deployment keeps its data: the store and the blobs.
+struct StorageOptions: ParsableArguments {
+    @Option(
+        name: .customLong("data-dir"),
+        help: "Where the SQLite database and files live when there is no --database (env MOUTHPIECE_DATA_DIR).")
+    var dataDir: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "PostgreSQL URL shared by every node, e.g. postgres://user:pass@db:5432/mouthpiece?sslmode=require (env MOUTHPIECE_DATABASE).",
+            valueName: "url"))
+    var database: String?
+
+    @Option(
+        name: .customLong("blob-dir"),
+        help: "Directory for inputs and videos; with --database, a filesystem every node mounts at this path (env MOUTHPIECE_BLOB_DIR).")
+    var blobDir: String?
+
+    func apply(to configuration: inout ServerConfiguration) throws {
+        let environment = ProcessInfo.processInfo.environment
+        if let dir = dataDir ?? environment["MOUTHPIECE_DATA_DIR"] { configuration.dataDirectory = dir }
+        if let url = database ?? environment["MOUTHPIECE_DATABASE"], !url.isEmpty {
+            guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") else {
+                throw ValidationError("database must be a postgres:// URL (without it, SQLite in --data-dir is used).")
+            }
+            configuration.database = url
+            guard let blobs = blobDir ?? environment["MOUTHPIECE_BLOB_DIR"] else {
+                throw ValidationError(
+                    "--database needs --blob-dir: a directory every node mounts at the same path (shared filesystem).")
+            }
+            configuration.blobDir = blobs
+        } else if let blobs = blobDir ?? environment["MOUTHPIECE_BLOB_DIR"] {
+            configuration.blobDir = blobs
+        }
+    }
+}
+
+/// How a process renders.
+struct WorkerFlags: ParsableArguments {
+    @Option(help: "Render workers in this process; 0 for an API-only node (env MOUTHPIECE_WORKERS).")
+    var workers: Int?
+
+    @Option(
+        name: .customLong("scratch-dir"),
+        help: "Local directory renders are written to before they move into the blob dir (env MOUTHPIECE_SCRATCH_DIR).")
+    var scratchDir: String?
+
+    @Option(
+        name: .customLong("max-attempts"),
+        help: "Claims of one job (crashed workers, full disks...) before it is marked failed (env MOUTHPIECE_MAX_ATTEMPTS).")
+    var maxAttempts: Int?
+
+    func apply(to configuration: inout ServerConfiguration) throws {
+        let environment = ProcessInfo.processInfo.environment
+        if let count = workers ?? environment["MOUTHPIECE_WORKERS"].flatMap(Int.init) { configuration.workers = count }
+        guard configuration.workers >= 0 else { throw ValidationError("workers must be 0 or more.") }
+        configuration.scratchDirectory = scratchDir ?? environment["MOUTHPIECE_SCRATCH_DIR"]
+        if let attempts = maxAttempts ?? environment["MOUTHPIECE_MAX_ATTEMPTS"].flatMap(Int.init) {
+            guard attempts >= 1 else { throw ValidationError("max-attempts must be 1 or more.") }
+            configuration.maxAttempts = attempts
+        }
+    }
+}
+
+/// `mouthpiece worker`: renders jobs from a shared store; any number, on any machines.
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Render jobs from the shared store (no HTTP): add these to add capacity.",
+        discussion: "Typically `mouthpiece worker --database postgres://... --blob-dir /mnt/mouthpiece-blobs`. "
+            + "Each worker claims one job at a time with a lease it renews every second; if the process dies, another "
+            + "worker takes the job over once the lease (10 s) runs out. One worker per core is the most a machine "
+            + "uses well. Stops gracefully on SIGTERM or SIGINT, handing jobs in flight back to the queue."
+    )
+
+    @OptionGroup var storage: StorageOptions
+
+    @OptionGroup var rendering: WorkerFlags
+
+    @Option(
+        name: .customLong("public-url"),
+        help: "How clients reach the API nodes, for links in webhook messages (env MOUTHPIECE_PUBLIC_URL).")
+    var publicURL: String?
+
+    func run() async throws {
+        var configuration = ServerConfiguration()
+        configuration.workers = ProcessInfo.processInfo.activeProcessorCount
+        try storage.apply(to: &configuration)
+        try rendering.apply(to: &configuration)
+        guard configuration.workers >= 1 else { throw ValidationError("a worker needs --workers 1 or more.") }
+        if let url = publicURL ?? ProcessInfo.processInfo.environment["MOUTHPIECE_PUBLIC_URL"] {
+            configuration.publicURL = url
+        }
+        try await MouthpieceServer.runWorker(configuration)
+    }
+}
+
+/// `mouthpiece migrate`: brings the store's schema up to this version.
+struct MigrateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "migrate",
+        abstract: "Apply the store's schema migrations (serve and worker also do this when they start).")
+
+    @OptionGroup var storage: StorageOptions
+
+    @Flag(help: "Print JSON on stdout.")
+    var json = false
+
+    func run() async throws {
+        var configuration = ServerConfiguration()
+        try storage.apply(to: &configuration)
+        try await Terminal.run(json: json) {
+            let store = try await openStore(
+                database: configuration.database, dataDirectory: configuration.dataDirectory,
+                logger: Logger(label: "mouthpiece.migrate"))
+            let applied = try await store.appliedMigrations()
+            let kind = configuration.database == nil ? "sqlite" : "postgresql"
+            if json {
+                Terminal.printJSON(["store": kind, "migrations": applied])
+            } else {
+                print("\(kind) schema up to date: \(applied.joined(separator: ", "))")
+            }
+        }
+    }
+}
+
 /// `mouthpiece keys create`: API keys, shown once and stored hashed.
-struct KeysCommand: ParsableCommand {
+struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keys", abstract: "Manage API keys.", subcommands: [CreateKey.self])
 
-    struct CreateKey: ParsableCommand {
+    struct CreateKey: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "create", abstract: "Create an API key; prints it and its webhook signing secret once.")
 
         @Option(help: "A name for the key (who or what uses it).")
         var name: String
 
-        @Option(name: .customLong("data-dir"), help: "The server's data directory (env MOUTHPIECE_DATA_DIR).")
-        var dataDir: String?
+        @OptionGroup var storage: StorageOptions
 
         @Option(name: .customLong("quota-seconds"), help: "Output seconds this key may render in all.")
         var quotaSeconds: Double?
@@ -111,22 +237,20 @@ struct KeysCommand: ParsableCommand {
         @Flag(help: "Print JSON on stdout.")
         var json = false
 
-        func run() throws {
-            try Terminal.run(json: json) {
-                var configuration = ServerConfiguration()
-                if let dir = dataDir ?? ProcessInfo.processInfo.environment["MOUTHPIECE_DATA_DIR"] {
-                    configuration.dataDirectory = dir
-                }
+        func run() async throws {
+            var configuration = ServerConfiguration()
+            try storage.apply(to: &configuration)
+            try await Terminal.run(json: json) {
                 guard !name.trimmingCharacters(in: .whitespaces).isEmpty else {
                     throw MouthpieceError(.invalidParameter, "name must not be empty.", field: "name")
                 }
                 guard concurrency >= 1 else {
                     throw MouthpieceError(.invalidParameter, "concurrency must be 1 or more.", field: "concurrency")
                 }
-                try FileManager.default.createDirectory(
-                    atPath: configuration.dataDirectory, withIntermediateDirectories: true)
-                let store = try SQLiteStore(path: configuration.databasePath)
-                let (key, secret) = try store.createKey(
+                let store = try await openStore(
+                    database: configuration.database, dataDirectory: configuration.dataDirectory,
+                    logger: Logger(label: "mouthpiece.keys"))
+                let (key, secret) = try await store.createKey(
                     name: name, quotaSeconds: quotaSeconds, concurrency: concurrency)
                 if json {
                     Terminal.printJSON([

@@ -31,6 +31,23 @@ enum Terminal {
     static func run(json: Bool, _ body: () throws -> Void) throws {
         do {
             try body()
+        } catch {
+            try report(error, json: json)
+        }
+    }
+
+    static func run(json: Bool, _ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch {
+            try report(error, json: json)
+        }
+    }
+
+    /// Prints `error` (with its stable code) and exits with its status.
+    static func report(_ error: any Error, json: Bool) throws -> Never {
+        do {
+            throw error
         } catch let error as MouthpieceError {
             Terminal.error(error, json: json)
             throw ExitCode(error.exitStatus)

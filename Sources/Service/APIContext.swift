@@ -91,7 +91,7 @@ struct RetryLater: Error {
 /// context.
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = APIContext
-    let store: SQLiteStore
+    let store: any DataStore
 
     func handle(
         _ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response
@@ -100,11 +100,13 @@ struct AuthMiddleware: RouterMiddleware {
             throw MouthpieceError(.unauthorized, "Send your API key as `Authorization: Bearer <key>`.")
         }
         let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, ["bearer", "key", "basic"].contains(parts[0].lowercased()),
-            let key = try Self.candidates(scheme: parts[0].lowercased(), String(parts[1])).lazy.compactMap({
-                try? store.key(secret: $0)
-            }).first
-        else {
+        var found: APIKey?
+        if parts.count == 2, ["bearer", "key", "basic"].contains(parts[0].lowercased()) {
+            for candidate in try Self.candidates(scheme: parts[0].lowercased(), String(parts[1])) where found == nil {
+                found = try await store.key(secret: candidate)
+            }
+        }
+        guard let key = found else {
             throw MouthpieceError(.unauthorized, "The API key is not valid.")
         }
         var context = context

@@ -6,8 +6,8 @@ import Store
 
 /// `/v1/avatars`: a portrait analysed once and kept, to make any number of videos from.
 struct AvatarRoutes {
-    let store: SQLiteStore
-    let blobs: BlobStore
+    let store: any DataStore
+    let blobs: any BlobStorage
     let limits: InputLimits
     let loader: InputLoader
 
@@ -20,10 +20,10 @@ struct AvatarRoutes {
 
     func add(to group: RouterGroup<APIContext>) {
         group.post("avatars") { request, context in try await create(request, context) }
-        group.get("avatars") { _, context in try list(context) }
-        group.get("avatars/:id") { _, context in JSONResponse.make(describe(try avatar(context))) }
+        group.get("avatars") { _, context in await try list(context) }
+        group.get("avatars/:id") { _, context in await JSONResponse.make(describe(try avatar(context))) }
         group.get("avatars/:id/preview") { _, context in
-            let avatar = try avatar(context)
+            let avatar = await try avatar(context)
             return Response(
                 status: .ok, headers: [.contentType: "image/png"],
                 body: try await FileIO().loadFile(path: blobs.path(avatar.previewBlob), context: context))
@@ -31,7 +31,7 @@ struct AvatarRoutes {
         group.delete("avatars/:id") { _, context in
             let key = try context.requireKey()
             let id = try context.parameters.require("id")
-            guard let avatar = try store.deleteAvatar(id, keyID: key.id) else {
+            guard let avatar = try await store.deleteAvatar(id, keyID: key.id) else {
                 throw MouthpieceError(.notFound, "No avatar \(id).", field: "id")
             }
             // Videos made from it hold their own link to the image, so they are not affected.
@@ -81,23 +81,23 @@ struct AvatarRoutes {
             "warnings": a.warnings.map { ["code": $0.rawValue, "message": $0.message] },
         ]
         let avatar = Avatar(
-            id: "avt_" + SQLiteStore.randomToken(bytes: 12), keyID: key.id, imageBlob: image, previewBlob: preview.id,
+            id: "avt_" + StoreRules.randomToken(bytes: 12), keyID: key.id, imageBlob: image, previewBlob: preview.id,
             analysis: String(
                 decoding: try JSONSerialization.data(withJSONObject: analysis, options: [.sortedKeys]), as: UTF8.self),
             createdAt: Date())
-        try store.addAvatar(avatar)
+        try await store.addAvatar(avatar)
         return JSONResponse.make(describe(avatar), status: .created)
     }
 
-    func list(_ context: APIContext) throws -> Response {
+    func list(_ context: APIContext) async throws -> Response {
         let key = try context.requireKey()
-        return JSONResponse.make(["object": "list", "data": try store.avatars(keyID: key.id, limit: 100).map(describe)])
+        return JSONResponse.make(["object": "list", "data": try await store.avatars(keyID: key.id, limit: 100).map(describe)])
     }
 
-    func avatar(_ context: APIContext) throws -> Avatar {
+    func avatar(_ context: APIContext) async throws -> Avatar {
         let key = try context.requireKey()
         let id = try context.parameters.require("id")
-        guard let avatar = try store.avatar(id, keyID: key.id) else {
+        guard let avatar = try await store.avatar(id, keyID: key.id) else {
             throw MouthpieceError(.notFound, "No avatar \(id).", field: "id")
         }
         return avatar

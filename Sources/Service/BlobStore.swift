@@ -2,9 +2,41 @@ import Foundation
 import MouthpieceCore
 import Store
 
-/// Files by id under a directory: inputs, outputs. Written under a temporary name and renamed, so
-/// a reader never sees a partial file.
-public struct BlobStore: Sendable {
+/// Where the service keeps files (uploaded inputs, previews, rendered videos and their captions),
+/// by id. Every node of a deployment must see the same blobs: one directory on one machine, or a
+/// directory on a shared filesystem (NFS, CephFS...) mounted at the same path everywhere. An
+/// object store can take this place later; readers only ever ask for a local path to a blob.
+public protocol BlobStorage: Sendable {
+    /// A local path to read the blob from.
+    func path(_ id: String) -> String
+    func put(_ bytes: [UInt8], suffix: String) throws -> String
+    /// A fresh id and a path inside the store for a file the caller writes itself, under a
+    /// temporary name renamed when complete (as the media writers do).
+    func reservePath(suffix: String) -> (id: String, path: String)
+    /// Moves a finished file from elsewhere (a worker's scratch directory) into the store under a
+    /// new id, with its sidecar files (same name, other extensions: captions) beside it. Readers
+    /// see each file whole or not at all, and the sidecars before the file.
+    func adopt(_ file: String, sidecars: [String]) throws -> String
+    /// A second name for a stored file (no copy), so that each owner can delete its own.
+    func link(_ id: String) throws -> String
+    func remove(_ id: String)
+    func exists(_ id: String) -> Bool
+    func size(_ id: String) -> Int
+    /// Removes temporary files a process that died while writing them left behind.
+    @discardableResult
+    func sweepPartials(olderThan age: TimeInterval) -> Int
+}
+
+extension BlobStorage {
+    public func put(_ bytes: [UInt8]) throws -> String { try put(bytes, suffix: "") }
+    @discardableResult
+    public func sweepPartials() -> Int { sweepPartials(olderThan: 900) }
+}
+
+/// Blobs as files in one directory (local, or shared between machines). Written under a
+/// temporary name in the same directory and renamed, so a reader never sees a partial file,
+/// on any machine (rename is atomic on NFS too).
+public struct BlobStore: BlobStorage {
     public let directory: String
 
     public init(directory: String) throws {
@@ -14,9 +46,8 @@ public struct BlobStore: Sendable {
 
     public func path(_ id: String) -> String { directory + "/" + id }
 
-    /// Stores `bytes` under a new id with `suffix` (".png", ".mp4"...), returns the id.
-    public func put(_ bytes: [UInt8], suffix: String = "") throws -> String {
-        let id = "blob_" + SQLiteStore.randomToken(bytes: 12) + suffix
+    public func put(_ bytes: [UInt8], suffix: String) throws -> String {
+        let id = "blob_" + StoreRules.randomToken(bytes: 12) + suffix
         let temporary = path("." + id + ".partial")
         guard FileManager.default.createFile(atPath: temporary, contents: Data(bytes)) else {
             throw MouthpieceError(.internalError, "The blob store at \(directory) is not writable.")
@@ -28,16 +59,14 @@ public struct BlobStore: Sendable {
         return id
     }
 
-    /// A fresh path for a file a worker will write and then `adopt`.
     public func reservePath(suffix: String) -> (id: String, path: String) {
-        let id = "blob_" + SQLiteStore.randomToken(bytes: 12) + suffix
+        let id = "blob_" + StoreRules.randomToken(bytes: 12) + suffix
         return (id, path(id))
     }
 
-    /// A second name for a stored file (a hard link: no copy), so that each owner can delete its own.
     public func link(_ id: String) throws -> String {
         let suffix = id.firstIndex(of: ".").map { String(id[$0...]) } ?? ""
-        let new = "blob_" + SQLiteStore.randomToken(bytes: 12) + suffix
+        let new = "blob_" + StoreRules.randomToken(bytes: 12) + suffix
         do {
             try FileManager.default.linkItem(atPath: path(id), toPath: path(new))
         } catch {
@@ -46,10 +75,10 @@ public struct BlobStore: Sendable {
         return new
     }
 
-    /// Removes temporary files (`.*.partial`) left by a process that died while writing them and
-    /// untouched for `age` seconds (a live writer touches its file all the time); returns how many.
+    /// Removes `.*.partial` files untouched for `age` seconds (a live writer touches its file all
+    /// the time); returns how many.
     @discardableResult
-    public func sweepPartials(olderThan age: TimeInterval = 900) -> Int {
+    public func sweepPartials(olderThan age: TimeInterval) -> Int {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         var removed = 0
         for name in names where name.hasPrefix(".") && name.hasSuffix(".partial") {
@@ -61,7 +90,60 @@ public struct BlobStore: Sendable {
         return removed
     }
 
-    public func remove(_ id: String) { try? FileManager.default.removeItem(atPath: path(id)) }
+    public func adopt(_ file: String, sidecars: [String]) throws -> String {
+        let suffix = "." + (file as NSString).pathExtension
+        let (id, target) = reservePath(suffix: suffix)
+        let stem = (target as NSString).deletingPathExtension
+        var moved: [String] = []
+        do {
+            for sidecar in sidecars where FileManager.default.fileExists(atPath: sidecar) {
+                let destination = stem + "." + (sidecar as NSString).pathExtension
+                try move(sidecar, to: destination)
+                moved.append(destination)
+            }
+            try move(file, to: target)
+        } catch {
+            for path in moved { try? FileManager.default.removeItem(atPath: path) }
+            throw error
+        }
+        return id
+    }
+
+    /// Renames `source` to `destination`; across filesystems, copies to a temporary name beside
+    /// the destination first, then renames.
+    func move(_ source: String, to destination: String) throws {
+        if rename(source, destination) == 0 { return }
+        guard errno == EXDEV else { throw Self.writeError(directory, errno) }
+        let temporary =
+            (destination as NSString).deletingLastPathComponent + "/."
+            + (destination as NSString).lastPathComponent + ".partial"
+        do {
+            try? FileManager.default.removeItem(atPath: temporary)
+            try FileManager.default.copyItem(atPath: source, toPath: temporary)
+        } catch {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw MouthpieceError(.outputNotWritable, "Could not copy a file into the blob store at \(directory): \(error.localizedDescription)")
+        }
+        guard rename(temporary, destination) == 0 else {
+            let code = errno
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw Self.writeError(directory, code)
+        }
+        try? FileManager.default.removeItem(atPath: source)
+    }
+
+    static func writeError(_ directory: String, _ code: Int32) -> MouthpieceError {
+        MouthpieceError(
+            .outputNotWritable, "Could not write to the blob store at \(directory): \(String(cString: strerror(code))).")
+    }
+
+    public func remove(_ id: String) {
+        try? FileManager.default.removeItem(atPath: path(id))
+        if id.hasSuffix(".mp4") {
+            let stem = (path(id) as NSString).deletingPathExtension
+            for sidecar in [".srt", ".vtt"] { try? FileManager.default.removeItem(atPath: stem + sidecar) }
+        }
+    }
 
     public func exists(_ id: String) -> Bool { FileManager.default.fileExists(atPath: path(id)) }
 

@@ -50,26 +50,26 @@ struct FalRoutes {
             }
         }
         group.get("requests/:id/status") { request, context in
-            let job = try job(context)
+            let job = await try job(context)
             let logs = ["1", "true"].contains(request.uri.queryParameters.get("logs") ?? "")
-            return json(try status(job, base: videos.base(request), logs: logs), job: job)
+            return await json(try status(job, base: videos.base(request), logs: logs), job: job)
         }
         group.get("requests/:id/status/stream") { request, context in
-            try stream(request, context)
+            await try stream(request, context)
         }
         group.get("requests/:id") { request, context in
-            try result(try job(context), base: videos.base(request))
+            await try result(try job(context), base: videos.base(request))
         }
         group.put("requests/:id/cancel") { _, context in
             let key = try context.requireKey()
             let id = try context.parameters.require("id")
-            guard let before = try videos.store.video(id, keyID: key.id) else {
+            guard let before = try await videos.store.video(id, keyID: key.id) else {
                 return JSONResponse.make(["status": "NOT_FOUND"], status: .notFound)
             }
             if before.status.isFinal {
                 return JSONResponse.make(["status": "ALREADY_COMPLETED"], status: .badRequest)
             }
-            _ = try videos.store.cancel(id, keyID: key.id)
+            _ = try await videos.store.cancel(id, keyID: key.id)
             return JSONResponse.make(["status": "CANCELLATION_REQUESTED"], status: .accepted)
         }
     }
@@ -102,7 +102,7 @@ struct FalRoutes {
             extra: ["name": "fal", "base": videos.base(request)])
         var answer = urls(job.id, base: videos.base(request))
         answer["status"] = "IN_QUEUE"
-        answer["queue_position"] = try videos.store.queuePosition(of: job)
+        answer["queue_position"] = try await videos.store.queuePosition(of: job)
         return json(answer, job: job)
     }
 
@@ -115,7 +115,7 @@ struct FalRoutes {
         ]
     }
 
-    func status(_ job: VideoJob, base: String, logs: Bool) throws -> [String: Any] {
+    func status(_ job: VideoJob, base: String, logs: Bool) async throws -> [String: Any] {
         var out = urls(job.id, base: base)
         let lines: [[String: Any]] = [
             [
@@ -128,7 +128,7 @@ struct FalRoutes {
         switch job.status {
         case .queued:
             out["status"] = "IN_QUEUE"
-            out["queue_position"] = try videos.store.queuePosition(of: job)
+            out["queue_position"] = try await videos.store.queuePosition(of: job)
         case .processing:
             out["status"] = "IN_PROGRESS"
             out["logs"] = logs ? lines : NSNull()
@@ -192,13 +192,15 @@ struct FalRoutes {
     }
 
     /// Server-Sent Events, each the status JSON, until COMPLETED.
-    func stream(_ request: Request, _ context: APIContext) throws -> Response {
+    func stream(_ request: Request, _ context: APIContext) async throws -> Response {
         let base = videos.base(request)
         let logs = ["1", "true"].contains(request.uri.queryParameters.get("logs") ?? "")
-        return videos.eventStream(try job(context)) { job in (nil, try status(job, base: base, logs: logs)) }
+        return videos.eventStream(try await job(context)) { job in
+            (nil, try await status(job, base: base, logs: logs))
+        }
     }
 
-    func job(_ context: APIContext) throws -> VideoJob { try videos.job(context) }
+    func job(_ context: APIContext) async throws -> VideoJob { await try videos.job(context) }
 
     /// Errors in the shapes `fal_client` expects: validation as 422
     /// `{"detail": [{"loc": ["body", field], "msg", "type"}]}`, others as `{"detail", "error_type"}`.

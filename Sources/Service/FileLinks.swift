@@ -6,30 +6,27 @@ import Store
 
 /// Links to finished videos that work without an API key, as hosted APIs hand out (fal's
 /// `video.url`): `/files/{video id}/{token}/{name}.mp4`, where the token is an HMAC of the video id
-/// under a secret kept in the data directory. Only who was given the link can fetch the file.
+/// under a secret every node shares (kept in the store). Only who was given the link can fetch the file.
 struct FileLinks: Sendable {
     /// The secret's bytes (kept as bytes: `SymmetricKey` is not `Sendable`).
     let secret: [UInt8]
     var key: SymmetricKey { SymmetricKey(data: secret) }
 
-    /// Reads the secret from `path`, making it (32 random bytes, mode 0600) on first use.
-    init(secretPath: String) throws {
-        if let data = FileManager.default.contents(atPath: secretPath), data.count == 32 {
-            secret = [UInt8](data)
-            return
-        }
-        var bytes = [UInt8](repeating: 0, count: 32)
+    /// The deployment's secret from the store, made (32 random bytes) by the first node to ask.
+    /// A data directory from before the secret moved into the store brings its `links.secret`
+    /// file, so that links handed out earlier keep working.
+    static func shared(store: any DataStore, legacyFile: String?) async throws -> FileLinks {
+        var proposed = [UInt8](repeating: 0, count: 32)
         var generator = SystemRandomNumberGenerator()
-        for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255, using: &generator) }
-        let temporary = secretPath + ".partial"
-        guard
-            FileManager.default.createFile(
-                atPath: temporary, contents: Data(bytes), attributes: [.posixPermissions: 0o600]),
-            rename(temporary, secretPath) == 0
-        else {
-            throw MouthpieceError(.internalError, "Could not write \(secretPath).")
+        for i in proposed.indices { proposed[i] = UInt8.random(in: 0...255, using: &generator) }
+        if let legacyFile, let data = FileManager.default.contents(atPath: legacyFile), data.count == 32 {
+            proposed = [UInt8](data)
         }
-        secret = bytes
+        let stored = try await store.sharedSecret("file-links", proposed: Data(proposed).base64EncodedString())
+        guard let bytes = Data(base64Encoded: stored), bytes.count == 32 else {
+            throw MouthpieceError(.internalError, "The stored file-link secret is damaged.")
+        }
+        return FileLinks(secret: [UInt8](bytes))
     }
 
     func token(_ videoID: String) -> String {
@@ -46,11 +43,11 @@ struct FileLinks: Sendable {
         return zip(a, b).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
     }
 
-    func add<Context: RequestContext>(to router: Router<Context>, store: SQLiteStore, blobs: BlobStore) {
+    func add<Context: RequestContext>(to router: Router<Context>, store: any DataStore, blobs: any BlobStorage) {
         router.get("files/:id/:token/:name") { request, context in
             let id = try context.parameters.require("id")
             let token = try context.parameters.require("token")
-            guard isValid(token, for: id), let job = try store.video(id), job.status == .completed,
+            guard isValid(token, for: id), let job = try await store.video(id), job.status == .completed,
                 let blob = job.resultBlob
             else {
                 throw MouthpieceError(.notFound, "No such file.")

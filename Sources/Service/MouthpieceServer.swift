@@ -26,11 +26,27 @@ public struct ServerConfiguration: Sendable {
     public var metricsToken: String?
     /// PEM certificate chain and private key: serve HTTPS instead of HTTP.
     public var tls: (certificate: String, key: String)?
+    /// `postgres://...`: the shared PostgreSQL store; nil: SQLite in the data directory.
+    public var database: String?
+    /// The blob directory (shared between machines with PostgreSQL); nil: `blobs` in the data directory.
+    public var blobDir: String?
+    /// Where workers write renders before moving them into the blob store; nil: straight in.
+    public var scratchDirectory: String?
+    /// Claims of one job before it is marked failed with its last error.
+    public var maxAttempts = 3
 
     public init() {}
 
     public var databasePath: String { dataDirectory + "/mouthpiece.sqlite" }
-    public var blobDirectory: String { dataDirectory + "/blobs" }
+    public var blobDirectory: String { blobDir ?? dataDirectory + "/blobs" }
+
+    var workerOptions: WorkerOptions {
+        var options = WorkerOptions(count: workers)
+        options.maxAttempts = maxAttempts
+        options.scratchDirectory = scratchDirectory
+        options.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
+        return options
+    }
 }
 
 /// The whole product on one machine: the HTTP API, the SQLite store, the blob directory and the
@@ -42,11 +58,7 @@ public enum MouthpieceServer {
             logger.logLevel = .info
             return logger
         }()
-        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
-        let store = try SQLiteStore(path: configuration.databasePath)
-        let blobs = try BlobStore(directory: configuration.blobDirectory)
-        let swept = blobs.sweepPartials()
-        if swept > 0 { logger.info("removed \(swept) temporary files left by an earlier crash") }
+        let (store, blobs, links) = try await open(configuration, logger: logger)
 
         let metrics = ServiceMetrics()
         metrics.bootstrap()
@@ -66,17 +78,16 @@ public enum MouthpieceServer {
             if let token = configuration.metricsToken, request.headers[.authorization] != "Bearer \(token)" {
                 throw MouthpieceError(.unauthorized, "/metrics needs `Authorization: Bearer <metrics token>`.")
             }
-            return Response(
+            return await Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                 body: .init(byteBuffer: ByteBuffer(bytes: try metrics.scrape(store: store))))
         }
         router.get("readyz") { _, _ in
-            _ = try store.processingCount(keyID: "")
+            _ = try await store.processingCount(keyID: "")
             return JSONResponse.make(["status": "ready"])
         }
         let auth = AuthMiddleware(store: store)
         let v1 = router.group("v1").add(middleware: auth)
-        let links = try FileLinks(secretPath: configuration.dataDirectory + "/links.secret")
         let client = HTTPClient(
             eventLoopGroupProvider: .singleton,
             configuration: .init(
@@ -102,8 +113,8 @@ public enum MouthpieceServer {
         if configuration.workers > 0 {
             services.append(
                 RenderWorkers(
-                    store: store, blobs: blobs, count: configuration.workers, publicURL: publicURL, metrics: metrics,
-                    links: links, logger: logger))
+                    store: store, blobs: blobs, options: configuration.workerOptions, metrics: metrics, links: links,
+                    logger: logger))
         }
         let server: HTTPServerBuilder
         if let tls = configuration.tls {
@@ -136,7 +147,8 @@ public enum MouthpieceServer {
                         "address": .string(
                             "\(configuration.tls == nil ? "http" : "https")://\(configuration.host):\(configuration.port)"
                         ),
-                        "data_dir": .string(configuration.dataDirectory),
+                        "store": .string(configuration.database == nil ? "sqlite" : "postgresql"),
+                        "blob_dir": .string(configuration.blobDirectory),
                         "workers": .stringConvertible(configuration.workers),
                     ])
             },
@@ -148,5 +160,46 @@ public enum MouthpieceServer {
             throw error
         }
         try await client.shutdown()
+    }
+
+    /// Render only: claims jobs from the shared store, renders, records results. No HTTP, no
+    /// webhooks (API nodes send those from the outbox). Stops gracefully on SIGTERM or SIGINT,
+    /// handing its jobs in flight back to the queue.
+    public static func runWorker(_ configuration: ServerConfiguration) async throws {
+        let logger = {
+            var logger = Logger(label: "mouthpiece.worker")
+            logger.logLevel = .info
+            return logger
+        }()
+        let (store, blobs, links) = try await open(configuration, logger: logger)
+        logger.info(
+            "worker started",
+            metadata: [
+                "workers": .stringConvertible(configuration.workers),
+                "store": .string(configuration.database == nil ? "sqlite" : "postgresql"),
+                "blob_dir": .string(configuration.blobDirectory),
+            ])
+        let workers = RenderWorkers(
+            store: store, blobs: blobs, options: configuration.workerOptions, metrics: nil, links: links, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: workers)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+
+    /// The store, the blob directory (temporary files of crashed writers swept) and the shared
+    /// file-link secret.
+    static func open(_ configuration: ServerConfiguration, logger: Logger) async throws -> (
+        any DataStore, any BlobStorage, FileLinks
+    ) {
+        let store = try await openStore(
+            database: configuration.database, dataDirectory: configuration.dataDirectory, logger: logger)
+        let blobs = try BlobStore(directory: configuration.blobDirectory)
+        let swept = blobs.sweepPartials()
+        if swept > 0 { logger.info("removed \(swept) temporary files left by an earlier crash") }
+        let links = try await FileLinks.shared(
+            store: store,
+            legacyFile: configuration.database == nil ? configuration.dataDirectory + "/links.secret" : nil)
+        return (store, blobs, links)
     }
 }

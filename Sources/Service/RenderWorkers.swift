@@ -6,45 +6,67 @@ import ServiceLifecycle
 import Speech
 import Store
 
-/// In-process render workers: each claims the oldest queued job with a lease, renders it on a
-/// thread of its own (renders are long and CPU-bound; they must not hold the server's threads),
-/// renews the lease every second while reporting progress, and records the result.
-///
-/// A job whose process dies is claimed again once its lease runs out. On graceful shutdown
-/// (SIGTERM) workers stop claiming and hand their jobs in flight back to the queue.
-public struct RenderWorkers: Service {
-    let store: SQLiteStore
-    let blobs: BlobStore
-    let count: Int
-    let lease: TimeInterval
-    let logger: Logger
+/// How render workers behave: in `serve` (in-process) and in `mouthpiece worker` (render-only).
+public struct WorkerOptions: Sendable {
+    /// Render threads in this process.
+    public var count: Int
+    /// Seconds a claim holds a job without a heartbeat (renewed every second while rendering).
+    public var lease: TimeInterval = 10
+    /// Claims of one job before it is marked failed with its last error: renders that failed in
+    /// a way another attempt might not (disk full, a store that went away), or workers that died.
+    public var maxAttempts = 3
+    /// Where renders are written before they are moved into the blob store (a local disk when
+    /// the blob store is a shared filesystem); nil writes straight into the blob store.
+    public var scratchDirectory: String?
+    /// Free space the output disk must have before this worker claims a job.
+    public var minimumFreeBytes: Int64 = 64 << 20
     /// Prefix of the links in webhook messages.
-    let publicURL: String
+    public var publicURL = ""
+
+    public init(count: Int) { self.count = count }
+}
+
+/// Render workers: each claims the oldest queued job with a lease, renders it on a thread of its
+/// own (renders are long and CPU-bound; they must not hold the server's threads), renews the
+/// lease every second while reporting progress, and records the result.
+///
+/// A job whose process dies is claimed again once its lease runs out; one whose render fails in
+/// a way that may pass on another attempt (no space left, a store gone for a while) goes back to
+/// the queue with its error, and this worker waits before claiming again, so that another takes
+/// it. After `maxAttempts` claims a job is marked failed with its last error. A worker whose
+/// lease was taken over discards its render: only the lease holder's result is ever served. On
+/// graceful shutdown (SIGTERM) workers stop claiming and hand their jobs back to the queue.
+public struct RenderWorkers: Service {
+    let store: any DataStore
+    let blobs: any BlobStorage
+    let options: WorkerOptions
+    let logger: Logger
     let metrics: ServiceMetrics?
     /// Signed file links, for webhooks in another protocol's shape (fal's carries the file URL).
     let links: FileLinks?
 
     init(
-        store: SQLiteStore, blobs: BlobStore, count: Int, lease: TimeInterval = 10, publicURL: String = "",
-        metrics: ServiceMetrics? = nil, links: FileLinks? = nil, logger: Logger
+        store: any DataStore, blobs: any BlobStorage, options: WorkerOptions, metrics: ServiceMetrics?,
+        links: FileLinks?, logger: Logger
     ) {
-        self.metrics = metrics
-        self.links = links
         self.store = store
         self.blobs = blobs
-        self.count = count
-        self.lease = lease
-        self.publicURL = publicURL
+        self.options = options
+        self.metrics = metrics
+        self.links = links
         self.logger = logger
     }
 
     public func run() async throws {
+        if let scratch = options.scratchDirectory {
+            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        }
         let stopping = Flag()
         try await withGracefulShutdownHandler {
             try await withThrowingTaskGroup(of: Void.self) { group in
-                for index in 0..<count {
+                for index in 0..<options.count {
                     let owner =
-                        "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(index)-\(SQLiteStore.randomToken(bytes: 4))"
+                        "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(index)-\(StoreRules.randomToken(bytes: 4))"
                     group.addTask { try await loop(owner: owner, stopping: stopping) }
                 }
                 try await group.waitForAll()
@@ -55,26 +77,55 @@ public struct RenderWorkers: Service {
     }
 
     func loop(owner: String, stopping: Flag) async throws {
+        var lastSpaceWarning = ContinuousClock.now - .seconds(3600)
         while !stopping.isSet && !Task.isCancelled {
+            let free = Self.freeBytes(options.scratchDirectory ?? blobs.path(""))
+            if let free, free < options.minimumFreeBytes {
+                if lastSpaceWarning.duration(to: .now) > .seconds(60) {
+                    logger.warning(
+                        "not claiming jobs: too little free space for renders",
+                        metadata: ["free_mb": .stringConvertible(free >> 20)])
+                    lastSpaceWarning = .now
+                }
+                try? await Task.sleep(for: .seconds(2))
+                continue
+            }
             do {
-                if let job = try store.claim(owner: owner, lease: lease) {
-                    await process(job, owner: owner, stopping: stopping)
+                if let job = try await store.claim(owner: owner, lease: options.lease) {
+                    // After a failure that may pass elsewhere, leave the job to other workers a while.
+                    if await process(job, owner: owner, stopping: stopping) { try? await Task.sleep(for: .seconds(5)) }
                     continue
                 }
             } catch {
                 // A busy or briefly unavailable store must not stop the workers: try again shortly.
-                logger.warning("could not claim a job: \(error)")
+                logger.warning("could not claim a job: \(Self.describe(error))")
+                try? await Task.sleep(for: .seconds(1))
             }
             try? await Task.sleep(for: .milliseconds(200))
         }
     }
 
-    func process(_ job: VideoJob, owner: String, stopping: Flag) async {
+    /// Renders one claimed job and records what became of it; true when it failed in a way that
+    /// another attempt (elsewhere) may not, and went back to the queue.
+    func process(_ job: VideoJob, owner: String, stopping: Flag) async -> Bool {
         var log = logger
         log[metadataKey: "job_id"] = .string(job.id)
+        if job.attempts > options.maxAttempts {
+            let code = job.errorCode ?? StoreRules.workerLostCode
+            let message =
+                (job.errorMessage ?? StoreRules.workerLostMessage) + " Gave up after \(options.maxAttempts) attempts."
+            await record(log) {
+                try await store.finish(
+                    job.id, owner: owner, status: .failed, errorCode: code, errorMessage: message, webhook: webhook)
+            }
+            metrics?.rendered(status: .failed, wall: .zero, outputSeconds: nil)
+            log.warning("failed for good", metadata: ["code": .string(code), "attempts": .stringConvertible(job.attempts)])
+            return false
+        }
         log.info("rendering", metadata: ["attempt": .stringConvertible(job.attempts)])
         let state = RenderState()
-        let output = blobs.reservePath(suffix: ".mp4")
+        let scratchPath = options.scratchDirectory.map { "\($0)/\(job.id)-\(job.attempts).mp4" }
+        let output = scratchPath.map { (id: "", path: $0) } ?? blobs.reservePath(suffix: ".mp4")
         let render: RenderJob
         do {
             let (options, script) = try Self.options(from: job.options)
@@ -83,24 +134,32 @@ public struct RenderWorkers: Service {
                 sound: script.map { .script($0) } ?? .audio(path: blobs.path(job.audioBlob)), outputPath: output.path,
                 options: options)
         } catch {
-            try? store.finish(
-                job.id, owner: owner, status: .failed, errorCode: "internal_error", errorMessage: "\(error)",
-                webhook: webhook)
-            return
+            await record(log) {
+                try await store.finish(
+                    job.id, owner: owner, status: .failed, errorCode: "internal_error", errorMessage: "\(error)",
+                    webhook: webhook)
+            }
+            return false
         }
-        // A task renews the lease and watches for cancels while the render runs on its own thread.
-        Task {
+        // A task renews the lease and watches for cancels until the outcome is recorded; the
+        // render runs on its own thread.
+        let heartbeat = Task {
             while !state.finished {
                 try? await Task.sleep(for: .seconds(1))
                 if state.finished { break }
                 let keep =
-                    (try? store.heartbeat(job.id, owner: owner, progress: state.progress, lease: lease)) ?? true
+                    (try? await store.heartbeat(
+                        job.id, owner: owner, progress: state.progress, lease: options.lease)) ?? true
                 if !keep { state.reason = .canceled }
                 if stopping.isSet && state.reason == nil { state.reason = .shutdown }
             }
         }
+        defer {
+            state.finished = true
+            heartbeat.cancel()
+        }
         let started = ContinuousClock.now
-        let outcome: Result<RenderSummary, any Error>
+        var outcome: Result<RenderSummary, any Error>
         do {
             outcome = .success(
                 try await Offload.run {
@@ -109,62 +168,137 @@ public struct RenderWorkers: Service {
         } catch {
             outcome = .failure(error)
         }
-        state.finished = true
         let wall = started.duration(to: .now)
-        do {
-            switch outcome {
-            case .success(let summary):
-                var facts: [String: Any] = [
-                    "duration": summary.duration, "width": summary.width, "height": summary.height, "fps": summary.fps,
-                    "file_size": summary.bytes, "content_type": "video/mp4", "frames": summary.frames,
-                    "warnings": summary.warnings.map(\.rawValue),
-                ]
-                if !summary.captions.isEmpty { facts["caption_cues"] = summary.captions.count }
-                let json = String(
-                    decoding: try JSONSerialization.data(withJSONObject: facts, options: [.sortedKeys]), as: UTF8.self)
-                try store.finish(
-                    job.id, owner: owner, status: .completed, resultBlob: output.id, result: json,
+        var resultBlob = output.id
+        if case .success = outcome, let scratchPath {
+            do {
+                let captions = Captions.paths(besides: scratchPath)
+                resultBlob = try blobs.adopt(scratchPath, sidecars: [captions.srt, captions.vtt])
+            } catch {
+                outcome = .failure(error)
+            }
+        }
+        if case .failure = outcome, let scratchPath { Self.removeRender(scratchPath) }
+        switch outcome {
+        case .success(let summary):
+            let facts = Self.facts(summary)
+            let recorded = await record(log) {
+                try await store.finish(
+                    job.id, owner: owner, status: .completed, resultBlob: resultBlob, result: facts,
                     outputSeconds: summary.duration, webhook: webhook)
-                metrics?.rendered(status: .completed, wall: wall, outputSeconds: summary.duration)
-                log.info(
-                    "completed",
-                    metadata: [
-                        "output_seconds": .stringConvertible(summary.duration),
-                        "render_seconds": .stringConvertible((wall.inSeconds * 1000).rounded() / 1000),
-                    ])
-            case .failure(let error as MouthpieceError) where error.code == .canceled && state.reason == .shutdown:
-                try store.release(job.id, owner: owner)
-                log.info("handed back at shutdown")
-            case .failure(let error as MouthpieceError) where error.code == .canceled:
-                try store.finish(
+            }
+            guard recorded == true else {
+                // Another worker holds the job now (this one lost its lease): its result counts.
+                blobs.remove(resultBlob)
+                log.warning("lease lost; render discarded")
+                return false
+            }
+            metrics?.rendered(status: .completed, wall: wall, outputSeconds: summary.duration)
+            log.info(
+                "completed",
+                metadata: [
+                    "output_seconds": .stringConvertible(summary.duration),
+                    "render_seconds": .stringConvertible((wall.inSeconds * 1000).rounded() / 1000),
+                ])
+        case .failure(let error as MouthpieceError) where error.code == .canceled && state.reason == .shutdown:
+            await record(log) { try await store.release(job.id, owner: owner) }
+            log.info("handed back at shutdown")
+        case .failure(let error as MouthpieceError) where error.code == .canceled:
+            let recorded = await record(log) {
+                try await store.finish(
                     job.id, owner: owner, status: .canceled, errorCode: "canceled", errorMessage: "Canceled.")
+            }
+            if recorded == true {
                 metrics?.rendered(status: .canceled, wall: wall, outputSeconds: nil)
                 log.info("canceled")
-            case .failure(let error as MouthpieceError):
-                try store.finish(
-                    job.id, owner: owner, status: .failed, errorCode: error.code.rawValue, errorMessage: error.message,
-                    webhook: webhook)
-                metrics?.rendered(status: .failed, wall: wall, outputSeconds: nil)
-                log.info("failed", metadata: ["code": .string(error.code.rawValue)])
-            case .failure(let error):
-                try store.finish(
-                    job.id, owner: owner, status: .failed, errorCode: "internal_error", errorMessage: "\(error)",
-                    webhook: webhook)
-                metrics?.rendered(status: .failed, wall: wall, outputSeconds: nil)
-                log.error("failed: \(error)")
+            } else {
+                log.warning("lease lost; render stopped")
             }
-        } catch {
-            log.error("could not record the outcome: \(error)")
+        case .failure(let error):
+            let failure =
+                (error as? MouthpieceError)
+                ?? MouthpieceError(.internalError, Self.describe(error))
+            if Self.mayPassElsewhere(failure.code) {
+                await record(log) {
+                    try await store.release(
+                        job.id, owner: owner, errorCode: failure.code.rawValue, errorMessage: failure.message)
+                }
+                log.warning(
+                    "failed; back to the queue for another attempt",
+                    metadata: ["code": .string(failure.code.rawValue), "error": .string(failure.message)])
+                return true
+            }
+            await record(log) {
+                try await store.finish(
+                    job.id, owner: owner, status: .failed, errorCode: failure.code.rawValue,
+                    errorMessage: failure.message, webhook: webhook)
+            }
+            metrics?.rendered(status: .failed, wall: wall, outputSeconds: nil)
+            log.info("failed", metadata: ["code": .string(failure.code.rawValue)])
+        }
+        return false
+    }
+
+    /// Runs a store write, trying again for a while if the store is unreachable (a database
+    /// restarting): the lease keeps being renewed meanwhile. Nil if it never went through.
+    @discardableResult
+    func record<T: Sendable>(_ log: Logger, _ write: () async throws -> T) async -> T? {
+        let deadline = ContinuousClock.now + .seconds(120)
+        while true {
+            do {
+                return try await write()
+            } catch {
+                guard ContinuousClock.now < deadline else {
+                    log.error("could not record the outcome: \(Self.describe(error))")
+                    return nil
+                }
+                log.warning("could not record the outcome yet, trying again: \(Self.describe(error))")
+                try? await Task.sleep(for: .seconds(1))
+            }
         }
     }
 
+    /// Errors of the machine or the moment, not of the input: worth another attempt.
+    static func mayPassElsewhere(_ code: MouthpieceError.Code) -> Bool {
+        [.outputNotWritable, .encodingFailed, .internalError, .modelUnavailable, .inputNotFound].contains(code)
+    }
+
+    static func describe(_ error: any Error) -> String {
+        (error as? MouthpieceError)?.message ?? String(reflecting: error)
+    }
+
+    static func removeRender(_ path: String) {
+        let captions = Captions.paths(besides: path)
+        for file in [path, captions.srt, captions.vtt] { try? FileManager.default.removeItem(atPath: file) }
+    }
+
+    /// Bytes free for an unprivileged writer on the filesystem holding `path`.
+    static func freeBytes(_ path: String) -> Int64? {
+        var info = statvfs()
+        guard statvfs(path, &info) == 0 else { return nil }
+        return Int64(info.f_bavail) * Int64(info.f_frsize)
+    }
+
+    /// What a finished render made, as stored with the job (JSON).
+    static func facts(_ summary: RenderSummary) -> String {
+        var facts: [String: Any] = [
+            "duration": summary.duration, "width": summary.width, "height": summary.height, "fps": summary.fps,
+            "file_size": summary.bytes, "content_type": "video/mp4", "frames": summary.frames,
+            "warnings": summary.warnings.map(\.rawValue),
+        ]
+        if !summary.captions.isEmpty { facts["caption_cues"] = summary.captions.count }
+        let data = (try? JSONSerialization.data(withJSONObject: facts, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+
     /// The message for a finished job's webhook, if it asked for one.
-    func webhook(_ job: VideoJob) throws -> (event: String, payload: String) {
-        let options = (try? JSONSerialization.jsonObject(with: Data(job.options.utf8))) as? [String: Any]
-        if let proto = options?["protocol"] as? [String: String], proto["name"] == "fal", let links {
-            return try FalRoutes.webhook(job, base: publicURL.isEmpty ? proto["base"] ?? "" : publicURL, links: links)
+    @Sendable func webhook(_ job: VideoJob) throws -> (event: String, payload: String) {
+        let stored = (try? JSONSerialization.jsonObject(with: Data(job.options.utf8))) as? [String: Any]
+        if let proto = stored?["protocol"] as? [String: String], proto["name"] == "fal", let links {
+            let base = options.publicURL.isEmpty ? proto["base"] ?? "" : options.publicURL
+            return try FalRoutes.webhook(job, base: base, links: links)
         }
-        return try VideoJSON.webhook(job, baseURL: publicURL)
+        return try VideoJSON.webhook(job, baseURL: options.publicURL)
     }
 
     /// The render options stored with a job, and its script if it has one.

@@ -46,8 +46,8 @@ final class ServiceMetrics: Sendable {
     }
 
     /// The text of a scrape, with the store's counts read now.
-    func scrape(store: SQLiteStore) throws -> [UInt8] {
-        let counts = try store.statusCounts()
+    func scrape(store: any DataStore) async throws -> [UInt8] {
+        let counts = try await store.statusCounts()
         for status in VideoStatus.allCases {
             registry.makeGauge(
                 name: "mouthpiece_jobs", labels: [("state", status.rawValue)],
@@ -56,7 +56,7 @@ final class ServiceMetrics: Sendable {
         }
         registry.makeGauge(name: "mouthpiece_queue_depth", help: "Jobs waiting for a render worker.")
             .set(to: Double(counts[.queued] ?? 0))
-        let hooks = try store.webhookCounts()
+        let hooks = try await store.webhookCounts()
         for status in [WebhookDelivery.Status.pending, .delivered, .failed] {
             registry.makeGauge(
                 name: "mouthpiece_webhook_deliveries", labels: [("state", status.rawValue)],

@@ -31,15 +31,15 @@ struct TalksRoutes {
         group.post { request, context in try await create(request, context) }
         group.get { request, context in
             let key = try context.requireKey()
-            let page = try videos.store.videos(keyID: key.id, after: nil, limit: 100)
+            let page = try await videos.store.videos(keyID: key.id, after: nil, limit: 100)
             return JSONResponse.make(["talks": page.map { describe($0, base: videos.base(request)) }])
         }
         group.get(":id") { request, context in
-            JSONResponse.make(describe(try videos.job(context), base: videos.base(request)))
+            await JSONResponse.make(describe(try videos.job(context), base: videos.base(request)))
         }
         group.delete(":id") { _, context in
-            let job = try videos.job(context)
-            _ = try videos.store.cancel(job.id, keyID: job.keyID)
+            let job = await try videos.job(context)
+            _ = try await videos.store.cancel(job.id, keyID: job.keyID)
             return JSONResponse.make(["deleted": true, "id": job.id])
         }
     }

@@ -7,8 +7,8 @@ import Store
 
 /// `/v1/videos`: submit, status, content, cancel.
 struct VideoRoutes {
-    let store: SQLiteStore
-    let blobs: BlobStore
+    let store: any DataStore
+    let blobs: any BlobStorage
     let limits: InputLimits
     let loader: InputLoader
     /// Prefix of the links in answers and webhooks ("" leaves them relative).
@@ -60,24 +60,24 @@ struct VideoRoutes {
         group.get("voices") { _, _ in try await voices() }
         group.get("videos/:id/captions.srt") { _, context in try await captions(context, format: "srt") }
         group.get("videos/:id/captions.vtt") { _, context in try await captions(context, format: "vtt") }
-        group.get("videos") { request, context in try list(request, context) }
-        group.get("usage") { _, context in try usage(context) }
-        group.get("videos/:id") { _, context in try status(context) }
+        group.get("videos") { request, context in await try list(request, context) }
+        group.get("usage") { _, context in await try usage(context) }
+        group.get("videos/:id") { _, context in await try status(context) }
         group.get("videos/:id/content") { request, context in try await content(request, context) }
-        group.post("videos/:id/cancel") { _, context in try cancel(context) }
-        group.get("videos/:id/events") { _, context in try events(context) }
+        group.post("videos/:id/cancel") { _, context in await try cancel(context) }
+        group.get("videos/:id/events") { _, context in await try events(context) }
     }
 
     func submit(_ request: Request, _ context: APIContext) async throws -> Response {
         let key = try context.requireKey()
         let idempotencyKey = request.headers[.init("Idempotency-Key")!]
         // A retried submission gets the job the first one made, whatever the limits say now.
-        if let idempotencyKey, let earlier = try store.video(idempotencyKey: idempotencyKey, keyID: key.id) {
-            return JSONResponse.make(try describe(earlier))
+        if let idempotencyKey, let earlier = try await store.video(idempotencyKey: idempotencyKey, keyID: key.id) {
+            return await JSONResponse.make(try describe(earlier))
         }
         let body = try await request.decode(as: Submission.self, context: context)
         let (saved, created) = try await create(body, key: key, idempotencyKey: idempotencyKey, context: context)
-        return JSONResponse.make(try describe(saved), status: created ? .accepted : .ok)
+        return await JSONResponse.make(try describe(saved), status: created ? .accepted : .ok)
     }
 
     /// Checks limits and inputs, stores the inputs and queues the job (every protocol's submit).
@@ -87,11 +87,11 @@ struct VideoRoutes {
         _ body: Submission, key: APIKey, idempotencyKey: String?, context: APIContext, extra: [String: String] = [:]
     ) async throws -> (VideoJob, created: Bool) {
         // Limits first: a client over them learns so before uploading is wasted on decoding.
-        if let quota = key.quotaSeconds, try store.usage(keyID: key.id).total >= quota {
+        if let quota = key.quotaSeconds, try await store.usage(keyID: key.id).total >= quota {
             throw MouthpieceError(
                 .quotaExceeded, "This key has used its quota of \(quota.formatted(0)) output seconds.")
         }
-        if try store.inFlightCount(keyID: key.id) >= key.concurrency {
+        if try await store.inFlightCount(keyID: key.id) >= key.concurrency {
             throw RetryLater(
                 error: MouthpieceError(
                     .concurrencyLimit,
@@ -134,7 +134,7 @@ struct VideoRoutes {
         let imageBlob: String
         switch (body.avatar_id, body.image_url, body.image) {
         case (let id?, nil, nil):
-            guard let avatar = try store.avatar(id, keyID: key.id) else {
+            guard let avatar = try await store.avatar(id, keyID: key.id) else {
                 throw MouthpieceError(.notFound, "No avatar \(id).", field: "avatar_id")
             }
             imageBlob = try blobs.link(avatar.imageBlob)
@@ -162,32 +162,34 @@ struct VideoRoutes {
         let optionsJSON = String(
             decoding: try JSONSerialization.data(withJSONObject: stored, options: [.sortedKeys]), as: UTF8.self)
         let job = VideoJob.queued(
-            id: "vid_" + SQLiteStore.randomToken(bytes: 12), keyID: key.id, options: optionsJSON,
+            id: "vid_" + StoreRules.randomToken(bytes: 12), keyID: key.id, options: optionsJSON,
             imageBlob: imageBlob, audioBlob: try audio.map { try blobs.put($0) } ?? "", webhookURL: body.webhook_url)
-        let (saved, created) = try store.submit(job, idempotencyKey: idempotencyKey)
+        let (saved, created) = try await store.submit(job, idempotencyKey: idempotencyKey)
         if created { context.logger.info("video queued", metadata: ["job_id": .string(saved.id)]) }
         return (saved, created)
     }
 
     /// `GET /v1/videos?limit=N&after=<id>`: newest first; `next_cursor` continues the list.
-    func list(_ request: Request, _ context: APIContext) throws -> Response {
+    func list(_ request: Request, _ context: APIContext) async throws -> Response {
         let key = try context.requireKey()
         let query = request.uri.queryParameters
         let limit = query.get("limit", as: Int.self) ?? 20
         guard (1...100).contains(limit) else {
             throw MouthpieceError(.invalidParameter, "limit must be between 1 and 100.", field: "limit")
         }
-        let page = try store.videos(keyID: key.id, after: query.get("after"), limit: limit + 1)
+        let page = try await store.videos(keyID: key.id, after: query.get("after"), limit: limit + 1)
         let shown = Array(page.prefix(limit))
-        var out: [String: Any] = ["object": "list", "data": try shown.map(describe)]
+        var data: [[String: Any]] = []
+        for job in shown { data.append(try await describe(job)) }
+        var out: [String: Any] = ["object": "list", "data": data]
         out["next_cursor"] = page.count > limit ? shown.last?.id ?? NSNull() : NSNull()
         return JSONResponse.make(out)
     }
 
     /// `GET /v1/usage`: output seconds rendered with this key, in all and by day.
-    func usage(_ context: APIContext) throws -> Response {
+    func usage(_ context: APIContext) async throws -> Response {
         let key = try context.requireKey()
-        let usage = try store.usage(keyID: key.id)
+        let usage = try await store.usage(keyID: key.id)
         return JSONResponse.make([
             "key_id": key.id, "output_seconds": usage.total,
             "quota_seconds": key.quotaSeconds as Any? ?? NSNull(),
@@ -195,17 +197,17 @@ struct VideoRoutes {
         ])
     }
 
-    func status(_ context: APIContext) throws -> Response {
-        JSONResponse.make(try describe(try job(context)))
+    func status(_ context: APIContext) async throws -> Response {
+        await JSONResponse.make(try describe(try job(context)))
     }
 
-    func cancel(_ context: APIContext) throws -> Response {
+    func cancel(_ context: APIContext) async throws -> Response {
         let key = try context.requireKey()
         let id = try context.parameters.require("id")
-        guard let job = try store.cancel(id, keyID: key.id) else {
+        guard let job = try await store.cancel(id, keyID: key.id) else {
             throw MouthpieceError(.notFound, "No video \(id).", field: "id")
         }
-        return JSONResponse.make(try describe(job))
+        return await JSONResponse.make(try describe(job))
     }
 
     /// `GET /v1/voices`: the languages and voice variants a script may use.
@@ -222,7 +224,7 @@ struct VideoRoutes {
 
     /// The captions of a video made from a script, as SubRip or WebVTT.
     func captions(_ context: APIContext, format: String) async throws -> Response {
-        let job = try job(context)
+        let job = await try job(context)
         guard job.status == .completed, let blob = job.resultBlob,
             FileManager.default.fileExists(atPath: Captions.paths(besides: blobs.path(blob)).srt)
         else {
@@ -241,7 +243,7 @@ struct VideoRoutes {
 
     /// The MP4, with `Range` support so that a browser can seek.
     func content(_ request: Request, _ context: APIContext) async throws -> Response {
-        let job = try job(context)
+        let job = await try job(context)
         guard job.status == .completed, let blob = job.resultBlob else {
             throw MouthpieceError(.notFound, "Video \(job.id) is \(job.status.rawValue), not completed.", field: "id")
         }
@@ -269,16 +271,16 @@ struct VideoRoutes {
 
     /// Server-Sent Events: a `progress` event whenever the status or progress changes, then one
     /// `completed`, `failed` or `canceled` event, and the stream ends.
-    func events(_ context: APIContext) throws -> Response {
-        eventStream(try job(context)) { job in
-            (job.status.isFinal ? job.status.rawValue : "progress", try describe(job))
+    func events(_ context: APIContext) async throws -> Response {
+        eventStream(try await job(context)) { job in
+            (job.status.isFinal ? job.status.rawValue : "progress", try await describe(job))
         }
     }
 
     /// Server-Sent Events following a job: one event whenever its status or progress changes
     /// (checked every 250 ms) until it ends. `event` gives each event's name (nil for none) and data.
     func eventStream(
-        _ first: VideoJob, event: @escaping @Sendable (VideoJob) throws -> (name: String?, data: [String: Any])
+        _ first: VideoJob, event: @escaping @Sendable (VideoJob) async throws -> (name: String?, data: [String: Any])
     ) -> Response {
         let store = store
         let body = ResponseBody { writer in
@@ -287,7 +289,7 @@ struct VideoRoutes {
             while true {
                 if last == nil || last! != (current.status, current.progress) {
                     last = (current.status, current.progress)
-                    let (name, object) = try event(current)
+                    let (name, object) = try await event(current)
                     let data = try JSONSerialization.data(
                         withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
                     try await writer.write(
@@ -297,7 +299,7 @@ struct VideoRoutes {
                 }
                 if current.status.isFinal { break }
                 try await Task.sleep(for: .milliseconds(250))
-                guard let next = try store.video(current.id, keyID: first.keyID) else { break }
+                guard let next = try await store.video(current.id, keyID: first.keyID) else { break }
                 current = next
             }
             try await writer.finish(nil)
@@ -320,11 +322,11 @@ struct VideoRoutes {
         }
     }
 
-    func job(_ context: APIContext) throws -> VideoJob {
+    func job(_ context: APIContext) async throws -> VideoJob {
         let key = try context.requireKey()
         let id = try context.parameters.require("id")
         // Another key's video is "not found", never "forbidden": its existence is not revealed.
-        guard let job = try store.video(id, keyID: key.id) else {
+        guard let job = try await store.video(id, keyID: key.id) else {
             throw MouthpieceError(.notFound, "No video \(id).", field: "id")
         }
         return job
@@ -337,9 +339,9 @@ struct VideoRoutes {
         return (tls ? "https://" : "http://") + (request.head.authority ?? "127.0.0.1")
     }
 
-    func describe(_ job: VideoJob) throws -> [String: Any] {
+    func describe(_ job: VideoJob) async throws -> [String: Any] {
         VideoJSON.describe(
-            job, queuePosition: job.status == .queued ? try store.queuePosition(of: job) : nil, baseURL: publicURL)
+            job, queuePosition: job.status == .queued ? try await store.queuePosition(of: job) : nil, baseURL: publicURL)
     }
 }
 

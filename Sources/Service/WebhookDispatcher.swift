@@ -24,9 +24,9 @@ enum WebhookSignature {
 /// Delivers the webhook outbox: claims due messages with a lease (so a message whose sender dies
 /// is sent again: at least once), signs each attempt afresh, POSTs it through the URL guard and
 /// records what the receiver answered. A 2xx ends the delivery; anything else is retried on the
-/// schedule in `SQLiteStore.webhookRetryDelays` (about three days), then marked failed.
+/// schedule in `StoreRules.webhookRetryDelays` (about three days), then marked failed.
 struct WebhookDispatcher: Service {
-    let store: SQLiteStore
+    let store: any DataStore
     let client: HTTPClient
     let guardrail: URLGuard
     let logger: Logger
@@ -51,7 +51,7 @@ struct WebhookDispatcher: Service {
     func loop(owner: String, stopping: Flag) async {
         while !stopping.isSet && !Task.isCancelled {
             do {
-                if let delivery = try store.claimWebhook(owner: owner, lease: lease) {
+                if let delivery = try await store.claimWebhook(owner: owner, lease: lease) {
                     await send(delivery, owner: owner)
                     continue
                 }
@@ -89,7 +89,7 @@ struct WebhookDispatcher: Service {
         }
         let milliseconds = started.duration(to: .now).inSeconds * 1000
         do {
-            let after = try store.recordWebhookAttempt(
+            let after = try await store.recordWebhookAttempt(
                 delivery.id, owner: owner, statusCode: statusCode, error: failure, milliseconds: milliseconds,
                 jitter: Double.random(in: 0.9...1.1), retryAfter: retryAfter)
             let metadata: Logger.Metadata = [
@@ -131,7 +131,7 @@ struct WebhookDispatcher: Service {
         }
         // Checked again at every attempt: where a name points can change in three days.
         try await guardrail.check(url, field: "webhook_url")
-        guard let secret = try store.webhookSecret(keyID: delivery.keyID) else {
+        guard let secret = try await store.webhookSecret(keyID: delivery.keyID) else {
             throw MouthpieceError(.internalError, "The key of this webhook no longer exists.")
         }
         let timestamp = Int(Date().timeIntervalSince1970)

@@ -5,7 +5,7 @@ import Store
 
 /// `/v1/webhook-deliveries`: the delivery log of a key's webhooks, and a manual resend.
 struct WebhookRoutes {
-    let store: SQLiteStore
+    let store: any DataStore
 
     func add(to group: RouterGroup<APIContext>) {
         group.get("webhook-deliveries") { request, context in
@@ -15,13 +15,13 @@ struct WebhookRoutes {
             guard (1...100).contains(limit) else {
                 throw MouthpieceError(.invalidParameter, "limit must be between 1 and 100.", field: "limit")
             }
-            let rows = try store.webhooks(keyID: key.id, videoID: query.get("video_id"), limit: limit)
+            let rows = try await store.webhooks(keyID: key.id, videoID: query.get("video_id"), limit: limit)
             return JSONResponse.make(["object": "list", "data": rows.map(Self.describe)])
         }
         group.get("webhook-deliveries/:id") { _, context in
             let key = try context.requireKey()
             let id = try context.parameters.require("id")
-            guard let found = try store.webhook(id, keyID: key.id) else {
+            guard let found = try await store.webhook(id, keyID: key.id) else {
                 throw MouthpieceError(.notFound, "No webhook delivery \(id).", field: "id")
             }
             return JSONResponse.make(Self.describe(found))
@@ -29,8 +29,8 @@ struct WebhookRoutes {
         group.post("webhook-deliveries/:id/retry") { _, context in
             let key = try context.requireKey()
             let id = try context.parameters.require("id")
-            guard let retried = try store.retryWebhook(id, keyID: key.id),
-                let found = try store.webhook(id, keyID: key.id)
+            guard let retried = try await store.retryWebhook(id, keyID: key.id),
+                let found = try await store.webhook(id, keyID: key.id)
             else {
                 throw MouthpieceError(.notFound, "No webhook delivery \(id).", field: "id")
             }

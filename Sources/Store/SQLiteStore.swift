@@ -7,7 +7,7 @@ import MouthpieceCore
 ///
 /// Jobs are claimed with a lease: a worker that dies leaves its job to be claimed again once the
 /// lease runs out, so a job survives a crash of the process rendering it.
-public final class SQLiteStore: Sendable {
+public final class SQLiteStore: DataStore {
     let pool: DatabasePool
 
     public init(path: String) throws {
@@ -109,7 +109,27 @@ public final class SQLiteStore: Sendable {
                     );
                     """)
         }
+        migrator.registerMigration("v4-scale-out") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+                    """)
+        }
         return migrator
+    }
+
+    public func appliedMigrations() throws -> [String] {
+        try pool.read { db in try Array(Self.migrator.appliedIdentifiers(db)).sorted() }
+    }
+
+    public func sharedSecret(_ name: String, proposed: String) throws -> String {
+        try pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT(name) DO NOTHING",
+                arguments: [name, proposed])
+            return try String.fetchOne(db, sql: "SELECT value FROM settings WHERE name = ?", arguments: [name])
+                ?? proposed
+        }
     }
 
     // MARK: avatars
@@ -167,11 +187,7 @@ public final class SQLiteStore: Sendable {
 
     /// Creates a key; returns it with its secret, which is shown once and stored only as a hash.
     public func createKey(name: String, quotaSeconds: Double?, concurrency: Int) throws -> (APIKey, secret: String) {
-        let secret = "mp_" + Self.randomToken(bytes: 24)
-        let key = APIKey(
-            id: "key_" + Self.randomToken(bytes: 8), name: name,
-            webhookSecret: "whsec_" + Data(Self.randomBytes(24)).base64EncodedString(), quotaSeconds: quotaSeconds,
-            concurrency: concurrency, createdAt: Date())
+        let (key, secret) = StoreRules.newKey(name: name, quotaSeconds: quotaSeconds, concurrency: concurrency)
         try pool.write { db in
             try db.execute(
                 sql: """
@@ -179,7 +195,7 @@ public final class SQLiteStore: Sendable {
                     VALUES (?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
-                    key.id, key.name, Self.hash(secret), key.webhookSecret, key.quotaSeconds, key.concurrency,
+                    key.id, key.name, StoreRules.hash(secret), key.webhookSecret, key.quotaSeconds, key.concurrency,
                     key.createdAt.timeIntervalSince1970,
                 ])
         }
@@ -189,7 +205,7 @@ public final class SQLiteStore: Sendable {
     /// The key whose secret this is, or nil.
     public func key(secret: String) throws -> APIKey? {
         try pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM api_keys WHERE secret_hash = ?", arguments: [Self.hash(secret)])
+            try Row.fetchOne(db, sql: "SELECT * FROM api_keys WHERE secret_hash = ?", arguments: [StoreRules.hash(secret)])
                 .map(Self.key(from:))
         }
     }
@@ -271,10 +287,14 @@ public final class SQLiteStore: Sendable {
             else { return nil }
             try db.execute(
                 sql: """
-                    UPDATE videos SET status = 'processing', lease_owner = ?, lease_expires = ?,
+                    UPDATE videos SET
+                        error_code = CASE WHEN status = 'processing' THEN ? ELSE error_code END,
+                        error_message = CASE WHEN status = 'processing' THEN ? ELSE error_message END,
+                        status = 'processing', lease_owner = ?, lease_expires = ?,
                         started_at = COALESCE(started_at, ?), attempts = attempts + 1, progress = 0
                     WHERE id = ?
-                    """, arguments: [owner, now + lease, now, id])
+                    """,
+                arguments: [StoreRules.workerLostCode, StoreRules.workerLostMessage, owner, now + lease, now, id])
             return try Row.fetchOne(db, sql: "SELECT * FROM videos WHERE id = ?", arguments: [id]).map(Self.job(from:))
         }
     }
@@ -294,16 +314,12 @@ public final class SQLiteStore: Sendable {
         }
     }
 
-    /// Ends a job this owner holds: completed with its result, or failed / canceled with a reason.
-    ///
-    /// When the job asked for a webhook and ended completed or failed, `webhook` makes the message
-    /// from the finished job, and it is put in the outbox in the same transaction: a job never
-    /// ends without its webhook, even if the process dies right after.
+    @discardableResult
     public func finish(
-        _ id: String, owner: String, status: VideoStatus, resultBlob: String? = nil, result: String? = nil,
-        outputSeconds: Double? = nil, errorCode: String? = nil, errorMessage: String? = nil,
-        webhook: ((VideoJob) throws -> (event: String, payload: String))? = nil
-    ) throws {
+        _ id: String, owner: String, status: VideoStatus, resultBlob: String?, result: String?,
+        outputSeconds: Double?, errorCode: String?, errorMessage: String?,
+        webhook: (@Sendable (VideoJob) throws -> (event: String, payload: String))?
+    ) throws -> Bool {
         try pool.write { db in
             try db.execute(
                 sql: """
@@ -316,15 +332,17 @@ public final class SQLiteStore: Sendable {
                     status.rawValue, Date().timeIntervalSince1970, status.rawValue, resultBlob, result, outputSeconds,
                     errorCode, errorMessage, id, owner,
                 ])
-            guard db.changesCount == 1, status == .completed || status == .failed,
+            guard db.changesCount == 1 else { return false }
+            guard status == .completed || status == .failed,
                 let row = try Row.fetchOne(db, sql: "SELECT * FROM videos WHERE id = ?", arguments: [id])
-            else { return }
+            else { return true }
             let job = Self.job(from: row)
-            guard let url = job.webhookURL, let webhook else { return }
+            guard let url = job.webhookURL, let webhook else { return true }
             let message = try webhook(job)
             try Self.enqueueWebhook(
                 db, keyID: job.keyID, videoID: job.id, event: message.event, url: url,
                 payload: message.payload)
+            return true
         }
     }
 
@@ -381,14 +399,14 @@ public final class SQLiteStore: Sendable {
         }
     }
 
-    /// Hands a job this owner holds back to the queue (a worker shutting down).
-    public func release(_ id: String, owner: String) throws {
+    public func release(_ id: String, owner: String, errorCode: String?, errorMessage: String?) throws {
         try pool.write { db in
             try db.execute(
                 sql: """
-                    UPDATE videos SET status = 'queued', lease_owner = NULL, lease_expires = NULL, progress = 0
+                    UPDATE videos SET status = 'queued', lease_owner = NULL, lease_expires = NULL, progress = 0,
+                        error_code = COALESCE(?, error_code), error_message = COALESCE(?, error_message)
                     WHERE id = ? AND lease_owner = ? AND status = 'processing'
-                    """, arguments: [id, owner])
+                    """, arguments: [errorCode, errorMessage, id, owner])
         }
     }
 
@@ -438,22 +456,6 @@ public final class SQLiteStore: Sendable {
             resultBlob: row["result_blob"], result: row["result"], cancelRequested: row["cancel_requested"])
     }
 
-    // MARK: secrets
-
-    static func hash(_ secret: String) -> String {
-        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
-    }
-
-    static func randomBytes(_ count: Int) -> [UInt8] {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
-    }
-
-    /// URL-safe random text.
-    public static func randomToken(bytes: Int) -> String {
-        Data(randomBytes(bytes)).base64EncodedString().replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-    }
 }
 
 extension SQLiteStore {

@@ -4,13 +4,6 @@ import GRDB
 /// The webhook outbox: messages waiting for delivery, claimed with a lease like render jobs, and
 /// the log of every attempt.
 extension SQLiteStore {
-    /// When to try again after the `attempt`-th failure (1-based); nil once the schedule is spent.
-    /// Eleven attempts over about three days: 5 s, 1 min, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h,
-    /// 20 h, 20 h after each failure.
-    public static let webhookRetryDelays: [TimeInterval] = [
-        5, 60, 300, 1800, 7200, 18000, 36000, 50400, 72000, 72000,
-    ]
-
     static func enqueueWebhook(
         _ db: Database, keyID: String, videoID: String, event: String, url: String, payload: String
     ) throws {
@@ -20,10 +13,9 @@ extension SQLiteStore {
                 INSERT INTO webhook_deliveries (id, key_id, video_id, event, url, payload, status, next_attempt_at, created_at)
                 VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)
                 """,
-            arguments: ["msg_" + randomToken(bytes: 12), keyID, videoID, event, url, payload, now, now])
+            arguments: [StoreRules.newWebhookID(), keyID, videoID, event, url, payload, now, now])
     }
 
-    /// Claims the oldest delivery that is due for `owner` for `lease` seconds.
     public func claimWebhook(owner: String, lease: TimeInterval) throws -> WebhookDelivery? {
         try pool.write { db in
             let now = Date().timeIntervalSince1970
@@ -43,14 +35,10 @@ extension SQLiteStore {
         }
     }
 
-    /// Records an attempt of a delivery this owner holds: delivered on a 2xx, otherwise scheduled
-    /// again after the next delay (`jitter` scales it, 0.9...1.1 in service; a receiver's
-    /// `Retry-After` can only lengthen it), or failed for good when the schedule is spent or the
-    /// receiver answered 410 Gone.
     @discardableResult
     public func recordWebhookAttempt(
-        _ id: String, owner: String, statusCode: Int?, error: String?, milliseconds: Double, jitter: Double = 1,
-        retryAfter: TimeInterval? = nil
+        _ id: String, owner: String, statusCode: Int?, error: String?, milliseconds: Double, jitter: Double,
+        retryAfter: TimeInterval?
     ) throws -> WebhookDelivery? {
         try pool.write { db in
             guard
@@ -71,11 +59,9 @@ extension SQLiteStore {
                     INSERT INTO webhook_attempts (delivery_id, attempt, attempted_at, status_code, error, milliseconds)
                     VALUES (?, ?, ?, ?, ?, ?)
                     """, arguments: [id, logged, now, statusCode, error, milliseconds])
-            let delivered = statusCode.map { (200..<300).contains($0) } ?? false
-            var delay = attempt <= Self.webhookRetryDelays.count ? Self.webhookRetryDelays[attempt - 1] * jitter : nil
-            if let wait = retryAfter, let scheduled = delay { delay = max(scheduled, min(wait, 86400)) }
-            if statusCode == 410 { delay = nil }
-            let status: WebhookDelivery.Status = delivered ? .delivered : delay == nil ? .failed : .pending
+            let (status, delay) = StoreRules.webhookOutcome(
+                attempt: attempt, statusCode: statusCode, jitter: jitter, retryAfter: retryAfter)
+            let delivered = status == .delivered
             try db.execute(
                 sql: """
                     UPDATE webhook_deliveries SET attempts = ?, status = ?, next_attempt_at = ?, delivered_at = ?,
