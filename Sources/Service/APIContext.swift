@@ -102,7 +102,7 @@ struct AuthMiddleware: RouterMiddleware {
         let parts = header.split(separator: " ", maxSplits: 1)
         var found: APIKey?
         if parts.count == 2, ["bearer", "key", "basic"].contains(parts[0].lowercased()) {
-            for candidate in try Self.candidates(scheme: parts[0].lowercased(), String(parts[1])) where found == nil {
+            for candidate in Self.candidates(scheme: parts[0].lowercased(), String(parts[1])) where found == nil {
                 found = try await store.key(secret: candidate)
             }
         }

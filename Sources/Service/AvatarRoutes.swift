@@ -20,10 +20,10 @@ struct AvatarRoutes {
 
     func add(to group: RouterGroup<APIContext>) {
         group.post("avatars") { request, context in try await create(request, context) }
-        group.get("avatars") { _, context in await try list(context) }
+        group.get("avatars") { _, context in try await list(context) }
         group.get("avatars/:id") { _, context in await JSONResponse.make(describe(try avatar(context))) }
         group.get("avatars/:id/preview") { _, context in
-            let avatar = await try avatar(context)
+            let avatar = try await avatar(context)
             return Response(
                 status: .ok, headers: [.contentType: "image/png"],
                 body: try await FileIO().loadFile(path: blobs.path(avatar.previewBlob), context: context))

@@ -50,15 +50,15 @@ struct FalRoutes {
             }
         }
         group.get("requests/:id/status") { request, context in
-            let job = await try job(context)
+            let job = try await job(context)
             let logs = ["1", "true"].contains(request.uri.queryParameters.get("logs") ?? "")
             return await json(try status(job, base: videos.base(request), logs: logs), job: job)
         }
         group.get("requests/:id/status/stream") { request, context in
-            await try stream(request, context)
+            try await stream(request, context)
         }
         group.get("requests/:id") { request, context in
-            await try result(try job(context), base: videos.base(request))
+            try await result(try job(context), base: videos.base(request))
         }
         group.put("requests/:id/cancel") { _, context in
             let key = try context.requireKey()
@@ -200,7 +200,7 @@ struct FalRoutes {
         }
     }
 
-    func job(_ context: APIContext) async throws -> VideoJob { await try videos.job(context) }
+    func job(_ context: APIContext) async throws -> VideoJob { try await videos.job(context) }
 
     /// Errors in the shapes `fal_client` expects: validation as 422
     /// `{"detail": [{"loc": ["body", field], "msg", "type"}]}`, others as `{"detail", "error_type"}`.

@@ -38,7 +38,7 @@ struct TalksRoutes {
             await JSONResponse.make(describe(try videos.job(context), base: videos.base(request)))
         }
         group.delete(":id") { _, context in
-            let job = await try videos.job(context)
+            let job = try await videos.job(context)
             _ = try await videos.store.cancel(job.id, keyID: job.keyID)
             return JSONResponse.make(["deleted": true, "id": job.id])
         }

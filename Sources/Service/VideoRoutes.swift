@@ -60,12 +60,12 @@ struct VideoRoutes {
         group.get("voices") { _, _ in try await voices() }
         group.get("videos/:id/captions.srt") { _, context in try await captions(context, format: "srt") }
         group.get("videos/:id/captions.vtt") { _, context in try await captions(context, format: "vtt") }
-        group.get("videos") { request, context in await try list(request, context) }
-        group.get("usage") { _, context in await try usage(context) }
-        group.get("videos/:id") { _, context in await try status(context) }
+        group.get("videos") { request, context in try await list(request, context) }
+        group.get("usage") { _, context in try await usage(context) }
+        group.get("videos/:id") { _, context in try await status(context) }
         group.get("videos/:id/content") { request, context in try await content(request, context) }
-        group.post("videos/:id/cancel") { _, context in await try cancel(context) }
-        group.get("videos/:id/events") { _, context in await try events(context) }
+        group.post("videos/:id/cancel") { _, context in try await cancel(context) }
+        group.get("videos/:id/events") { _, context in try await events(context) }
     }
 
     func submit(_ request: Request, _ context: APIContext) async throws -> Response {
@@ -224,7 +224,7 @@ struct VideoRoutes {
 
     /// The captions of a video made from a script, as SubRip or WebVTT.
     func captions(_ context: APIContext, format: String) async throws -> Response {
-        let job = await try job(context)
+        let job = try await job(context)
         guard job.status == .completed, let blob = job.resultBlob,
             FileManager.default.fileExists(atPath: Captions.paths(besides: blobs.path(blob)).srt)
         else {
@@ -243,7 +243,7 @@ struct VideoRoutes {
 
     /// The MP4, with `Range` support so that a browser can seek.
     func content(_ request: Request, _ context: APIContext) async throws -> Response {
-        let job = await try job(context)
+        let job = try await job(context)
         guard job.status == .completed, let blob = job.resultBlob else {
             throw MouthpieceError(.notFound, "Video \(job.id) is \(job.status.rawValue), not completed.", field: "id")
         }

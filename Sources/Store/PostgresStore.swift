@@ -21,7 +21,8 @@ public final class PostgresStore: DataStore {
     /// Connects to `url` (`postgres://user:password@host:port/database?sslmode=...`) and applies
     /// the schema migrations this version needs. Waits up to `wait` seconds for the server.
     public init(url: String, wait: TimeInterval = 30, logger: Logger = Logger(label: "mouthpiece.store")) async throws {
-        let configuration = try Self.configuration(url: url)
+        let target = try Target(url: url)
+        let configuration = try target.poolConfiguration()
         var background = logger
         background.logLevel = .critical
         let client = PostgresClient(configuration: configuration, backgroundLogger: background)
@@ -31,6 +32,11 @@ public final class PostgresStore: DataStore {
         let deadline = Date().addingTimeInterval(wait)
         while true {
             do {
+                // One plain connection first: the pool would only say its circuit breaker tripped,
+                // this says why (refused, unknown database, wrong password...).
+                let probe = try await PostgresConnection.connect(
+                    configuration: try target.connectionConfiguration(), id: 0, logger: background)
+                try? await probe.close()
                 try await migrate()
                 break
             } catch {
@@ -50,46 +56,83 @@ public final class PostgresStore: DataStore {
 
     // MARK: connection
 
-    /// A PostgreSQL URL as libpq reads it: sslmode `disable`, `prefer` (the default: encrypt when
-    /// the server offers it, certificate not checked), `require` (encrypt, not checked),
-    /// `verify-full` (encrypt, certificate and name checked). `?host=/dir` reaches a Unix socket.
-    public static func configuration(url: String) throws -> PostgresClient.Configuration {
-        guard let parts = URLComponents(string: url), ["postgres", "postgresql"].contains(parts.scheme ?? "")
-        else {
-            throw MouthpieceError(
-                .invalidParameter, "The database must be a postgres:// URL, like postgres://user:password@host:5432/mouthpiece.",
-                field: "database")
+    /// Where a PostgreSQL URL points, read as libpq reads it: sslmode `disable`, `prefer` (the
+    /// default: encrypt when the server offers it, certificate not checked), `require` (encrypt,
+    /// not checked), `verify-full` (encrypt, certificate and name checked). `?host=/dir` reaches a
+    /// Unix socket in that directory.
+    struct Target {
+        var host = ""
+        var socket: String?
+        var port = 5432
+        var user = "postgres"
+        var password: String?
+        var database: String?
+        var sslmode = "prefer"
+
+        init(url: String) throws {
+            guard let parts = URLComponents(string: url), ["postgres", "postgresql"].contains(parts.scheme ?? "")
+            else {
+                throw MouthpieceError(
+                    .invalidParameter,
+                    "The database must be a postgres:// URL, like postgres://user:password@host:5432/mouthpiece.",
+                    field: "database")
+            }
+            let query = Dictionary(
+                (parts.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
+            user = parts.user ?? query["user"] ?? user
+            database = parts.path.count > 1 ? String(parts.path.dropFirst()) : query["dbname"]
+            password = parts.password ?? query["password"]
+            port = parts.port ?? Int(query["port"] ?? "") ?? port
+            sslmode = query["sslmode"] ?? sslmode
+            guard ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"].contains(sslmode) else {
+                throw MouthpieceError(
+                    .invalidParameter, "sslmode must be disable, prefer, require or verify-full, not \(sslmode).",
+                    field: "database")
+            }
+            if let directory = query["host"], directory.hasPrefix("/") {
+                socket = directory + "/.s.PGSQL.\(port)"
+            } else if let name = parts.host, !name.isEmpty {
+                host = name
+            } else {
+                throw MouthpieceError(.invalidParameter, "The database URL has no host.", field: "database")
+            }
         }
-        let query = Dictionary((parts.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
-        let user = parts.user ?? query["user"] ?? "postgres"
-        let database = parts.path.count > 1 ? String(parts.path.dropFirst()) : query["dbname"]
-        let password = parts.password ?? query["password"]
-        let port = parts.port ?? Int(query["port"] ?? "") ?? 5432
-        if let socketDirectory = query["host"], socketDirectory.hasPrefix("/") {
-            return .init(
-                unixSocketPath: socketDirectory + "/.s.PGSQL.\(port)", username: user, password: password,
-                database: database)
+
+        var tlsConfiguration: TLSConfiguration? {
+            var unchecked = TLSConfiguration.makeClientConfiguration()
+            unchecked.certificateVerification = .none
+            switch sslmode {
+            case "disable": return nil
+            case "verify-ca", "verify-full": return .makeClientConfiguration()
+            default: return unchecked
+            }
         }
-        guard let host = parts.host, !host.isEmpty else {
-            throw MouthpieceError(.invalidParameter, "The database URL has no host.", field: "database")
+
+        var required: Bool { !["allow", "prefer"].contains(sslmode) }
+
+        func poolConfiguration() throws -> PostgresClient.Configuration {
+            if let socket {
+                return .init(unixSocketPath: socket, username: user, password: password, database: database)
+            }
+            let tls: PostgresClient.Configuration.TLS =
+                tlsConfiguration.map { required ? .require($0) : .prefer($0) } ?? .disable
+            var configuration = PostgresClient.Configuration(
+                host: host, port: port, username: user, password: password, database: database, tls: tls)
+            configuration.options.connectTimeout = .seconds(5)
+            return configuration
         }
-        var unchecked = TLSConfiguration.makeClientConfiguration()
-        unchecked.certificateVerification = .none
-        let tls: PostgresClient.Configuration.TLS
-        switch query["sslmode"] ?? "prefer" {
-        case "disable": tls = .disable
-        case "allow", "prefer": tls = .prefer(unchecked)
-        case "require": tls = .require(unchecked)
-        case "verify-ca", "verify-full": tls = .require(.makeClientConfiguration())
-        case let other:
-            throw MouthpieceError(
-                .invalidParameter, "sslmode must be disable, prefer, require or verify-full, not \(other).",
-                field: "database")
+
+        func connectionConfiguration() throws -> PostgresConnection.Configuration {
+            if let socket {
+                return .init(unixSocketPath: socket, username: user, password: password, database: database)
+            }
+            let tls: PostgresConnection.Configuration.TLS =
+                try tlsConfiguration.map {
+                    let context = try NIOSSLContext(configuration: $0)
+                    return required ? .require(context) : .prefer(context)
+                } ?? .disable
+            return .init(host: host, port: port, username: user, password: password, database: database, tls: tls)
         }
-        var configuration = PostgresClient.Configuration(
-            host: host, port: port, username: user, password: password, database: database, tls: tls)
-        configuration.options.connectTimeout = .seconds(5)
-        return configuration
     }
 
     /// Whether `error` means the server could not be reached (worth trying again).
