@@ -9,6 +9,11 @@
 # as the `postgres` user (initdb refuses root). Trust authentication on loopback only; fsync off:
 # never for data you want to keep.
 set -euo pipefail
+# The server outlives this script: it must not inherit the caller's descriptors (a caller waiting
+# for a pipe or socket to close would wait forever).
+for fd in $(ls /proc/$$/fd); do
+    if [ "$fd" -gt 2 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+done
 command=${1:?start, restart or stop}
 dir=${2:?a directory}
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)

@@ -45,11 +45,12 @@ public struct VideoJob: Equatable, Sendable {
 
     /// A new job, queued now.
     public static func queued(
-        id: String, keyID: String, options: String, imageBlob: String, audioBlob: String, webhookURL: String?
+        id: String, keyID: String, options: String, imageBlob: String, audioBlob: String, webhookURL: String?,
+        createdAt: Date = Date()
     ) -> VideoJob {
         VideoJob(
             id: id, keyID: keyID, status: .queued, options: options, imageBlob: imageBlob, audioBlob: audioBlob,
-            webhookURL: webhookURL, createdAt: Date(), startedAt: nil, finishedAt: nil, progress: 0, attempts: 0,
+            webhookURL: webhookURL, createdAt: createdAt, startedAt: nil, finishedAt: nil, progress: 0, attempts: 0,
             errorCode: nil, errorMessage: nil, resultBlob: nil, result: nil, cancelRequested: false)
     }
 }

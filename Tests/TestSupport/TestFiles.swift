@@ -54,20 +54,30 @@ public enum TestFiles {
     public static func run(_ executable: String, _ arguments: [String]) throws -> (
         status: Int32, stdout: String, stderr: String
     ) {
+        // Output goes to files, not pipes: a program that leaves a daemon behind (a database
+        // server) must not keep the reader waiting for an end of file that never comes.
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("mouthpiece-run-\(UUID().uuidString)")
+        let (outPath, errPath) = (base.path + ".out", base.path + ".err")
+        FileManager.default.createFile(atPath: outPath, contents: nil)
+        FileManager.default.createFile(atPath: errPath, contents: nil)
+        defer {
+            try? FileManager.default.removeItem(atPath: outPath)
+            try? FileManager.default.removeItem(atPath: errPath)
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        let out = Pipe()
-        let err = Pipe()
+        let (out, err) = (FileHandle(forWritingAtPath: outPath), FileHandle(forWritingAtPath: errPath))
         process.standardOutput = out
         process.standardError = err
         try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
+        try? out?.close()
+        try? err?.close()
         return (
-            process.terminationStatus, String(decoding: outData, as: UTF8.self),
-            String(decoding: errData, as: UTF8.self)
+            process.terminationStatus,
+            String(decoding: FileManager.default.contents(atPath: outPath) ?? Data(), as: UTF8.self),
+            String(decoding: FileManager.default.contents(atPath: errPath) ?? Data(), as: UTF8.self)
         )
     }
 
@@ -78,4 +88,16 @@ public enum TestFiles {
             throw MouthpieceError(.internalError, "ffmpeg \(arguments.joined(separator: " ")) failed: \(result.stderr)")
         }
     }
+}
+
+/// `XCTUnwrap` for values computed with `await` (XCTest's assertions take autoclosures, which
+/// cannot await).
+public func unwrap<T>(_ value: T?, _ message: String = "", file: StaticString = #filePath, line: UInt = #line) throws
+    -> T
+{
+    guard let value else {
+        XCTFail("unexpected nil \(message)", file: file, line: line)
+        throw MouthpieceError(.internalError, "unexpected nil \(message)")
+    }
+    return value
 }
