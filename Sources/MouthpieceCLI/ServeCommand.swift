@@ -140,6 +140,11 @@ struct WorkerFlags: ParsableArguments {
         help: "Claims of one job (crashed workers, full disks...) before it is marked failed (env MOUTHPIECE_MAX_ATTEMPTS).")
     var maxAttempts: Int?
 
+    @Option(
+        name: .customLong("min-free-mb"),
+        help: "Free space (MB) the render disk needs before this process claims a job (env MOUTHPIECE_MIN_FREE_MB).")
+    var minFreeMB: Int?
+
     func apply(to configuration: inout ServerConfiguration) throws {
         let environment = ProcessInfo.processInfo.environment
         if let count = workers ?? environment["MOUTHPIECE_WORKERS"].flatMap(Int.init) { configuration.workers = count }
@@ -148,6 +153,10 @@ struct WorkerFlags: ParsableArguments {
         if let attempts = maxAttempts ?? environment["MOUTHPIECE_MAX_ATTEMPTS"].flatMap(Int.init) {
             guard attempts >= 1 else { throw ValidationError("max-attempts must be 1 or more.") }
             configuration.maxAttempts = attempts
+        }
+        if let megabytes = minFreeMB ?? environment["MOUTHPIECE_MIN_FREE_MB"].flatMap(Int.init) {
+            guard megabytes >= 0 else { throw ValidationError("min-free-mb must be 0 or more.") }
+            configuration.minimumFreeBytes = Int64(megabytes) << 20
         }
     }
 }

@@ -34,6 +34,8 @@ public struct ServerConfiguration: Sendable {
     public var scratchDirectory: String?
     /// Claims of one job before it is marked failed with its last error.
     public var maxAttempts = 3
+    /// Free space the render disk needs before a worker claims a job.
+    public var minimumFreeBytes: Int64 = 64 << 20
 
     public init() {}
 
@@ -44,6 +46,7 @@ public struct ServerConfiguration: Sendable {
         var options = WorkerOptions(count: workers)
         options.maxAttempts = maxAttempts
         options.scratchDirectory = scratchDirectory
+        options.minimumFreeBytes = minimumFreeBytes
         options.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
         return options
     }

@@ -66,7 +66,7 @@ public struct RenderWorkers: Service {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for index in 0..<options.count {
                     let owner =
-                        "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(index)-\(StoreRules.randomToken(bytes: 4))"
+                        "\(ProcessInfo.processInfo.hostName)/\(getpid())/\(index)/\(StoreRules.randomToken(bytes: 4))"
                     group.addTask { try await loop(owner: owner, stopping: stopping) }
                 }
                 try await group.waitForAll()
@@ -78,6 +78,7 @@ public struct RenderWorkers: Service {
 
     func loop(owner: String, stopping: Flag) async throws {
         var lastSpaceWarning = ContinuousClock.now - .seconds(3600)
+        var failuresInARow = 0
         while !stopping.isSet && !Task.isCancelled {
             let free = Self.freeBytes(options.scratchDirectory ?? blobs.path(""))
             if let free, free < options.minimumFreeBytes {
@@ -92,8 +93,16 @@ public struct RenderWorkers: Service {
             }
             do {
                 if let job = try await store.claim(owner: owner, lease: options.lease) {
-                    // After a failure that may pass elsewhere, leave the job to other workers a while.
-                    if await process(job, owner: owner, stopping: stopping) { try? await Task.sleep(for: .seconds(5)) }
+                    // After a failure that may pass elsewhere, leave the job to other workers a while,
+                    // longer after each failure in a row (5 s, 10 s, 20 s... up to 5 minutes).
+                    if await process(job, owner: owner, stopping: stopping) {
+                        failuresInARow += 1
+                        let wait = min(300, 5 << min(failuresInARow - 1, 6))
+                        logger.warning("waiting before claiming again", metadata: ["seconds": .stringConvertible(wait)])
+                        try? await Task.sleep(for: .seconds(wait))
+                    } else {
+                        failuresInARow = 0
+                    }
                     continue
                 }
             } catch {

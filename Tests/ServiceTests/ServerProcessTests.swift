@@ -9,8 +9,28 @@ import XCTest
 #endif
 
 /// The service as a client meets it: a real `mouthpiece serve` process on a loopback port.
+///
+/// With `MOUTHPIECE_TEST_SERVICE_STORE=postgresql` (as `scripts/test.sh` runs them a second
+/// time) every test runs on a PostgreSQL database of its own, with its blobs in its directory.
 final class ServerProcessTests: XCTestCase {
     var binary: String { TestFiles.mouthpieceBinary }
+
+    nonisolated(unsafe) static var databases: [String: String] = [:]
+    static let lock = NSLock()
+
+    /// Where a test's server keeps its data: SQLite in `dir`, or a PostgreSQL database made for `dir`.
+    func storeArguments(_ dir: String) throws -> [String] {
+        guard ProcessInfo.processInfo.environment["MOUTHPIECE_TEST_SERVICE_STORE"] == "postgresql" else {
+            return ["--data-dir", dir]
+        }
+        let url = try Self.lock.withLock {
+            if let url = Self.databases[dir] { return url }
+            let url = try TestPostgres.freshDatabase()
+            Self.databases[dir] = url
+            return url
+        }
+        return ["--data-dir", dir, "--database", url, "--blob-dir", dir + "/blobs"]
+    }
 
     struct Server {
         let process: Process
@@ -22,7 +42,7 @@ final class ServerProcessTests: XCTestCase {
     }
 
     func createKeyWithSecret(_ dir: String, name: String) throws -> (key: String, webhookSecret: String) {
-        let result = try TestFiles.run(binary, ["keys", "create", "--name", name, "--data-dir", dir, "--json"])
+        let result = try TestFiles.run(binary, ["keys", "create", "--name", name, "--json"] + storeArguments(dir))
         XCTAssertEqual(result.status, 0, result.stderr)
         let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
         let secret = try XCTUnwrap(json?["webhook_secret"] as? String)
@@ -34,7 +54,7 @@ final class ServerProcessTests: XCTestCase {
         let port = Int.random(in: 20_000...40_000)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["serve", "--port", String(port), "--data-dir", dir, "--workers", "1"] + extra
+        process.arguments = ["serve", "--port", String(port), "--workers", "1"] + (try storeArguments(dir)) + extra
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try process.run()
@@ -48,57 +68,6 @@ final class ServerProcessTests: XCTestCase {
         }
         XCTFail("the server did not come up")
         throw CancellationError()
-    }
-
-    func request(
-        _ method: String, _ url: String, key: String? = nil, json: [String: Any]? = nil, headers: [String: String] = [:]
-    ) async throws -> (Data, Int, [AnyHashable: Any]) {
-        var request = URLRequest(url: URL(string: url)!)
-        request.httpMethod = method
-        if let key { request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
-        if let json {
-            request.httpBody = try JSONSerialization.data(withJSONObject: json)
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        }
-        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-        let (data, response) = try await URLSession.shared.data(for: request)
-        let http = response as! HTTPURLResponse
-        return (data, http.statusCode, http.allHeaderFields)
-    }
-
-    /// A multipart/form-data POST: text fields and files (name, filename, content type, bytes).
-    func upload(
-        _ url: String, key: String, fields: [String: String], files: [(String, String, String, Data)]
-    ) async throws -> (Data, Int) {
-        let boundary = "mp-test-\(UUID().uuidString)"
-        var body = Data()
-        for (name, value) in fields.sorted(by: { $0.key < $1.key }) {
-            body += Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n".utf8)
-        }
-        for (name, filename, type, bytes) in files {
-            body += Data(
-                ("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"; filename=\"\(filename)\"\r\n"
-                    + "Content-Type: \(type)\r\n\r\n").utf8)
-            body += bytes + Data("\r\n".utf8)
-        }
-        body += Data("--\(boundary)--\r\n".utf8)
-        var request = URLRequest(url: URL(string: url)!)
-        request.httpMethod = "POST"
-        request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization")
-        request.setValue("multipart/form-data; boundary=\(boundary)", forHTTPHeaderField: "Content-Type")
-        request.httpBody = body
-        let (data, response) = try await URLSession.shared.data(for: request)
-        return (data, (response as! HTTPURLResponse).statusCode)
-    }
-
-    func request(_ method: String, _ url: String) async throws -> (Data, Int) {
-        let (data, status, _) = try await request(method, url, key: nil)
-        return (data, status)
-    }
-
-    func object(_ data: Data) throws -> [String: Any] {
-        try XCTUnwrap(
-            try JSONSerialization.jsonObject(with: data) as? [String: Any], String(decoding: data, as: UTF8.self))
     }
 
     func testSubmitPollDownloadWithIdempotencyIsolationAndRange() async throws {
