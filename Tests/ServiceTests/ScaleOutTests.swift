@@ -77,7 +77,7 @@ final class ScaleOutTests: XCTestCase {
         XCTAssertEqual(migrate.status, 0, migrate.stderr)
         XCTAssertTrue(migrate.stdout.contains("v4-scale-out"), migrate.stdout)
         let created = try TestFiles.run(
-            TestFiles.mouthpieceBinary, ["keys", "create", "--name", "scale", "--json"] + deployment.storeArguments)
+            TestFiles.mouthpieceBinary, ["keys", "create", "--name", "scale", "--concurrency", "500", "--json"] + deployment.storeArguments)
         deployment.key = try XCTUnwrap(
             (try JSONSerialization.jsonObject(with: Data(created.stdout.utf8)) as? [String: Any])?["key"] as? String,
             created.stderr)
@@ -172,8 +172,8 @@ final class ScaleOutTests: XCTestCase {
     func testJobsThroughSeveralWorkersSurviveWorkersKilledMidRender() async throws {
         let count = Int(ProcessInfo.processInfo.environment["MOUTHPIECE_SCALE_JOBS"] ?? "") ?? 12
         let deployment = try await deploy()
+        let ids = try await submit(deployment, count: count, seconds: 4, resolution: "720p")
         for _ in 0..<3 { try deployment.startWorker() }
-        let ids = try await submit(deployment, count: count)
         var kills = 0
         var nextKill = Duration.seconds(Double.random(in: 1...3))
         let started = ContinuousClock.now
@@ -201,7 +201,7 @@ final class ScaleOutTests: XCTestCase {
             "scale-out: \(count) jobs, 3 workers, \(kills) workers killed mid-render: "
                 + "\(ids.filter { jobs[$0]?["status"] as? String == "completed" }.count) completed, "
                 + "\(ids.filter { jobs[$0] == nil }.count) lost, \(retried) rendered again after a kill, "
-                + "\(wall.components.seconds) s")
+                + "\(wall.components.seconds) s from the first worker's start")
 
         // A cancel sent to the API node reaches the job on the worker rendering it.
         let long = try await submit(deployment, count: 1, seconds: 8, resolution: "720p")[0]
@@ -219,13 +219,13 @@ final class ScaleOutTests: XCTestCase {
         let cluster = try PostgresCluster()
         defer { cluster.stop() }
         let deployment = try await deploy(database: try cluster.freshDatabase())
+        let ids = try await submit(deployment, count: 10, seconds: 4, resolution: "720p")
         for _ in 0..<2 { try deployment.startWorker() }
-        let ids = try await submit(deployment, count: 6)
         var restarts: [Duration] = []
         let jobs = try await waitForAll(deployment, ids, timeout: .seconds(240)) { elapsed in
             // Restart while jobs are rendering, twice, a few seconds apart.
             let last = restarts.last ?? .zero
-            guard restarts.count < 2, elapsed > last + .seconds(3) else { return }
+            guard restarts.count < 2, elapsed > last + .seconds(2) else { return }
             let rendering = try deployment.query("SELECT count(*) FROM videos WHERE status = 'processing'")
             guard rendering.first?.first.flatMap(Int.init) ?? 0 > 0 else { return }
             try cluster.restart()
