@@ -56,11 +56,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        switch logFormat ?? environment["MOUTHPIECE_LOG_FORMAT"] ?? "text" {
-        case "text": break
-        case "json": LoggingSystem.bootstrap(JSONLogHandler.init)
-        case let other: throw ValidationError("log-format must be text or json, not \(other).")
-        }
+        try bootstrapLogging(logFormat)
         var configuration = ServerConfiguration()
         if let host = host ?? environment["MOUTHPIECE_HOST"] { configuration.host = host }
         if let port = port ?? environment["MOUTHPIECE_PORT"].flatMap(Int.init) { configuration.port = port }
@@ -88,6 +84,15 @@ struct ServeCommand: AsyncParsableCommand {
     }
 }
 
+/// Text (key=value) or JSON lines on stderr.
+func bootstrapLogging(_ format: String?) throws {
+    switch format ?? ProcessInfo.processInfo.environment["MOUTHPIECE_LOG_FORMAT"] ?? "text" {
+    case "text": break
+    case "json": LoggingSystem.bootstrap(JSONLogHandler.init)
+    case let other: throw ValidationError("log-format must be text or json, not \(other).")
+    }
+}
+
 /// Where a deployment keeps its data: the store and the blobs.
 struct StorageOptions: ParsableArguments {
     @Option(
@@ -103,7 +108,9 @@ struct StorageOptions: ParsableArguments {
 
     @Option(
         name: .customLong("blob-dir"),
-        help: "Directory for inputs and videos; with --database, a filesystem every node mounts at this path (env MOUTHPIECE_BLOB_DIR).")
+        help:
+            "Directory for inputs and videos; with --database, a filesystem every node mounts at this path (env MOUTHPIECE_BLOB_DIR)."
+    )
     var blobDir: String?
 
     func apply(to configuration: inout ServerConfiguration) throws {
@@ -137,7 +144,9 @@ struct WorkerFlags: ParsableArguments {
 
     @Option(
         name: .customLong("max-attempts"),
-        help: "Claims of one job (crashed workers, full disks...) before it is marked failed (env MOUTHPIECE_MAX_ATTEMPTS).")
+        help:
+            "Claims of one job (crashed workers, full disks...) before it is marked failed (env MOUTHPIECE_MAX_ATTEMPTS)."
+    )
     var maxAttempts: Int?
 
     @Option(
@@ -181,7 +190,13 @@ struct WorkerCommand: AsyncParsableCommand {
         help: "How clients reach the API nodes, for links in webhook messages (env MOUTHPIECE_PUBLIC_URL).")
     var publicURL: String?
 
+    @Option(
+        name: .customLong("log-format"),
+        help: "text (key=value) or json (one object per line) (env MOUTHPIECE_LOG_FORMAT).")
+    var logFormat: String?
+
     func run() async throws {
+        try bootstrapLogging(logFormat)
         var configuration = ServerConfiguration()
         configuration.workers = ProcessInfo.processInfo.activeProcessorCount
         try storage.apply(to: &configuration)

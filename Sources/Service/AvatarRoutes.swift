@@ -91,7 +91,9 @@ struct AvatarRoutes {
 
     func list(_ context: APIContext) async throws -> Response {
         let key = try context.requireKey()
-        return JSONResponse.make(["object": "list", "data": try await store.avatars(keyID: key.id, limit: 100).map(describe)])
+        return JSONResponse.make([
+            "object": "list", "data": try await store.avatars(keyID: key.id, limit: 100).map(describe),
+        ])
     }
 
     func avatar(_ context: APIContext) async throws -> Avatar {

@@ -122,7 +122,9 @@ public struct BlobStore: BlobStorage {
             try FileManager.default.copyItem(atPath: source, toPath: temporary)
         } catch {
             try? FileManager.default.removeItem(atPath: temporary)
-            throw MouthpieceError(.outputNotWritable, "Could not copy a file into the blob store at \(directory): \(error.localizedDescription)")
+            throw MouthpieceError(
+                .outputNotWritable,
+                "Could not copy a file into the blob store at \(directory): \(error.localizedDescription)")
         }
         guard rename(temporary, destination) == 0 else {
             let code = errno
@@ -134,7 +136,8 @@ public struct BlobStore: BlobStorage {
 
     static func writeError(_ directory: String, _ code: Int32) -> MouthpieceError {
         MouthpieceError(
-            .outputNotWritable, "Could not write to the blob store at \(directory): \(String(cString: strerror(code))).")
+            .outputNotWritable, "Could not write to the blob store at \(directory): \(String(cString: strerror(code)))."
+        )
     }
 
     public func remove(_ id: String) {

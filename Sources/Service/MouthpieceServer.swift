@@ -183,7 +183,8 @@ public enum MouthpieceServer {
                 "blob_dir": .string(configuration.blobDirectory),
             ])
         let workers = RenderWorkers(
-            store: store, blobs: blobs, options: configuration.workerOptions, metrics: nil, links: links, logger: logger)
+            store: store, blobs: blobs, options: configuration.workerOptions, metrics: nil, links: links, logger: logger
+        )
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: workers)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

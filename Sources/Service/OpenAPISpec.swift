@@ -130,10 +130,17 @@ enum OpenAPISpec {
                 created_at: {type: string, format: date-time}
                 started_at: {type: string, format: date-time}
                 finished_at: {type: string, format: date-time}
-                attempts: {type: integer}
+                attempts: {type: integer, description: Claims by a worker so far (a crashed worker's job is claimed again).}
                 options: {type: object}
                 error:
                   type: object
+                  description: Why it failed (failed or canceled only). worker_lost - the workers rendering it kept dying.
+                  properties:
+                    code: {type: string}
+                    message: {type: string}
+                last_error:
+                  type: object
+                  description: Queued or rendering again after an attempt that failed in a way another may not.
                   properties:
                     code: {type: string}
                     message: {type: string}

@@ -128,7 +128,8 @@ public struct RenderWorkers: Service {
                     job.id, owner: owner, status: .failed, errorCode: code, errorMessage: message, webhook: webhook)
             }
             metrics?.rendered(status: .failed, wall: .zero, outputSeconds: nil)
-            log.warning("failed for good", metadata: ["code": .string(code), "attempts": .stringConvertible(job.attempts)])
+            log.warning(
+                "failed for good", metadata: ["code": .string(code), "attempts": .stringConvertible(job.attempts)])
             return false
         }
         log.info("rendering", metadata: ["attempt": .stringConvertible(job.attempts)])

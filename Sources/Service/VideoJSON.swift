@@ -13,7 +13,10 @@ enum VideoJSON {
         if let queuePosition { out["queue_position"] = queuePosition }
         if let started = job.startedAt { out["started_at"] = iso(started) }
         if let finished = job.finishedAt { out["finished_at"] = iso(finished) }
-        if let code = job.errorCode { out["error"] = ["code": code, "message": job.errorMessage ?? ""] }
+        if let code = job.errorCode {
+            // A job still queued or rendering carries the error of an earlier attempt, if any.
+            out[job.status.isFinal ? "error" : "last_error"] = ["code": code, "message": job.errorMessage ?? ""]
+        }
         if job.result != nil {
             var facts = facts(job)
             facts["url"] = baseURL + "/v1/videos/\(job.id)/content"

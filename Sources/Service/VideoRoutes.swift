@@ -341,7 +341,8 @@ struct VideoRoutes {
 
     func describe(_ job: VideoJob) async throws -> [String: Any] {
         VideoJSON.describe(
-            job, queuePosition: job.status == .queued ? try await store.queuePosition(of: job) : nil, baseURL: publicURL)
+            job, queuePosition: job.status == .queued ? try await store.queuePosition(of: job) : nil, baseURL: publicURL
+        )
     }
 }
 

@@ -205,8 +205,10 @@ public final class SQLiteStore: DataStore {
     /// The key whose secret this is, or nil.
     public func key(secret: String) throws -> APIKey? {
         try pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM api_keys WHERE secret_hash = ?", arguments: [StoreRules.hash(secret)])
-                .map(Self.key(from:))
+            try Row.fetchOne(
+                db, sql: "SELECT * FROM api_keys WHERE secret_hash = ?", arguments: [StoreRules.hash(secret)]
+            )
+            .map(Self.key(from:))
         }
     }
 

@@ -64,7 +64,9 @@ final class ScaleOutTests: XCTestCase {
         /// Rows from the database, as `psql -At` prints them.
         func query(_ sql: String) throws -> [[String]] {
             let result = try TestFiles.run("/usr/bin/psql", [database, "-qAtF", "\t", "-c", sql])
-            return result.stdout.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+            return result.stdout.split(separator: "\n").map {
+                $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            }
         }
     }
 
@@ -77,7 +79,8 @@ final class ScaleOutTests: XCTestCase {
         XCTAssertEqual(migrate.status, 0, migrate.stderr)
         XCTAssertTrue(migrate.stdout.contains("v4-scale-out"), migrate.stdout)
         let created = try TestFiles.run(
-            TestFiles.mouthpieceBinary, ["keys", "create", "--name", "scale", "--concurrency", "500", "--json"] + deployment.storeArguments)
+            TestFiles.mouthpieceBinary,
+            ["keys", "create", "--name", "scale", "--concurrency", "500", "--json"] + deployment.storeArguments)
         deployment.key = try XCTUnwrap(
             (try JSONSerialization.jsonObject(with: Data(created.stdout.utf8)) as? [String: Any])?["key"] as? String,
             created.stderr)
@@ -129,7 +132,9 @@ final class ScaleOutTests: XCTestCase {
         while start.duration(to: .now) < timeout {
             for id in ids where !(["completed", "failed", "canceled"].contains(jobs[id]?["status"] as? String ?? "")) {
                 // The API may answer 500 while the database restarts: ask again next round.
-                guard let (data, status, _) = try? await request("GET", deployment.base + "/v1/videos/\(id)", key: deployment.key),
+                guard
+                    let (data, status, _) = try? await request(
+                        "GET", deployment.base + "/v1/videos/\(id)", key: deployment.key),
                     status == 200
                 else { continue }
                 jobs[id] = try object(data)
@@ -147,7 +152,8 @@ final class ScaleOutTests: XCTestCase {
     /// no result file left that no job owns.
     func checkServed(_ deployment: Deployment, _ ids: [String], _ jobs: [String: [String: Any]]) async throws {
         for id in ids {
-            XCTAssertEqual(jobs[id]?["status"] as? String, "completed", "\(id): \(jobs[id] ?? [:])\n\(deployment.logTail)")
+            XCTAssertEqual(
+                jobs[id]?["status"] as? String, "completed", "\(id): \(jobs[id] ?? [:])\n\(deployment.logTail)")
         }
         let results = try deployment.query("SELECT result_blob FROM videos WHERE status = 'completed'").map { $0[0] }
         XCTAssertEqual(Set(results).count, results.count, "no result served for two jobs")
@@ -204,7 +210,7 @@ final class ScaleOutTests: XCTestCase {
                 + "\(wall.components.seconds) s from the first worker's start")
 
         // A cancel sent to the API node reaches the job on the worker rendering it.
-        let long = try await submit(deployment, count: 1, seconds: 8, resolution: "720p")[0]
+        let long = try await submit(deployment, count: 1, seconds: 40, resolution: "1080p")[0]
         _ = try await waitForAll(deployment, [long], timeout: .seconds(60)) { _ in
             let rows = try deployment.query("SELECT status FROM videos WHERE id = '\(long)'")
             if rows.first?.first == "processing" {

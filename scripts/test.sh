@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The test suite, on both stores: `swift test` (the store conformance suite runs against SQLite
+# and PostgreSQL; the scale-out fault tests run on PostgreSQL), then the service tests again with
+# PostgreSQL as the store. Starts a throwaway PostgreSQL cluster on a loopback port for the run
+# (Debian's postgresql package: scripts/install-deps.sh) and removes it afterwards.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cluster=$(mktemp -d /tmp/mouthpiece-test-pg.XXXXXX)
+trap 'scripts/pg-throwaway.sh stop "$cluster"' EXIT
+port=$((45000 + RANDOM % 5000))
+export MOUTHPIECE_TEST_DATABASE=$(scripts/pg-throwaway.sh start "$cluster" "$port")
+echo "==> PostgreSQL for the tests: $MOUTHPIECE_TEST_DATABASE"
+echo "==> swift test (SQLite service; store suite on both; scale-out on PostgreSQL)"
+swift test "$@"
+echo "==> service tests again, PostgreSQL as the store"
+MOUTHPIECE_TEST_SERVICE_STORE=postgresql swift test --skip-build --filter ServerProcessTests "$@"
