@@ -496,7 +496,9 @@ public final class PostgresStore: DataStore {
     public func release(_ id: String, owner: String, errorCode: String?, errorMessage: String?) async throws {
         try await client.query(
             """
-            UPDATE videos SET status = 'queued', lease_owner = NULL, lease_expires = NULL, progress = 0,
+            UPDATE videos SET status = CASE WHEN cancel_requested THEN 'canceled' ELSE 'queued' END,
+                finished_at = CASE WHEN cancel_requested THEN \(unescaped: Self.now) ELSE NULL END,
+                lease_owner = NULL, lease_expires = NULL, progress = 0,
                 error_code = COALESCE(\(errorCode), error_code), error_message = COALESCE(\(errorMessage), error_message)
             WHERE id = \(id) AND lease_owner = \(owner) AND status = 'processing'
             """, logger: logger)

@@ -405,10 +405,12 @@ public final class SQLiteStore: DataStore {
         try pool.write { db in
             try db.execute(
                 sql: """
-                    UPDATE videos SET status = 'queued', lease_owner = NULL, lease_expires = NULL, progress = 0,
+                    UPDATE videos SET status = CASE WHEN cancel_requested THEN 'canceled' ELSE 'queued' END,
+                        finished_at = CASE WHEN cancel_requested THEN ? ELSE NULL END,
+                        lease_owner = NULL, lease_expires = NULL, progress = 0,
                         error_code = COALESCE(?, error_code), error_message = COALESCE(?, error_message)
                     WHERE id = ? AND lease_owner = ? AND status = 'processing'
-                    """, arguments: [errorCode, errorMessage, id, owner])
+                    """, arguments: [Date().timeIntervalSince1970, errorCode, errorMessage, id, owner])
         }
     }
 

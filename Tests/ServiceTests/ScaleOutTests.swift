@@ -217,8 +217,8 @@ final class ScaleOutTests: XCTestCase {
                 _ = try await self.request("POST", deployment.base + "/v1/videos/\(long)/cancel", key: deployment.key)
             }
         }
-        let canceled = try deployment.query("SELECT status, attempts FROM videos WHERE id = '\(long)'")
-        XCTAssertEqual(canceled.first, ["canceled", "1"], deployment.logTail)
+        let canceled = try deployment.query("SELECT status, attempts > 0 FROM videos WHERE id = '\(long)'")
+        XCTAssertEqual(canceled.first, ["canceled", "t"], "canceled while rendering\n\(deployment.logTail)")
     }
 
     func testADatabaseRestartedMidRunLosesNoJob() async throws {

@@ -314,6 +314,13 @@ final class StoreConformanceTests: XCTestCase {
             XCTAssertTrue(ended)
             let next = try await store.claim(owner: "w", lease: 10)
             XCTAssertNil(next, "a canceled job is never claimed")
+            // A job handed back after its cancel was asked for ends canceled, not queued again.
+            _ = try await store.submit(Self.job("vid_back", key: key.id, at: 2), idempotencyKey: nil)
+            _ = try await store.claim(owner: "w", lease: 10)
+            _ = try await store.cancel("vid_back", keyID: key.id)
+            try await store.release("vid_back", owner: "w", errorCode: "encoding_failed", errorMessage: "x")
+            let handedBack = try await store.video("vid_back")
+            XCTAssertEqual(handedBack?.status, .canceled)
         }
     }
 
