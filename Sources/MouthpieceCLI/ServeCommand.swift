@@ -113,7 +113,8 @@ struct StorageOptions: ParsableArguments {
     )
     var blobDir: String?
 
-    func apply(to configuration: inout ServerConfiguration) throws {
+    /// `needsBlobs`: false for commands that touch only the database (keys, migrate).
+    func apply(to configuration: inout ServerConfiguration, needsBlobs: Bool = true) throws {
         let environment = ProcessInfo.processInfo.environment
         if let dir = dataDir ?? environment["MOUTHPIECE_DATA_DIR"] { configuration.dataDirectory = dir }
         if let url = database ?? environment["MOUTHPIECE_DATABASE"], !url.isEmpty {
@@ -122,6 +123,7 @@ struct StorageOptions: ParsableArguments {
             }
             configuration.database = url
             guard let blobs = blobDir ?? environment["MOUTHPIECE_BLOB_DIR"] else {
+                if !needsBlobs { return }
                 throw ValidationError(
                     "--database needs --blob-dir: a directory every node mounts at the same path (shared filesystem).")
             }
@@ -222,7 +224,7 @@ struct MigrateCommand: AsyncParsableCommand {
 
     func run() async throws {
         var configuration = ServerConfiguration()
-        try storage.apply(to: &configuration)
+        try storage.apply(to: &configuration, needsBlobs: false)
         try await Terminal.run(json: json) {
             let store = try await openStore(
                 database: configuration.database, dataDirectory: configuration.dataDirectory,
@@ -263,7 +265,7 @@ struct KeysCommand: AsyncParsableCommand {
 
         func run() async throws {
             var configuration = ServerConfiguration()
-            try storage.apply(to: &configuration)
+            try storage.apply(to: &configuration, needsBlobs: false)
             try await Terminal.run(json: json) {
                 guard !name.trimmingCharacters(in: .whitespaces).isEmpty else {
                     throw MouthpieceError(.invalidParameter, "name must not be empty.", field: "name")

@@ -60,6 +60,9 @@ public struct RenderWorkers: Service {
     public func run() async throws {
         if let scratch = options.scratchDirectory {
             try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+            // Renders of workers killed on this machine: untouched for 15 minutes, nobody's.
+            let swept = Self.sweep(scratch, olderThan: 900)
+            if swept > 0 { logger.info("removed \(swept) files left in the scratch directory by killed workers") }
         }
         let stopping = Flag()
         try await withGracefulShutdownHandler {
@@ -99,7 +102,8 @@ public struct RenderWorkers: Service {
                         failuresInARow += 1
                         let wait = min(300, 5 << min(failuresInARow - 1, 6))
                         logger.warning("waiting before claiming again", metadata: ["seconds": .stringConvertible(wait)])
-                        try? await Task.sleep(for: .seconds(wait))
+                        // In steps, so that a shutdown does not wait for the end of the pause.
+                        for _ in 0..<wait where !stopping.isSet { try? await Task.sleep(for: .seconds(1)) }
                     } else {
                         failuresInARow = 0
                     }
@@ -123,13 +127,15 @@ public struct RenderWorkers: Service {
             let code = job.errorCode ?? StoreRules.workerLostCode
             let message =
                 (job.errorMessage ?? StoreRules.workerLostMessage) + " Gave up after \(options.maxAttempts) attempts."
-            await record(log) {
+            let recorded = await record(log, stopping) {
                 try await store.finish(
                     job.id, owner: owner, status: .failed, errorCode: code, errorMessage: message, webhook: webhook)
             }
-            metrics?.rendered(status: .failed, wall: .zero, outputSeconds: nil)
-            log.warning(
-                "failed for good", metadata: ["code": .string(code), "attempts": .stringConvertible(job.attempts)])
+            if recorded == true {
+                metrics?.rendered(status: .failed, wall: .zero, outputSeconds: nil)
+                log.warning(
+                    "failed for good", metadata: ["code": .string(code), "attempts": .stringConvertible(job.attempts)])
+            }
             return false
         }
         log.info("rendering", metadata: ["attempt": .stringConvertible(job.attempts)])
@@ -144,7 +150,7 @@ public struct RenderWorkers: Service {
                 sound: script.map { .script($0) } ?? .audio(path: blobs.path(job.audioBlob)), outputPath: output.path,
                 options: options)
         } catch {
-            await record(log) {
+            await record(log, stopping) {
                 try await store.finish(
                     job.id, owner: owner, status: .failed, errorCode: "internal_error", errorMessage: "\(error)",
                     webhook: webhook)
@@ -157,11 +163,11 @@ public struct RenderWorkers: Service {
             while !state.finished {
                 try? await Task.sleep(for: .seconds(1))
                 if state.finished { break }
+                if stopping.isSet && state.reason == nil { state.reason = .shutdown }
                 let keep =
                     (try? await store.heartbeat(
                         job.id, owner: owner, progress: state.progress, lease: options.lease)) ?? true
                 if !keep { state.reason = .canceled }
-                if stopping.isSet && state.reason == nil { state.reason = .shutdown }
             }
         }
         defer {
@@ -192,15 +198,26 @@ public struct RenderWorkers: Service {
         switch outcome {
         case .success(let summary):
             let facts = Self.facts(summary)
-            let recorded = await record(log) {
+            let recorded = await record(log, stopping) {
                 try await store.finish(
                     job.id, owner: owner, status: .completed, resultBlob: resultBlob, result: facts,
                     outputSeconds: summary.duration, webhook: webhook)
             }
             guard recorded == true else {
-                // Another worker holds the job now (this one lost its lease): its result counts.
-                blobs.remove(resultBlob)
-                log.warning("lease lost; render discarded")
+                // Either another worker holds the job now (this one lost its lease: its result
+                // counts), or the store took the result but its answer was lost: ask which.
+                guard let stored = try? await store.video(job.id) else {
+                    log.error(
+                        "could not tell whether the result was recorded; render kept",
+                        metadata: ["blob": .string(resultBlob)])
+                    return false
+                }
+                if stored.resultBlob != resultBlob {
+                    blobs.remove(resultBlob)
+                    log.warning("lease lost; render discarded")
+                    return false
+                }
+                log.info("completed (recorded on a retry)")
                 return false
             }
             metrics?.rendered(status: .completed, wall: wall, outputSeconds: summary.duration)
@@ -211,10 +228,10 @@ public struct RenderWorkers: Service {
                     "render_seconds": .stringConvertible((wall.inSeconds * 1000).rounded() / 1000),
                 ])
         case .failure(let error as MouthpieceError) where error.code == .canceled && state.reason == .shutdown:
-            await record(log) { try await store.release(job.id, owner: owner) }
+            await record(log, stopping) { try await store.release(job.id, owner: owner) }
             log.info("handed back at shutdown")
         case .failure(let error as MouthpieceError) where error.code == .canceled:
-            let recorded = await record(log) {
+            let recorded = await record(log, stopping) {
                 try await store.finish(
                     job.id, owner: owner, status: .canceled, errorCode: "canceled", errorMessage: "Canceled.")
             }
@@ -229,7 +246,7 @@ public struct RenderWorkers: Service {
                 (error as? MouthpieceError)
                 ?? MouthpieceError(.internalError, Self.describe(error))
             if Self.mayPassElsewhere(failure.code) {
-                await record(log) {
+                await record(log, stopping) {
                     try await store.release(
                         job.id, owner: owner, errorCode: failure.code.rawValue, errorMessage: failure.message)
                 }
@@ -238,13 +255,15 @@ public struct RenderWorkers: Service {
                     metadata: ["code": .string(failure.code.rawValue), "error": .string(failure.message)])
                 return true
             }
-            await record(log) {
+            let recorded = await record(log, stopping) {
                 try await store.finish(
                     job.id, owner: owner, status: .failed, errorCode: failure.code.rawValue,
                     errorMessage: failure.message, webhook: webhook)
             }
-            metrics?.rendered(status: .failed, wall: wall, outputSeconds: nil)
-            log.info("failed", metadata: ["code": .string(failure.code.rawValue)])
+            if recorded == true {
+                metrics?.rendered(status: .failed, wall: wall, outputSeconds: nil)
+                log.info("failed", metadata: ["code": .string(failure.code.rawValue)])
+            }
         }
         return false
     }
@@ -252,13 +271,14 @@ public struct RenderWorkers: Service {
     /// Runs a store write, trying again for a while if the store is unreachable (a database
     /// restarting): the lease keeps being renewed meanwhile. Nil if it never went through.
     @discardableResult
-    func record<T: Sendable>(_ log: Logger, _ write: () async throws -> T) async -> T? {
-        let deadline = ContinuousClock.now + .seconds(120)
+    func record<T: Sendable>(_ log: Logger, _ stopping: Flag, _ write: () async throws -> T) async -> T? {
+        // Shutting down, a short wait: a lease that runs out hands the job back anyway.
+        let deadline = ContinuousClock.now + .seconds(stopping.isSet ? 10 : 120)
         while true {
             do {
                 return try await write()
             } catch {
-                guard ContinuousClock.now < deadline else {
+                guard ContinuousClock.now < deadline, !Task.isCancelled else {
                     log.error("could not record the outcome: \(Self.describe(error))")
                     return nil
                 }
@@ -275,6 +295,18 @@ public struct RenderWorkers: Service {
 
     static func describe(_ error: any Error) -> String {
         (error as? MouthpieceError)?.message ?? String(reflecting: error)
+    }
+
+    /// Removes files in `directory` untouched for `age` seconds; returns how many.
+    static func sweep(_ directory: String, olderThan age: TimeInterval) -> Int {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.filter { name in
+            let path = directory + "/" + name
+            guard let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
+                -modified.timeIntervalSinceNow > age
+            else { return false }
+            return (try? FileManager.default.removeItem(atPath: path)) != nil
+        }.count
     }
 
     static func removeRender(_ path: String) {

@@ -72,7 +72,8 @@ public protocol DataStore: Sendable {
     ) async throws -> Bool
     /// Hands a job this owner holds back to the queue: a worker shutting down (no error), or one
     /// that failed in a way another attempt may not (its error is kept as the job's last error).
-    /// A job whose cancel was asked for ends canceled instead.
+    /// A hand-back without an error does not count as an attempt. A job whose cancel was asked
+    /// for ends canceled instead.
     func release(_ id: String, owner: String, errorCode: String?, errorMessage: String?) async throws
     /// Cancels a job of `keyID`: a queued one at once, a running one when its worker next checks.
     func cancel(_ id: String, keyID: String) async throws -> VideoJob?

@@ -137,6 +137,7 @@ public final class PostgresStore: DataStore {
 
     /// Whether `error` means the server could not be reached (worth trying again).
     public static func isUnavailable(_ error: any Error) -> Bool {
+        let error = unwrapped(error)
         guard let error = error as? PSQLError else { return !(error is MouthpieceError) }
         switch error.code {
         case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown:
@@ -150,9 +151,16 @@ public final class PostgresStore: DataStore {
         }
     }
 
+    /// The error inside a failed transaction.
+    static func unwrapped(_ error: any Error) -> any Error {
+        guard let failed = error as? PostgresTransactionError else { return error }
+        return failed.closureError ?? failed.beginError ?? failed.commitError ?? error
+    }
+
     /// A readable error (postgres-nio hides details from `description` on purpose; the server's
     /// message is safe to show to whoever runs the command).
     static func describe(_ error: any Error, url: String) -> MouthpieceError {
+        let error = unwrapped(error)
         let host = URLComponents(string: url).map { "\($0.host ?? "?"):\($0.port ?? 5432)" } ?? "?"
         if let error = error as? PSQLError, let message = error.serverInfo?[.message] {
             return MouthpieceError(.internalError, "PostgreSQL at \(host): \(message)")
@@ -499,7 +507,10 @@ public final class PostgresStore: DataStore {
             UPDATE videos SET status = CASE WHEN cancel_requested THEN 'canceled' ELSE 'queued' END,
                 finished_at = CASE WHEN cancel_requested THEN \(unescaped: Self.now) ELSE NULL END,
                 lease_owner = NULL, lease_expires = NULL, progress = 0,
-                error_code = COALESCE(\(errorCode), error_code), error_message = COALESCE(\(errorMessage), error_message)
+                attempts = CASE WHEN \(errorCode == nil) THEN attempts - 1 ELSE attempts END,
+                error_code = CASE WHEN cancel_requested THEN 'canceled' ELSE COALESCE(\(errorCode), error_code) END,
+                error_message = CASE WHEN cancel_requested THEN 'Canceled.'
+                    ELSE COALESCE(\(errorMessage), error_message) END
             WHERE id = \(id) AND lease_owner = \(owner) AND status = 'processing'
             """, logger: logger)
     }

@@ -408,9 +408,13 @@ public final class SQLiteStore: DataStore {
                     UPDATE videos SET status = CASE WHEN cancel_requested THEN 'canceled' ELSE 'queued' END,
                         finished_at = CASE WHEN cancel_requested THEN ? ELSE NULL END,
                         lease_owner = NULL, lease_expires = NULL, progress = 0,
-                        error_code = COALESCE(?, error_code), error_message = COALESCE(?, error_message)
+                        attempts = CASE WHEN ? THEN attempts - 1 ELSE attempts END,
+                        error_code = CASE WHEN cancel_requested THEN 'canceled' ELSE COALESCE(?, error_code) END,
+                        error_message = CASE WHEN cancel_requested THEN 'Canceled.'
+                            ELSE COALESCE(?, error_message) END
                     WHERE id = ? AND lease_owner = ? AND status = 'processing'
-                    """, arguments: [Date().timeIntervalSince1970, errorCode, errorMessage, id, owner])
+                    """,
+                arguments: [Date().timeIntervalSince1970, errorCode == nil, errorCode, errorMessage, id, owner])
         }
     }
 

@@ -172,7 +172,10 @@ final class StoreConformanceTests: XCTestCase {
         // A second node starting on the same database applies nothing and agrees.
         let url = try TestPostgres.freshDatabase()
         let (one, two) = (try await PostgresStore(url: url), try await PostgresStore(url: url))
-        defer { (one.close(), two.close()) }
+        defer {
+            one.close()
+            two.close()
+        }
         let again = try await two.migrate()
         XCTAssertEqual(again, [])
         let a = try await one.sharedSecret("s", proposed: "a")
@@ -286,10 +289,10 @@ final class StoreConformanceTests: XCTestCase {
             let again = try unwrap(try await store.claim(owner: "healthy", lease: 10))
             XCTAssertEqual(again.attempts, 2)
             XCTAssertEqual(again.errorMessage, "No space left on device")
-            // A shutdown hands a job back without an error of its own.
+            // A shutdown hands a job back without an error of its own, and without using up an attempt.
             try await store.release("vid_r", owner: "healthy")
             let third = try unwrap(try await store.claim(owner: "next", lease: 10))
-            XCTAssertEqual(third.attempts, 3)
+            XCTAssertEqual(third.attempts, 2)
             XCTAssertEqual(third.errorCode, "output_not_writable")
         }
     }
@@ -321,6 +324,7 @@ final class StoreConformanceTests: XCTestCase {
             try await store.release("vid_back", owner: "w", errorCode: "encoding_failed", errorMessage: "x")
             let handedBack = try await store.video("vid_back")
             XCTAssertEqual(handedBack?.status, .canceled)
+            XCTAssertEqual(handedBack?.errorCode, "canceled")
         }
     }
 
