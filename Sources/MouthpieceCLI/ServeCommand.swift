@@ -33,15 +33,7 @@ struct ServeCommand: AsyncParsableCommand {
         help: "host:port,... that URL inputs may reach even on internal addresses (env MOUTHPIECE_URL_ALLOWLIST).")
     var urlAllowlist: String?
 
-    @Option(
-        name: .customLong("public-url"),
-        help: "How clients reach this server, for links in answers and webhooks (env MOUTHPIECE_PUBLIC_URL).")
-    var publicURL: String?
-
-    @Option(
-        name: .customLong("log-format"),
-        help: "text (key=value) or json (one object per line) (env MOUTHPIECE_LOG_FORMAT).")
-    var logFormat: String?
+    @OptionGroup var node: NodeOptions
 
     @Option(name: .customLong("tls-cert"), help: "PEM certificate (chain): serve HTTPS (env MOUTHPIECE_TLS_CERT).")
     var tlsCert: String?
@@ -56,8 +48,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        try bootstrapLogging(logFormat)
         var configuration = ServerConfiguration()
+        try node.apply(to: &configuration)
         if let host = host ?? environment["MOUTHPIECE_HOST"] { configuration.host = host }
         if let port = port ?? environment["MOUTHPIECE_PORT"].flatMap(Int.init) { configuration.port = port }
         try storage.apply(to: &configuration)
@@ -65,11 +57,6 @@ struct ServeCommand: AsyncParsableCommand {
         if let list = urlAllowlist ?? environment["MOUTHPIECE_URL_ALLOWLIST"] {
             configuration.urlAllowlist = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
                 .filter { !$0.isEmpty }
-        }
-        if let url = publicURL ?? environment["MOUTHPIECE_PUBLIC_URL"] {
-            guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil
-            else { throw ValidationError("public-url must be an http(s) URL, like https://avatars.example.com.") }
-            configuration.publicURL = url
         }
         configuration.metricsToken = metricsToken ?? environment["MOUTHPIECE_METRICS_TOKEN"]
         switch (tlsCert ?? environment["MOUTHPIECE_TLS_CERT"], tlsKey ?? environment["MOUTHPIECE_TLS_KEY"]) {
@@ -84,12 +71,32 @@ struct ServeCommand: AsyncParsableCommand {
     }
 }
 
-/// Text (key=value) or JSON lines on stderr.
-func bootstrapLogging(_ format: String?) throws {
-    switch format ?? ProcessInfo.processInfo.environment["MOUTHPIECE_LOG_FORMAT"] ?? "text" {
-    case "text": break
-    case "json": LoggingSystem.bootstrap(JSONLogHandler.init)
-    case let other: throw ValidationError("log-format must be text or json, not \(other).")
+/// What every long-running node (serve, worker) takes: how clients reach the API, how to log.
+struct NodeOptions: ParsableArguments {
+    @Option(
+        name: .customLong("public-url"),
+        help: "How clients reach the API, for links in answers and webhooks (env MOUTHPIECE_PUBLIC_URL).")
+    var publicURL: String?
+
+    @Option(
+        name: .customLong("log-format"),
+        help: "text (key=value) or json (one object per line) (env MOUTHPIECE_LOG_FORMAT).")
+    var logFormat: String?
+
+    /// Starts logging in the chosen format (text: key=value, json: one object per line, on
+    /// stderr) and sets the public URL, which must be http(s).
+    func apply(to configuration: inout ServerConfiguration) throws {
+        let environment = ProcessInfo.processInfo.environment
+        switch logFormat ?? environment["MOUTHPIECE_LOG_FORMAT"] ?? "text" {
+        case "text": break
+        case "json": LoggingSystem.bootstrap(JSONLogHandler.init)
+        case let other: throw ValidationError("log-format must be text or json, not \(other).")
+        }
+        if let url = publicURL ?? environment["MOUTHPIECE_PUBLIC_URL"] {
+            guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil
+            else { throw ValidationError("public-url must be an http(s) URL, like https://avatars.example.com.") }
+            configuration.publicURL = url
+        }
     }
 }
 
@@ -187,26 +194,15 @@ struct WorkerCommand: AsyncParsableCommand {
 
     @OptionGroup var rendering: WorkerFlags
 
-    @Option(
-        name: .customLong("public-url"),
-        help: "How clients reach the API nodes, for links in webhook messages (env MOUTHPIECE_PUBLIC_URL).")
-    var publicURL: String?
-
-    @Option(
-        name: .customLong("log-format"),
-        help: "text (key=value) or json (one object per line) (env MOUTHPIECE_LOG_FORMAT).")
-    var logFormat: String?
+    @OptionGroup var node: NodeOptions
 
     func run() async throws {
-        try bootstrapLogging(logFormat)
         var configuration = ServerConfiguration()
+        try node.apply(to: &configuration)
         configuration.workers = ProcessInfo.processInfo.activeProcessorCount
         try storage.apply(to: &configuration)
         try rendering.apply(to: &configuration)
         guard configuration.workers >= 1 else { throw ValidationError("a worker needs --workers 1 or more.") }
-        if let url = publicURL ?? ProcessInfo.processInfo.environment["MOUTHPIECE_PUBLIC_URL"] {
-            configuration.publicURL = url
-        }
         try await MouthpieceServer.runWorker(configuration)
     }
 }
@@ -226,9 +222,7 @@ struct MigrateCommand: AsyncParsableCommand {
         var configuration = ServerConfiguration()
         try storage.apply(to: &configuration, needsBlobs: false)
         try await Terminal.run(json: json) {
-            let store = try await openStore(
-                database: configuration.database, dataDirectory: configuration.dataDirectory,
-                logger: Logger(label: "mouthpiece.migrate"))
+            let store = try await configuration.openStore(logger: Logger(label: "mouthpiece.migrate"))
             let applied = try await store.appliedMigrations()
             let kind = configuration.database == nil ? "sqlite" : "postgresql"
             if json {
@@ -273,9 +267,7 @@ struct KeysCommand: AsyncParsableCommand {
                 guard concurrency >= 1 else {
                     throw MouthpieceError(.invalidParameter, "concurrency must be 1 or more.", field: "concurrency")
                 }
-                let store = try await openStore(
-                    database: configuration.database, dataDirectory: configuration.dataDirectory,
-                    logger: Logger(label: "mouthpiece.keys"))
+                let store = try await configuration.openStore(logger: Logger(label: "mouthpiece.keys"))
                 let (key, secret) = try await store.createKey(
                     name: name, quotaSeconds: quotaSeconds, concurrency: concurrency)
                 if json {

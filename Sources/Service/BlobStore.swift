@@ -1,5 +1,6 @@
 import Foundation
 import MouthpieceCore
+import Pipeline
 import Store
 
 /// Where the service keeps files (uploaded inputs, previews, rendered videos and their captions),
@@ -46,8 +47,10 @@ public struct BlobStore: BlobStorage {
 
     public func path(_ id: String) -> String { directory + "/" + id }
 
+    static func newID(suffix: String) -> String { "blob_" + StoreRules.randomToken(bytes: 12) + suffix }
+
     public func put(_ bytes: [UInt8], suffix: String) throws -> String {
-        let id = "blob_" + StoreRules.randomToken(bytes: 12) + suffix
+        let id = Self.newID(suffix: suffix)
         let temporary = path("." + id + ".partial")
         guard FileManager.default.createFile(atPath: temporary, contents: Data(bytes)) else {
             throw MouthpieceError(.internalError, "The blob store at \(directory) is not writable.")
@@ -60,13 +63,13 @@ public struct BlobStore: BlobStorage {
     }
 
     public func reservePath(suffix: String) -> (id: String, path: String) {
-        let id = "blob_" + StoreRules.randomToken(bytes: 12) + suffix
+        let id = Self.newID(suffix: suffix)
         return (id, path(id))
     }
 
     public func link(_ id: String) throws -> String {
         let suffix = id.firstIndex(of: ".").map { String(id[$0...]) } ?? ""
-        let new = "blob_" + StoreRules.randomToken(bytes: 12) + suffix
+        let new = Self.newID(suffix: suffix)
         do {
             try FileManager.default.linkItem(atPath: path(id), toPath: path(new))
         } catch {
@@ -79,15 +82,23 @@ public struct BlobStore: BlobStorage {
     /// the time); returns how many.
     @discardableResult
     public func sweepPartials(olderThan age: TimeInterval) -> Int {
+        Self.sweep(directory, olderThan: age) { $0.hasPrefix(".") && $0.hasSuffix(".partial") }
+    }
+
+    /// Removes the files in `directory` whose names pass `matching` and that nobody has touched
+    /// for `age` seconds; returns how many.
+    static func sweep(_ directory: String, olderThan age: TimeInterval, matching: (String) -> Bool = { _ in true })
+        -> Int
+    {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        var removed = 0
-        for name in names where name.hasPrefix(".") && name.hasSuffix(".partial") {
-            let attributes = try? FileManager.default.attributesOfItem(atPath: path(name))
-            guard let modified = attributes?[.modificationDate] as? Date, -modified.timeIntervalSinceNow > age
-            else { continue }
-            if (try? FileManager.default.removeItem(atPath: path(name))) != nil { removed += 1 }
-        }
-        return removed
+        return names.filter { name in
+            let path = directory + "/" + name
+            let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+            guard matching(name), let modified = attributes?[.modificationDate] as? Date,
+                -modified.timeIntervalSinceNow > age
+            else { return false }
+            return (try? FileManager.default.removeItem(atPath: path)) != nil
+        }.count
     }
 
     public func adopt(_ file: String, sidecars: [String]) throws -> String {
@@ -141,11 +152,17 @@ public struct BlobStore: BlobStorage {
     }
 
     public func remove(_ id: String) {
-        try? FileManager.default.removeItem(atPath: path(id))
         if id.hasSuffix(".mp4") {
-            let stem = (path(id) as NSString).deletingPathExtension
-            for sidecar in [".srt", ".vtt"] { try? FileManager.default.removeItem(atPath: stem + sidecar) }
+            Self.removeVideo(path(id))
+        } else {
+            try? FileManager.default.removeItem(atPath: path(id))
         }
+    }
+
+    /// Removes a video file and the captions written beside it.
+    static func removeVideo(_ path: String) {
+        let captions = Captions.paths(besides: path)
+        for file in [path, captions.srt, captions.vtt] { try? FileManager.default.removeItem(atPath: file) }
     }
 
     public func exists(_ id: String) -> Bool { FileManager.default.fileExists(atPath: path(id)) }

@@ -16,9 +16,7 @@ struct FileLinks: Sendable {
     /// A data directory from before the secret moved into the store brings its `links.secret`
     /// file, so that links handed out earlier keep working.
     static func shared(store: any DataStore, legacyFile: String?) async throws -> FileLinks {
-        var proposed = [UInt8](repeating: 0, count: 32)
-        var generator = SystemRandomNumberGenerator()
-        for i in proposed.indices { proposed[i] = UInt8.random(in: 0...255, using: &generator) }
+        var proposed = StoreRules.randomBytes(32)
         if let legacyFile, let data = FileManager.default.contents(atPath: legacyFile), data.count == 32 {
             proposed = [UInt8](data)
         }

@@ -42,6 +42,12 @@ public struct ServerConfiguration: Sendable {
     public var databasePath: String { dataDirectory + "/mouthpiece.sqlite" }
     public var blobDirectory: String { blobDir ?? dataDirectory + "/blobs" }
 
+    /// The store this configuration names (PostgreSQL, or SQLite in the data directory),
+    /// migrated to this version.
+    public func openStore(logger: Logger) async throws -> any DataStore {
+        try await Store.openStore(database: database, dataDirectory: dataDirectory, logger: logger)
+    }
+
     var workerOptions: WorkerOptions {
         var options = WorkerOptions(count: workers)
         options.maxAttempts = maxAttempts
@@ -56,11 +62,7 @@ public struct ServerConfiguration: Sendable {
 /// render workers, in one process that shuts down gracefully on SIGTERM or SIGINT.
 public enum MouthpieceServer {
     public static func run(_ configuration: ServerConfiguration) async throws {
-        let logger = {
-            var logger = Logger(label: "mouthpiece")
-            logger.logLevel = .info
-            return logger
-        }()
+        let logger = Self.logger("mouthpiece")
         let (store, blobs, links) = try await open(configuration, logger: logger)
 
         let metrics = ServiceMetrics()
@@ -169,11 +171,7 @@ public enum MouthpieceServer {
     /// webhooks (API nodes send those from the outbox). Stops gracefully on SIGTERM or SIGINT,
     /// handing its jobs in flight back to the queue.
     public static func runWorker(_ configuration: ServerConfiguration) async throws {
-        let logger = {
-            var logger = Logger(label: "mouthpiece.worker")
-            logger.logLevel = .info
-            return logger
-        }()
+        let logger = Self.logger("mouthpiece.worker")
         let (store, blobs, links) = try await open(configuration, logger: logger)
         logger.info(
             "worker started",
@@ -191,13 +189,19 @@ public enum MouthpieceServer {
         try await group.run()
     }
 
+    /// A logger at info level.
+    static func logger(_ label: String) -> Logger {
+        var logger = Logger(label: label)
+        logger.logLevel = .info
+        return logger
+    }
+
     /// The store, the blob directory (temporary files of crashed writers swept) and the shared
     /// file-link secret.
     static func open(_ configuration: ServerConfiguration, logger: Logger) async throws -> (
         any DataStore, any BlobStorage, FileLinks
     ) {
-        let store = try await openStore(
-            database: configuration.database, dataDirectory: configuration.dataDirectory, logger: logger)
+        let store = try await configuration.openStore(logger: logger)
         let blobs = try BlobStore(directory: configuration.blobDirectory)
         let swept = blobs.sweepPartials()
         if swept > 0 { logger.info("removed \(swept) temporary files left by an earlier crash") }

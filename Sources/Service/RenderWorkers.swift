@@ -61,7 +61,7 @@ public struct RenderWorkers: Service {
         if let scratch = options.scratchDirectory {
             try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
             // Renders of workers killed on this machine: untouched for 15 minutes, nobody's.
-            let swept = Self.sweep(scratch, olderThan: 900)
+            let swept = BlobStore.sweep(scratch, olderThan: 900)
             if swept > 0 { logger.info("removed \(swept) files left in the scratch directory by killed workers") }
         }
         let stopping = Flag()
@@ -194,7 +194,7 @@ public struct RenderWorkers: Service {
                 outcome = .failure(error)
             }
         }
-        if case .failure = outcome, let scratchPath { Self.removeRender(scratchPath) }
+        if case .failure = outcome, let scratchPath { BlobStore.removeVideo(scratchPath) }
         switch outcome {
         case .success(let summary):
             let facts = Self.facts(summary)
@@ -295,23 +295,6 @@ public struct RenderWorkers: Service {
 
     static func describe(_ error: any Error) -> String {
         (error as? MouthpieceError)?.message ?? String(reflecting: error)
-    }
-
-    /// Removes files in `directory` untouched for `age` seconds; returns how many.
-    static func sweep(_ directory: String, olderThan age: TimeInterval) -> Int {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        return names.filter { name in
-            let path = directory + "/" + name
-            guard let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
-                -modified.timeIntervalSinceNow > age
-            else { return false }
-            return (try? FileManager.default.removeItem(atPath: path)) != nil
-        }.count
-    }
-
-    static func removeRender(_ path: String) {
-        let captions = Captions.paths(besides: path)
-        for file in [path, captions.srt, captions.vtt] { try? FileManager.default.removeItem(atPath: file) }
     }
 
     /// Bytes free for an unprivileged writer on the filesystem holding `path`.

@@ -57,4 +57,13 @@ extension XCTestCase {
         try XCTUnwrap(
             try JSONSerialization.jsonObject(with: data) as? [String: Any], String(decoding: data, as: UTF8.self))
     }
+
+    /// Waits up to 20 s for a server at `base` to answer `/healthz`; whether it did.
+    func waitUntilUp(_ base: String) async throws -> Bool {
+        for _ in 0..<100 {
+            if let (_, status) = try? await request("GET", base + "/healthz"), status == 200 { return true }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        return false
+    }
 }

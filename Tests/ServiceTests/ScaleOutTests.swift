@@ -88,12 +88,7 @@ final class ScaleOutTests: XCTestCase {
         deployment.server = try deployment.launch(
             ["serve", "--port", String(port), "--workers", "0"] + deployment.storeArguments)
         deployment.base = "http://127.0.0.1:\(port)"
-        for _ in 0..<100 {
-            if let (_, status) = try? await request("GET", deployment.base + "/healthz"), status == 200 {
-                return deployment
-            }
-            try await Task.sleep(for: .milliseconds(200))
-        }
+        if try await waitUntilUp(deployment.base) { return deployment }
         XCTFail("the API node did not come up\n\(deployment.logTail)")
         throw CancellationError()
     }

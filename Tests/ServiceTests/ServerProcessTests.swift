@@ -60,12 +60,7 @@ final class ServerProcessTests: XCTestCase {
         try process.run()
         addTeardownBlock { if process.isRunning { process.terminate() } }
         let base = "http://127.0.0.1:\(port)"
-        for _ in 0..<100 {
-            if let (_, status) = try? await request("GET", base + "/healthz"), status == 200 {
-                return Server(process: process, base: base)
-            }
-            try await Task.sleep(for: .milliseconds(200))
-        }
+        if try await waitUntilUp(base) { return Server(process: process, base: base) }
         XCTFail("the server did not come up")
         throw CancellationError()
     }
