@@ -28,6 +28,15 @@ public final class AudioReader {
         "The audio could not be read: use MP3, WAV, M4A/AAC, OGG (Vorbis or Opus), FLAC or WebM audio.",
         field: "audio")
 
+    /// Sixteen times full scale (+24 dBFS).
+    static let loudestSample: Float = 16
+
+    private static let notAudio = MouthpieceError(
+        .unsupportedAudio,
+        "The audio holds samples that are not sound (not a number, infinite, or far beyond full scale): "
+            + "the file is damaged or was written wrongly.",
+        field: "audio")
+
     public init(path: String, sampleRate: Int, channels: Int, limits: AudioDecoder.Limits = .init()) throws {
         _ = FFmpegLogging.quiet
         self.sampleRate = sampleRate
@@ -153,6 +162,9 @@ public final class AudioReader {
             throw AudioDecoder.tooLong(Double(produced) / Double(sampleRate), limits)
         }
         buffer.removeLast(buffer.count - Int(got) * channels)
+        // Float sources can hold anything: NaN, infinities, 3e38. No real recording is 24 dB over
+        // full scale; such a file is refused here rather than failing in the encoder later.
+        if buffer.contains(where: { !($0.magnitude <= Self.loudestSample) }) { throw Self.notAudio }
         return buffer
     }
 }

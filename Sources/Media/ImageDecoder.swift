@@ -63,6 +63,11 @@ public enum ImageDecoder {
             throw MouthpieceError(
                 .unsupportedImage, "The image is not a JPEG, PNG or WebP file.", field: "image")
         }
+        // The size is checked from the header, before the decoder allocates anything; the
+        // decoder is also told the limit, for a header that lies or could not be read here.
+        if let size = ImageHeader.dimensions(bytes, format: format) {
+            try checkPixels(width: size.width, height: size.height, limits: limits)
+        }
         let codecID: AVCodecID
         switch format {
         case .jpeg: codecID = AV_CODEC_ID_MJPEG
@@ -77,6 +82,7 @@ public enum ImageDecoder {
         guard let context = owned else { throw MouthpieceError(.internalError, "Out of memory.") }
         // Images decode in one packet; one thread keeps decoding deterministic and cheap.
         context.pointee.thread_count = 1
+        context.pointee.max_pixels = Int64(limits.maxPixels)
         guard avcodec_open2(context, codec, nil) >= 0 else {
             throw MouthpieceError(.internalError, "The \(format.rawValue) decoder could not be opened.")
         }
@@ -98,25 +104,36 @@ public enum ImageDecoder {
         }
         let corrupt = MouthpieceError(
             .unsupportedImage, "The \(format.rawValue.uppercased()) image is damaged or incomplete.", field: "image")
-        guard avcodec_send_packet(context, packet) >= 0 else { throw corrupt }
+        let sent = avcodec_send_packet(context, packet)
+        // Over max_pixels the decoder refuses with EINVAL before allocating.
+        if sent < 0, limits.maxPixels < Int(context.pointee.width) * Int(context.pointee.height) {
+            try checkPixels(width: Int(context.pointee.width), height: Int(context.pointee.height), limits: limits)
+        }
+        guard sent >= 0 else { throw corrupt }
         avcodec_send_packet(context, nil)
         guard avcodec_receive_frame(context, frame) >= 0 else { throw corrupt }
 
         let width = Int(frame.pointee.width)
         let height = Int(frame.pointee.height)
         guard width > 0, height > 0 else { throw corrupt }
-        if width * height > limits.maxPixels {
-            throw MouthpieceError(
-                .imageTooLarge,
-                "The image is \(width)x\(height) (\(width * height / 1_000_000) megapixels); "
-                    + "the limit is \(limits.maxPixels / 1_000_000) megapixels.",
-                field: "image")
-        }
+        try checkPixels(width: width, height: height, limits: limits)
         // EXIF orientation (JPEG): FFmpeg reports the tag; the pixels are stored as shot.
         var orientation = 1
         if let entry = av_dict_get(frame.pointee.metadata, "Orientation", nil, 0) {
             orientation = Int(String(cString: entry.pointee.value).trimmingCharacters(in: .whitespaces)) ?? 1
         }
         return try PixelConverter.toRGB(frame).uprighted(exifOrientation: orientation)
+    }
+
+    /// Throws `image_too_large` when the picture has more pixels than the limit allows.
+    static func checkPixels(width: Int, height: Int, limits: Limits) throws {
+        guard width.multipliedReportingOverflow(by: height).partialValue > limits.maxPixels
+            || width.multipliedReportingOverflow(by: height).overflow
+        else { return }
+        throw MouthpieceError(
+            .imageTooLarge,
+            "The image is \(width)x\(height) (\((Double(width) * Double(height) / 1e6).formatted(1)) megapixels); "
+                + "the limit is \((Double(limits.maxPixels) / 1e6).formatted(1)) megapixels.",
+            field: "image")
     }
 }

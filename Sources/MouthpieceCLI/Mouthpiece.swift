@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// The `mouthpiece` command line.
 @main
@@ -12,4 +13,26 @@ struct Mouthpiece: AsyncParsableCommand {
             KeysCommand.self,
         ]
     )
+
+    /// As ArgumentParser's own, except that a wrong argument is reported like every other bad
+    /// input: `error[invalid_parameter]: ...` on stderr and exit status 2.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch let error where !(error is ExitCode) && !(error is CleanExit)
+            && exitCode(for: error) == .validationFailure
+        {
+            Terminal.writeErr(
+                "error[invalid_parameter]: \(message(for: error))\n"
+                    + "Run `mouthpiece help` or add --help for the usage.\n")
+            Foundation.exit(2)
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

@@ -46,9 +46,27 @@ struct ServeCommand: AsyncParsableCommand {
         help: "Require `Authorization: Bearer <token>` on /metrics (env MOUTHPIECE_METRICS_TOKEN).")
     var metricsToken: String?
 
+    @Option(
+        name: .customLong("retention-days"),
+        help: "Delete finished videos (inputs, result, captions) this many days after they end; usage still counts them. Default: keep (env MOUTHPIECE_RETENTION_DAYS).")
+    var retentionDays: Double?
+
+    @Option(
+        name: .customLong("link-ttl-hours"),
+        help: "How long a signed /files link works after it is handed out (default 168; env MOUTHPIECE_LINK_TTL_HOURS).")
+    var linkTTLHours: Double?
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         var configuration = ServerConfiguration()
+        if let days = retentionDays ?? environment["MOUTHPIECE_RETENTION_DAYS"].flatMap(Double.init) {
+            guard days.isFinite, days > 0 else { throw ValidationError("retention-days must be above 0.") }
+            configuration.retention = days * 86400
+        }
+        if let hours = linkTTLHours ?? environment["MOUTHPIECE_LINK_TTL_HOURS"].flatMap(Double.init) {
+            guard hours.isFinite, hours >= 1 else { throw ValidationError("link-ttl-hours must be at least 1.") }
+            configuration.linkLifetime = hours * 3600
+        }
         try node.apply(to: &configuration)
         if let host = host ?? environment["MOUTHPIECE_HOST"] { configuration.host = host }
         if let port = port ?? environment["MOUTHPIECE_PORT"].flatMap(Int.init) { configuration.port = port }

@@ -27,6 +27,10 @@ public struct MouthpieceError: Error, Equatable, CustomStringConvertible, Sendab
         case emptyText = "empty_text"
         case textTooLong = "text_too_long"
         case internalError = "internal_error"
+        /// The operation needs a finished video (deleting one still queued or rendering).
+        case videoInProgress = "video_in_progress"
+        /// The server's disk is full: nothing was stored; try again later.
+        case insufficientStorage = "insufficient_storage"
     }
 
     public let code: Code
@@ -45,7 +49,7 @@ public struct MouthpieceError: Error, Equatable, CustomStringConvertible, Sendab
     /// Process exit status for the command line: 2 for bad input, 1 for everything else.
     public var exitStatus: Int32 {
         switch code {
-        case .internalError, .encodingFailed, .modelUnavailable: return 1
+        case .internalError, .encodingFailed, .modelUnavailable, .insufficientStorage: return 1
         default: return 2
         }
     }

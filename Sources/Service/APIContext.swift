@@ -17,6 +17,11 @@ public struct APIContext: RequestContext {
     /// Bodies up to 64 MiB (a 20 MB portrait and long audio, base64-encoded in JSON).
     public var maxUploadSize: Int { 64 * 1024 * 1024 }
 
+    /// Request bodies being read at once, per key (each may be up to `maxUploadSize`).
+    static let uploads = PerKeySlots(limit: 4, what: "uploads")
+    /// Portrait analyses (`POST /v1/avatars`) at once, per key.
+    static let analyses = PerKeySlots(limit: 2, what: "avatar analyses")
+
     /// JSON or multipart/form-data.
     public var requestDecoder: APIRequestDecoder { APIRequestDecoder() }
 }
@@ -67,6 +72,8 @@ struct ErrorMiddleware: RouterMiddleware {
         case .quotaExceeded: HTTPResponse.Status(code: 402)
         case .concurrencyLimit: .tooManyRequests
         case .payloadTooLarge, .imageTooLarge: .contentTooLarge
+        case .videoInProgress: .conflict
+        case .insufficientStorage: HTTPResponse.Status(code: 507)
         case .internalError, .encodingFailed, .modelUnavailable, .outputNotWritable: .internalServerError
         default: .badRequest
         }
@@ -139,5 +146,20 @@ enum JSONResponse {
         var fields = headers
         fields[.contentType] = "application/json"
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// Refuses a body whose declared length is over the limit before any of it is read (413
+/// `payload_too_large`, with the limit), on every route.
+struct BodyLimitMiddleware: RouterMiddleware {
+    typealias Context = APIContext
+
+    func handle(
+        _ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response
+    ) async throws -> Response {
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > context.maxUploadSize {
+            throw BodyReader.tooLarge(context.maxUploadSize)
+        }
+        return try await next(request, context)
     }
 }

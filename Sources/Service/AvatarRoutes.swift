@@ -59,7 +59,9 @@ struct AvatarRoutes {
         // dlib is slow and blocking: off the server's threads.
         let inspection: PortraitInspection
         do {
-            inspection = try await Offload.run { try PortraitInspection(imagePath: path, faceIndex: upload.face_index) }
+            inspection = try await APIContext.analyses.withSlot(key.id) {
+                try await Offload.run { try PortraitInspection(imagePath: path, faceIndex: upload.face_index) }
+            }
             try inspection.writeOverlay(to: preview.path)
         } catch {
             blobs.remove(image)

@@ -52,12 +52,19 @@ public struct BlobStore: BlobStorage {
     public func put(_ bytes: [UInt8], suffix: String) throws -> String {
         let id = Self.newID(suffix: suffix)
         let temporary = path("." + id + ".partial")
-        guard FileManager.default.createFile(atPath: temporary, contents: Data(bytes)) else {
-            throw MouthpieceError(.internalError, "The blob store at \(directory) is not writable.")
+        // Errors say what happened, never where: the answer goes to API clients.
+        do {
+            try Data(bytes).write(to: URL(fileURLWithPath: temporary))
+        } catch {
+            try? FileManager.default.removeItem(atPath: temporary)
+            let full = (error as? CocoaError)?.code == .fileWriteOutOfSpace || Self.isFull(directory)
+            throw full
+                ? MouthpieceError(.insufficientStorage, "The server is out of storage space; nothing was stored. Try again later.")
+                : MouthpieceError(.internalError, "The upload could not be stored.")
         }
         guard rename(temporary, path(id)) == 0 else {
             try? FileManager.default.removeItem(atPath: temporary)
-            throw MouthpieceError(.internalError, "The blob store at \(directory) is not writable.")
+            throw MouthpieceError(.internalError, "The upload could not be stored.")
         }
         return id
     }
@@ -146,10 +153,18 @@ public struct BlobStore: BlobStorage {
     }
 
     static func writeError(_ directory: String, _ code: Int32) -> MouthpieceError {
-        MouthpieceError(
-            .outputNotWritable, "Could not write to the blob store at \(directory): \(String(cString: strerror(code)))."
-        )
+        MouthpieceError(.outputNotWritable, "Could not write to the blob store: \(String(cString: strerror(code))).")
     }
+
+    /// Bytes free for an unprivileged writer on the filesystem holding `path`.
+    public static func freeBytes(_ path: String) -> Int64? {
+        var info = statvfs()
+        guard statvfs(path, &info) == 0 else { return nil }
+        return Int64(info.f_bavail) * Int64(info.f_frsize)
+    }
+
+    /// Whether the filesystem holding `path` has (almost) no room left.
+    static func isFull(_ path: String) -> Bool { (freeBytes(path) ?? .max) < 1 << 20 }
 
     public func remove(_ id: String) {
         if id.hasSuffix(".mp4") {

@@ -36,6 +36,10 @@ public struct ServerConfiguration: Sendable {
     public var maxAttempts = 3
     /// Free space the render disk needs before a worker claims a job.
     public var minimumFreeBytes: Int64 = 64 << 20
+    /// Finished videos older than this are deleted (files and listing); nil keeps them.
+    public var retention: TimeInterval?
+    /// How long a signed `/files` link works after it is handed out.
+    public var linkLifetime: TimeInterval = 7 * 86400
 
     public init() {}
 
@@ -71,6 +75,7 @@ public enum MouthpieceServer {
         router.add(middleware: LogRequestsMiddleware(.info))
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ErrorMiddleware())
+        router.add(middleware: BodyLimitMiddleware())
         router.get("healthz") { _, _ in JSONResponse.make(["status": "ok"]) }
         router.get("openapi.yaml") { _, _ in
             Response(
@@ -89,16 +94,17 @@ public enum MouthpieceServer {
         }
         router.get("readyz") { _, _ in
             _ = try await store.processingCount(keyID: "")
+            // A node whose blob disk is full cannot take uploads: not ready (503), say why.
+            if let free = BlobStore.freeBytes(configuration.blobDirectory), free < configuration.minimumFreeBytes {
+                return JSONResponse.make(
+                    ["status": "not_ready", "reason": "the blob storage is almost full"], status: .serviceUnavailable)
+            }
             return JSONResponse.make(["status": "ready"])
         }
         let auth = AuthMiddleware(store: store)
         let v1 = router.group("v1").add(middleware: auth)
-        let client = HTTPClient(
-            eventLoopGroupProvider: .singleton,
-            configuration: .init(
-                redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(20))))
-        let guardrail = URLGuard(allowlist: Set(configuration.urlAllowlist.map { $0.lowercased() }))
-        let loader = InputLoader(fetcher: URLFetcher(client: client, guardrail: guardrail))
+        let http = OutboundHTTP(guardrail: URLGuard(allowlist: Set(configuration.urlAllowlist.map { $0.lowercased() })))
+        let loader = InputLoader(fetcher: URLFetcher(http: http))
         let publicURL =
             configuration.publicURL.hasSuffix("/")
             ? String(configuration.publicURL.dropLast()) : configuration.publicURL
@@ -113,7 +119,8 @@ public enum MouthpieceServer {
         WebhookRoutes(store: store).add(to: v1)
 
         var services: [any Service] = [
-            WebhookDispatcher(store: store, client: client, guardrail: guardrail, logger: logger)
+            WebhookDispatcher(store: store, http: http, logger: logger),
+            Maintenance(store: store, blobs: blobs, retention: configuration.retention, logger: logger),
         ]
         if configuration.workers > 0 {
             services.append(
@@ -158,13 +165,7 @@ public enum MouthpieceServer {
                     ])
             },
             logger: logger)
-        do {
-            try await app.runService()
-        } catch {
-            try? await client.shutdown()
-            throw error
-        }
-        try await client.shutdown()
+        try await app.runService()
     }
 
     /// Render only: claims jobs from the shared store, renders, records results. No HTTP, no
@@ -205,9 +206,10 @@ public enum MouthpieceServer {
         let blobs = try BlobStore(directory: configuration.blobDirectory)
         let swept = blobs.sweepPartials()
         if swept > 0 { logger.info("removed \(swept) temporary files left by an earlier crash") }
-        let links = try await FileLinks.shared(
+        var links = try await FileLinks.shared(
             store: store,
             legacyFile: configuration.database == nil ? configuration.dataDirectory + "/links.secret" : nil)
+        links.lifetime = configuration.linkLifetime
         return (store, blobs, links)
     }
 }

@@ -1,4 +1,8 @@
-/// The API as implemented, served at `/openapi.yaml` (OpenAPI 3.1).
+import MouthpieceCore
+
+/// The API as implemented, served at `/openapi.yaml` (OpenAPI 3.1). Every operation documents
+/// its error answers (`default`: the Error shape, whatever the status: 400, 401, 404, 409, 413,
+/// 429, 507...).
 enum OpenAPISpec {
     static let yaml = """
         openapi: 3.1.0
@@ -18,7 +22,7 @@ enum OpenAPISpec {
             delivery, anything else is retried after 5 s, 1 min, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h,
             20 h and 20 h (about three days), the same webhook-id every time. The same server also
             speaks fal's queue protocol under /fal-ai/kling-video/... (for fal_client; see
-            docs/MIGRATING.md) and serves finished videos at signed /files/{id}/{token}/{name} links.
+            docs/MIGRATING.md) and serves finished videos at signed, expiring /files/{id}/{expiry}-{token}/{name} links.
         servers:
           - url: /
         components:
@@ -37,10 +41,7 @@ enum OpenAPISpec {
                   properties:
                     code:
                       type: string
-                      enum: [unauthorized, not_found, invalid_parameter, quota_exceeded, concurrency_limit,
-                        payload_too_large, url_not_allowed, no_face_detected, unsupported_image, image_too_large,
-                        unsupported_audio, audio_too_short, audio_too_long, unsupported_language, unsupported_voice,
-                        empty_text, text_too_long, internal_error]
+                      enum: [\(MouthpieceError.Code.allCases.map(\.rawValue).joined(separator: ", "))]
                     message: {type: string}
                     field: {type: string}
             Script:
@@ -134,7 +135,9 @@ enum OpenAPISpec {
                 options: {type: object}
                 error:
                   type: object
-                  description: Why it failed (failed or canceled only). worker_lost - the workers rendering it kept dying.
+                  description: >
+                    Why it failed (failed or canceled only): one of the Error codes (input_not_found,
+                    encoding_failed, ...), or worker_lost - the workers rendering it kept dying.
                   properties:
                     code: {type: string}
                     message: {type: string}
@@ -191,12 +194,12 @@ enum OpenAPISpec {
             get:
               security: []
               summary: The process is up.
-              responses: {'200': {description: ok}}
+              responses: {'200': {description: ok}, default: {$ref: '#/components/responses/Error'}}
           /readyz:
             get:
               security: []
-              summary: The store answers.
-              responses: {'200': {description: ready}}
+              summary: The store answers and the blob storage has room.
+              responses: {'200': {description: ready}, '503': {description: not ready (the reason is given)}, default: {$ref: '#/components/responses/Error'}}
           /v1/videos:
             post:
               summary: Submit a video; answers 202 at once. A repeated Idempotency-Key returns the first job (200).
@@ -216,6 +219,7 @@ enum OpenAPISpec {
                 '401': {$ref: '#/components/responses/Error'}
                 '402': {$ref: '#/components/responses/Error'}
                 '429': {description: Too many videos in flight for this key; see Retry-After.}
+                default: {$ref: '#/components/responses/Error'}
             get:
               summary: This key's videos, newest first.
               parameters:
@@ -223,6 +227,7 @@ enum OpenAPISpec {
                 - {name: after, in: query, description: The next_cursor of the previous page., schema: {type: string}}
               responses:
                 '200': {description: A page; next_cursor is null on the last.}
+                default: {$ref: '#/components/responses/Error'}
           /v1/videos/{id}:
             get:
               summary: Status, progress, queue position, timings, error or result.
@@ -230,11 +235,16 @@ enum OpenAPISpec {
               responses:
                 '200': {description: The video., content: {application/json: {schema: {$ref: '#/components/schemas/Video'}}}}
                 '404': {$ref: '#/components/responses/Error'}
+                default: {$ref: '#/components/responses/Error'}
+            delete:
+              summary: Delete a finished video - its inputs, result and captions; it is no longer listed or served (usage still counts it). 409 video_in_progress before it ends.
+              parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+              responses: {'204': {description: Deleted.}, '404': {$ref: '#/components/responses/Error'}, '409': {$ref: '#/components/responses/Error'}, default: {$ref: '#/components/responses/Error'}}
           /v1/videos/{id}/cancel:
             post:
               summary: Cancel; a queued video at once, a rendering one within a second.
               parameters: [{name: id, in: path, required: true, schema: {type: string}}]
-              responses: {'200': {description: The video.}, '404': {$ref: '#/components/responses/Error'}}
+              responses: {'200': {description: The video.}, '404': {$ref: '#/components/responses/Error'}, default: {$ref: '#/components/responses/Error'}}
           /v1/videos/{id}/content:
             get:
               summary: The MP4, with single-range HTTP Range support.
@@ -246,25 +256,26 @@ enum OpenAPISpec {
                 '206': {description: The range asked for.}
                 '404': {$ref: '#/components/responses/Error'}
                 '416': {description: The range lies outside the file.}
+                default: {$ref: '#/components/responses/Error'}
           /v1/videos/{id}/events:
             get:
               summary: Server-Sent Events - `progress` on every change, then `completed`, `failed` or `canceled`.
               parameters: [{name: id, in: path, required: true, schema: {type: string}}]
-              responses: {'200': {description: An event stream., content: {text/event-stream: {}}}}
+              responses: {'200': {description: An event stream., content: {text/event-stream: {}}}, default: {$ref: '#/components/responses/Error'}}
           /v1/videos/{id}/captions.srt:
             get:
               summary: Captions of a video made from a script, SubRip.
               parameters: [{name: id, in: path, required: true, schema: {type: string}}]
-              responses: {'200': {description: SRT., content: {application/x-subrip: {}}}, '404': {$ref: '#/components/responses/Error'}}
+              responses: {'200': {description: SRT., content: {application/x-subrip: {}}}, '404': {$ref: '#/components/responses/Error'}, default: {$ref: '#/components/responses/Error'}}
           /v1/videos/{id}/captions.vtt:
             get:
               summary: Captions of a video made from a script, WebVTT.
               parameters: [{name: id, in: path, required: true, schema: {type: string}}]
-              responses: {'200': {description: WebVTT., content: {text/vtt: {}}}, '404': {$ref: '#/components/responses/Error'}}
+              responses: {'200': {description: WebVTT., content: {text/vtt: {}}}, '404': {$ref: '#/components/responses/Error'}, default: {$ref: '#/components/responses/Error'}}
           /v1/voices:
             get:
               summary: The languages (code, name, aliases) and voice variants a script may use.
-              responses: {'200': {description: Languages and variants.}}
+              responses: {'200': {description: Languages and variants.}, default: {$ref: '#/components/responses/Error'}}
           /v1/avatars:
             post:
               summary: Upload and analyse a portrait once (a file part `image`, or JSON with image_url).
@@ -284,49 +295,51 @@ enum OpenAPISpec {
               responses:
                 '201': {description: The avatar., content: {application/json: {schema: {$ref: '#/components/schemas/Avatar'}}}}
                 '400': {$ref: '#/components/responses/Error'}
+                default: {$ref: '#/components/responses/Error'}
             get:
               summary: This key's avatars.
-              responses: {'200': {description: A list.}}
+              responses: {'200': {description: A list.}, default: {$ref: '#/components/responses/Error'}}
           /v1/avatars/{id}:
             get:
               parameters: [{name: id, in: path, required: true, schema: {type: string}}]
-              responses: {'200': {description: The avatar.}, '404': {$ref: '#/components/responses/Error'}}
+              responses: {'200': {description: The avatar.}, '404': {$ref: '#/components/responses/Error'}, default: {$ref: '#/components/responses/Error'}}
             delete:
               summary: Delete the avatar and its stored image (videos made from it keep theirs).
               parameters: [{name: id, in: path, required: true, schema: {type: string}}]
-              responses: {'204': {description: Deleted.}, '404': {$ref: '#/components/responses/Error'}}
+              responses: {'204': {description: Deleted.}, '404': {$ref: '#/components/responses/Error'}, default: {$ref: '#/components/responses/Error'}}
           /v1/avatars/{id}/preview:
             get:
               summary: The portrait with the detected face, landmarks and mesh drawn on it.
               parameters: [{name: id, in: path, required: true, schema: {type: string}}]
-              responses: {'200': {description: A PNG., content: {image/png: {}}}}
+              responses: {'200': {description: A PNG., content: {image/png: {}}}, default: {$ref: '#/components/responses/Error'}}
           /v1/usage:
             get:
               summary: Output seconds rendered with this key, in all and by UTC day.
-              responses: {'200': {description: Usage.}}
+              responses: {'200': {description: Usage.}, default: {$ref: '#/components/responses/Error'}}
           /v1/webhook-deliveries:
             get:
               summary: This key's webhook messages with every attempt, newest first.
               parameters:
                 - {name: video_id, in: query, schema: {type: string}}
                 - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 100, default: 50}}
-              responses: {'200': {description: A list of WebhookDelivery.}}
+              responses: {'200': {description: A list of WebhookDelivery.}, default: {$ref: '#/components/responses/Error'}}
           /v1/webhook-deliveries/{id}:
             get:
               parameters: [{name: id, in: path, required: true, schema: {type: string}}]
               responses:
                 '200': {description: The delivery., content: {application/json: {schema: {$ref: '#/components/schemas/WebhookDelivery'}}}}
                 '404': {$ref: '#/components/responses/Error'}
+                default: {$ref: '#/components/responses/Error'}
           /v1/webhook-deliveries/{id}/retry:
             post:
               summary: Send it again now (a failed delivery gets a fresh schedule).
               parameters: [{name: id, in: path, required: true, schema: {type: string}}]
-              responses: {'202': {description: The delivery.}, '404': {$ref: '#/components/responses/Error'}}
+              responses: {'202': {description: The delivery.}, '404': {$ref: '#/components/responses/Error'}, default: {$ref: '#/components/responses/Error'}}
           /metrics:
             get:
               security: []
               summary: Prometheus metrics (aggregate counts and timings, nothing per key).
-              responses: {'200': {description: Prometheus text format., content: {text/plain: {}}}}
+              responses: {'200': {description: Prometheus text format., content: {text/plain: {}}}, default: {$ref: '#/components/responses/Error'}}
         webhooks:
           video.completed:
             post:

@@ -83,7 +83,7 @@ public struct RenderWorkers: Service {
         var lastSpaceWarning = ContinuousClock.now - .seconds(3600)
         var failuresInARow = 0
         while !stopping.isSet && !Task.isCancelled {
-            let free = Self.freeBytes(options.scratchDirectory ?? blobs.path(""))
+            let free = BlobStore.freeBytes(options.scratchDirectory ?? blobs.path(""))
             if let free, free < options.minimumFreeBytes {
                 if lastSpaceWarning.duration(to: .now) > .seconds(60) {
                     logger.warning(
@@ -178,7 +178,7 @@ public struct RenderWorkers: Service {
         var outcome: Result<RenderSummary, any Error>
         do {
             outcome = .success(
-                try await Offload.run {
+                try await Offload.run(priority: .background) {
                     try render.run(progress: { state.progress = $0.fraction }, shouldStop: { state.stop })
                 })
         } catch {
@@ -297,12 +297,6 @@ public struct RenderWorkers: Service {
         (error as? MouthpieceError)?.message ?? String(reflecting: error)
     }
 
-    /// Bytes free for an unprivileged writer on the filesystem holding `path`.
-    static func freeBytes(_ path: String) -> Int64? {
-        var info = statvfs()
-        guard statvfs(path, &info) == 0 else { return nil }
-        return Int64(info.f_bavail) * Int64(info.f_frsize)
-    }
 
     /// What a finished render made, as stored with the job (JSON).
     static func facts(_ summary: RenderSummary) -> String {

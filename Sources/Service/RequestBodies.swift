@@ -1,5 +1,7 @@
 import Foundation
 import Hummingbird
+import NIOCore
+import Synchronization
 import MouthpieceCore
 import MultipartKit
 
@@ -15,10 +17,23 @@ public struct APIRequestDecoder: RequestDecoder {
         guard let mediaType = MediaType(from: header) else {
             throw MouthpieceError(.invalidParameter, "The Content-Type \(header) is not understood.")
         }
-        let buffer = try await request.body.collect(upTo: context.maxUploadSize)
+        let keyID = (context as? APIContext)?.key?.id ?? ""
+        let buffer = try await APIContext.uploads.withSlot(keyID) {
+            try await BodyReader.read(
+                request.body, limit: context.maxUploadSize,
+                declaredLength: request.headers[.contentLength].flatMap { Int($0) })
+        }
         if mediaType.isType(.multipartForm) {
             guard let boundary = mediaType.parameter, boundary.name.lowercased() == "boundary" else {
                 throw MouthpieceError(.invalidParameter, "A multipart/form-data body needs a boundary.")
+            }
+            // Parts are counted before parsing: a form of tens of thousands of tiny parts would
+            // otherwise keep the parser busy for seconds. No submission needs more than a few.
+            let parts = BodyReader.occurrences(of: Array("--\(boundary.value)".utf8), in: buffer)
+            guard parts <= BodyReader.maxParts + 1 else {
+                throw MouthpieceError(
+                    .invalidParameter,
+                    "The form has \(parts - 1) parts; at most \(BodyReader.maxParts) are accepted.")
             }
             do {
                 return try FormDataDecoder().decode(T.self, from: buffer, boundary: boundary.value)
@@ -91,5 +106,119 @@ struct UploadedFile: Decodable, MultipartPartConvertible, Sendable {
             throw MouthpieceError(.payloadTooLarge, "\(field) is over \(maxBytes / 1_048_576) MB.", field: field)
         }
         return bytes
+    }
+}
+
+/// Reads a request body within a limit, as it arrives: a body over the limit is refused as soon
+/// as its declared length or the bytes read so far pass it (413 `payload_too_large`), and large
+/// bodies are spooled to a temporary file rather than grown in memory, so a refused one costs
+/// little memory however large it is.
+enum BodyReader {
+    /// Bodies past this many bytes go to a temporary file while they arrive.
+    static let inMemory = 4 << 20
+    /// Parts of a multipart/form-data body.
+    static let maxParts = 64
+
+    static func tooLarge(_ limit: Int) -> MouthpieceError {
+        MouthpieceError(.payloadTooLarge, "The request body is over the limit of \(limit / 1_048_576) MiB.")
+    }
+
+    static func read(_ body: RequestBody, limit: Int, declaredLength: Int?) async throws -> ByteBuffer {
+        if let declaredLength, declaredLength > limit { throw tooLarge(limit) }
+        var buffer = ByteBuffer()
+        var spool: (path: String, handle: FileHandle)?
+        defer {
+            if let spool {
+                try? spool.handle.close()
+                try? FileManager.default.removeItem(atPath: spool.path)
+            }
+        }
+        var total = 0
+        for try await chunk in body {
+            total += chunk.readableBytes
+            if total > limit { throw tooLarge(limit) }
+            if spool == nil && total > inMemory {
+                let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+                    "mouthpiece-body-\(UUID().uuidString)"
+                ).path
+                guard FileManager.default.createFile(atPath: path, contents: nil),
+                    let handle = FileHandle(forWritingAtPath: path)
+                else { throw MouthpieceError(.internalError, "The request body could not be spooled.") }
+                spool = (path, handle)
+                try handle.write(contentsOf: buffer.readableBytesView)
+                buffer = ByteBuffer()
+            }
+            if let spool {
+                try spool.handle.write(contentsOf: chunk.readableBytesView)
+            } else {
+                buffer.writeImmutableBuffer(chunk)
+            }
+        }
+        guard let spool else { return buffer }
+        try spool.handle.close()
+        guard let data = FileManager.default.contents(atPath: spool.path) else {
+            throw MouthpieceError(.internalError, "The request body could not be read back.")
+        }
+        return ByteBuffer(bytes: data)
+    }
+
+    /// How often `needle` occurs in `buffer` (a linear scan).
+    static func occurrences(of needle: [UInt8], in buffer: ByteBuffer) -> Int {
+        guard !needle.isEmpty else { return 0 }
+        return buffer.withUnsafeReadableBytes { haystack in
+            needle.withUnsafeBytes { pattern in
+                guard let base = haystack.baseAddress, haystack.count >= pattern.count else { return 0 }
+                var count = 0
+                var offset = 0
+                // memchr finds each candidate first byte; memcmp checks the rest.
+                while offset + pattern.count <= haystack.count,
+                    let found = memchr(base + offset, Int32(needle[0]), haystack.count - offset - pattern.count + 1)
+                {
+                    let at = base.distance(to: UnsafeRawPointer(found))
+                    if memcmp(found, pattern.baseAddress!, pattern.count) == 0 {
+                        count += 1
+                        offset = at + pattern.count
+                    } else {
+                        offset = at + 1
+                    }
+                }
+                return count
+            }
+        }
+    }
+}
+
+/// Work of one kind that one key may have in flight at once (request bodies being read, avatar
+/// analyses): past the limit a request is refused with 429 `concurrency_limit` and Retry-After,
+/// so one key cannot fill the server's memory or its analysis threads.
+final class PerKeySlots: Sendable {
+    let limit: Int
+    let what: String
+    private let counts = Mutex<[String: Int]>([:])
+
+    init(limit: Int, what: String) {
+        self.limit = limit
+        self.what = what
+    }
+
+    func withSlot<T>(_ key: String, _ body: () async throws -> T) async throws -> T {
+        let taken = counts.withLock { counts in
+            guard counts[key, default: 0] < limit else { return false }
+            counts[key, default: 0] += 1
+            return true
+        }
+        guard taken else {
+            throw RetryLater(
+                error: MouthpieceError(
+                    .concurrencyLimit, "This key already has \(limit) \(what) in flight; retry when one finishes."),
+                seconds: 1)
+        }
+        defer {
+            counts.withLock { counts in
+                counts[key, default: 1] -= 1
+                if counts[key] == 0 { counts[key] = nil }
+            }
+        }
+        return try await body()
     }
 }

@@ -65,6 +65,7 @@ struct VideoRoutes {
         group.get("videos/:id") { _, context in try await status(context) }
         group.get("videos/:id/content") { request, context in try await content(request, context) }
         group.post("videos/:id/cancel") { _, context in try await cancel(context) }
+        group.delete("videos/:id") { _, context in try await delete(context) }
         group.get("videos/:id/events") { _, context in try await events(context) }
     }
 
@@ -103,7 +104,7 @@ struct VideoRoutes {
             guard let url = URL(string: hook), hook.count <= 2048 else {
                 throw MouthpieceError(.invalidParameter, "webhook_url is not a valid URL.", field: "webhook_url")
             }
-            try await loader.fetcher.guardrail.check(url, field: "webhook_url")
+            _ = try await loader.fetcher.guardrail.check(url, field: "webhook_url")
         }
         // The options are checked now, so that a bad value is a 400 and not a failed job later.
         let options = try RenderOptions.parse(
@@ -161,12 +162,26 @@ struct VideoRoutes {
         if !extra.isEmpty { stored["protocol"] = extra }
         let optionsJSON = String(
             decoding: try JSONSerialization.data(withJSONObject: stored, options: [.sortedKeys]), as: UTF8.self)
-        let job = VideoJob.queued(
-            id: "vid_" + StoreRules.randomToken(bytes: 12), keyID: key.id, options: optionsJSON,
-            imageBlob: imageBlob, audioBlob: try audio.map { try blobs.put($0) } ?? "", webhookURL: body.webhook_url)
-        let (saved, created) = try await store.submit(job, idempotencyKey: idempotencyKey)
-        if created { context.logger.info("video queued", metadata: ["job_id": .string(saved.id)]) }
-        return (saved, created)
+        // Inputs stored for a job that is not made (an error, or a racing retry with the same
+        // idempotency key that made it first) are removed: nothing is left without an owner.
+        var written = [imageBlob]
+        do {
+            let audioBlob = try audio.map { try blobs.put($0) } ?? ""
+            if !audioBlob.isEmpty { written.append(audioBlob) }
+            let job = VideoJob.queued(
+                id: "vid_" + StoreRules.randomToken(bytes: 12), keyID: key.id, options: optionsJSON,
+                imageBlob: imageBlob, audioBlob: audioBlob, webhookURL: body.webhook_url)
+            let (saved, created) = try await store.submit(job, idempotencyKey: idempotencyKey)
+            if created {
+                context.logger.info("video queued", metadata: ["job_id": .string(saved.id)])
+            } else {
+                written.forEach(blobs.remove)
+            }
+            return (saved, created)
+        } catch {
+            written.forEach(blobs.remove)
+            throw error
+        }
     }
 
     /// `GET /v1/videos?limit=N&after=<id>`: newest first; `next_cursor` continues the list.
@@ -208,6 +223,24 @@ struct VideoRoutes {
             throw MouthpieceError(.notFound, "No video \(id).", field: "id")
         }
         return await JSONResponse.make(try describe(job))
+    }
+
+    /// `DELETE /v1/videos/{id}`: a finished video's files go (inputs, result, captions) and it is
+    /// no longer listed or served; its usage still counts. 409 `video_in_progress` before it ends.
+    func delete(_ context: APIContext) async throws -> Response {
+        let key = try context.requireKey()
+        let id = try context.parameters.require("id")
+        guard let (job, deleted) = try await store.deleteVideo(id, keyID: key.id) else {
+            throw MouthpieceError(.notFound, "No video \(id).", field: "id")
+        }
+        guard deleted else {
+            throw MouthpieceError(
+                .videoInProgress, "Video \(id) is \(job.status.rawValue); cancel it, or wait for it to end, first.",
+                field: "id")
+        }
+        VideoFiles.remove(job, from: blobs)
+        context.logger.info("video deleted", metadata: ["job_id": .string(id)])
+        return Response(status: .noContent)
     }
 
     /// `GET /v1/voices`: the languages and voice variants a script may use.

@@ -27,8 +27,7 @@ enum WebhookSignature {
 /// schedule in `StoreRules.webhookRetryDelays` (about three days), then marked failed.
 struct WebhookDispatcher: Service {
     let store: any DataStore
-    let client: HTTPClient
-    let guardrail: URLGuard
+    let http: OutboundHTTP
     let logger: Logger
     var senders = 4
     var timeout: TimeAmount = .seconds(15)
@@ -71,7 +70,12 @@ struct WebhookDispatcher: Service {
         var retryAfter: TimeInterval?
         var failure: String?
         do {
-            let answer = try await withDeadline { try await post(delivery) }
+            // One overall deadline per attempt: a receiver that trickles its answer must not hold
+            // a sender, whose lease is `lease`.
+            let seconds = Double(timeout.nanoseconds / 1_000_000_000 + 5)
+            let answer = try await withDeadline(
+                seconds: seconds, MouthpieceError(.internalError, "No answer within \(Int(seconds)) s.")
+            ) { [self] in try await post(delivery) }
             statusCode = answer.status
             retryAfter = answer.retryAfter
             if let code = statusCode, !(200..<300).contains(code) {
@@ -106,31 +110,11 @@ struct WebhookDispatcher: Service {
         }
     }
 
-    /// Runs `body`, giving up after `deadline` in all (a receiver that trickles its answer must
-    /// not hold a sender, whose lease is `lease`).
-    func withDeadline<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        let seconds = timeout.nanoseconds / 1_000_000_000 + 5
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await Task.sleep(for: .seconds(seconds))
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let value = first else {
-                throw MouthpieceError(.internalError, "No answer within \(seconds) s.")
-            }
-            return value
-        }
-    }
-
     /// One signed POST; the receiver's status code, and its `Retry-After` (seconds) on 429 / 503.
     func post(_ delivery: WebhookDelivery) async throws -> (status: Int, retryAfter: TimeInterval?) {
         guard let url = URL(string: delivery.url) else {
             throw MouthpieceError(.invalidParameter, "The webhook URL is not valid.")
         }
-        // Checked again at every attempt: where a name points can change in three days.
-        try await guardrail.check(url, field: "webhook_url")
         guard let secret = try await store.webhookSecret(keyID: delivery.keyID) else {
             throw MouthpieceError(.internalError, "The key of this webhook no longer exists.")
         }
@@ -146,16 +130,21 @@ struct WebhookDispatcher: Service {
             value: try WebhookSignature.sign(
                 id: delivery.id, timestamp: timestamp, body: delivery.payload, secret: secret))
         request.body = .bytes(ByteBuffer(string: delivery.payload))
-        let response = try await client.execute(request, timeout: timeout)
-        // The answer's body is not needed: read at most 64 KiB of it and let the rest go.
-        var seen = 0
-        for try await chunk in response.body {
-            seen += chunk.readableBytes
-            if seen > 65536 { break }
+        // Checked again at every attempt (where a name points can change in three days), and sent
+        // to the address checked.
+        return try await http.withClient(for: url, field: "webhook_url") { [timeout] client in
+            let response = try await client.execute(request, timeout: timeout)
+            // The answer's body is not needed: read at most 64 KiB of it and let the rest go.
+            var seen = 0
+            for try await chunk in response.body {
+                seen += chunk.readableBytes
+                if seen > 65536 { break }
+            }
+            let code = Int(response.status.code)
+            let retryAfter =
+                code == 429 || code == 503
+                ? response.headers.first(name: "retry-after").flatMap(TimeInterval.init) : nil
+            return (code, retryAfter)
         }
-        let code = Int(response.status.code)
-        let retryAfter =
-            code == 429 || code == 503 ? response.headers.first(name: "retry-after").flatMap(TimeInterval.init) : nil
-        return (code, retryAfter)
     }
 }

@@ -40,6 +40,12 @@ public protocol DataStore: Sendable {
     func video(_ id: String) async throws -> VideoJob?
     /// A page of `keyID`'s videos, newest first, after the cursor (a video id) if given.
     func videos(keyID: String, after cursor: String?, limit: Int) async throws -> [VideoJob]
+    /// Deletes a finished video of `keyID`: the row stays (usage and quotas count it) but is
+    /// no longer shown or served, and its files are the caller's to remove. Returns the video as
+    /// it was and whether it was deleted (false: not finished yet); nil if there is none.
+    func deleteVideo(_ id: String, keyID: String) async throws -> (VideoJob, deleted: Bool)?
+    /// Finished videos, not deleted, that finished before `cutoff`, oldest first (retention).
+    func expiredVideos(finishedBefore cutoff: Date, limit: Int) async throws -> [VideoJob]
     /// Jobs queued before this one (its place in the queue, 0 = next).
     func queuePosition(of job: VideoJob) async throws -> Int
     /// Jobs of `keyID` queued or rendering.

@@ -234,6 +234,13 @@ public final class PostgresStore: DataStore {
             ]
         ),
         ("v4-scale-out", ["CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)"]),
+        (
+            "v5-retention",
+            [
+                "ALTER TABLE videos ADD COLUMN deleted_at DOUBLE PRECISION",
+                "CREATE INDEX videos_by_finish ON videos(finished_at) WHERE deleted_at IS NULL",
+            ]
+        ),
     ]
 
     /// Applies the migrations not yet applied; returns the ones it applied.
@@ -376,7 +383,7 @@ public final class PostgresStore: DataStore {
     }
 
     public func video(_ id: String, keyID: String) async throws -> VideoJob? {
-        try await jobs("SELECT * FROM videos WHERE id = \(id) AND key_id = \(keyID)").first
+        try await jobs("SELECT * FROM videos WHERE id = \(id) AND key_id = \(keyID) AND deleted_at IS NULL").first
     }
 
     public func video(_ id: String) async throws -> VideoJob? {
@@ -388,13 +395,41 @@ public final class PostgresStore: DataStore {
             let created = anchor.createdAt.timeIntervalSince1970
             return try await jobs(
                 """
-                SELECT * FROM videos WHERE key_id = \(keyID)
+                SELECT * FROM videos WHERE key_id = \(keyID) AND deleted_at IS NULL
                     AND (created_at < \(created) OR (created_at = \(created) AND id < \(anchor.id)))
                 ORDER BY created_at DESC, id DESC LIMIT \(limit)
                 """)
         }
         return try await jobs(
-            "SELECT * FROM videos WHERE key_id = \(keyID) ORDER BY created_at DESC, id DESC LIMIT \(limit)")
+            """
+            SELECT * FROM videos WHERE key_id = \(keyID) AND deleted_at IS NULL
+            ORDER BY created_at DESC, id DESC LIMIT \(limit)
+            """)
+    }
+
+    public func deleteVideo(_ id: String, keyID: String) async throws -> (VideoJob, deleted: Bool)? {
+        // The row as it was (its files, for the caller to remove) from the same statement that
+        // marks it deleted; only a finished video is deleted.
+        if let old = try await jobs(
+            """
+            UPDATE videos SET deleted_at = \(unescaped: Self.now), result_blob = NULL, image_blob = '', audio_blob = ''
+            FROM (SELECT * FROM videos WHERE id = \(id) AND key_id = \(keyID) AND deleted_at IS NULL FOR UPDATE) old
+            WHERE videos.id = old.id AND old.status IN ('completed', 'failed', 'canceled')
+            RETURNING old.*
+            """
+        ).first {
+            return (old, true)
+        }
+        return try await video(id, keyID: keyID).map { ($0, false) }
+    }
+
+    public func expiredVideos(finishedBefore cutoff: Date, limit: Int) async throws -> [VideoJob] {
+        try await jobs(
+            """
+            SELECT * FROM videos WHERE deleted_at IS NULL AND status IN ('completed', 'failed', 'canceled')
+                AND finished_at < \(cutoff.timeIntervalSince1970)
+            ORDER BY finished_at LIMIT \(limit)
+            """)
     }
 
     public func queuePosition(of job: VideoJob) async throws -> Int {
@@ -442,7 +477,15 @@ public final class PostgresStore: DataStore {
     }
 
     public func claim(owner: String, lease: TimeInterval) async throws -> VideoJob? {
-        try await jobs(
+        // A job whose worker died after its cancel was asked for ends canceled, never rendered again.
+        _ = try await rows(
+            """
+            UPDATE videos SET status = 'canceled', finished_at = \(unescaped: Self.now), error_code = 'canceled',
+                error_message = 'Canceled.', lease_owner = NULL, lease_expires = NULL
+            WHERE status = 'processing' AND lease_expires < \(unescaped: Self.now) AND cancel_requested
+            RETURNING id
+            """)
+        return try await jobs(
             """
             UPDATE videos SET
                 error_code = CASE WHEN status = 'processing' THEN \(StoreRules.workerLostCode) ELSE error_code END,

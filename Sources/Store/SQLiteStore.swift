@@ -115,6 +115,13 @@ public final class SQLiteStore: DataStore {
                     CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
                     """)
         }
+        migrator.registerMigration("v5-retention") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE videos ADD COLUMN deleted_at REAL;
+                    CREATE INDEX videos_by_finish ON videos(finished_at) WHERE deleted_at IS NULL;
+                    """)
+        }
         return migrator
     }
 
@@ -260,8 +267,10 @@ public final class SQLiteStore: DataStore {
     /// The job, if it exists and belongs to `keyID`.
     public func video(_ id: String, keyID: String) throws -> VideoJob? {
         try pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM videos WHERE id = ? AND key_id = ?", arguments: [id, keyID])
-                .map(Self.job(from:))
+            try Row.fetchOne(
+                db, sql: "SELECT * FROM videos WHERE id = ? AND key_id = ? AND deleted_at IS NULL",
+                arguments: [id, keyID]
+            ).map(Self.job(from:))
         }
     }
 
@@ -278,6 +287,13 @@ public final class SQLiteStore: DataStore {
     public func claim(owner: String, lease: TimeInterval) throws -> VideoJob? {
         try pool.write { db in
             let now = Date().timeIntervalSince1970
+            // A job whose worker died after its cancel was asked for ends canceled, never rendered again.
+            try db.execute(
+                sql: """
+                    UPDATE videos SET status = 'canceled', finished_at = ?, error_code = 'canceled',
+                        error_message = 'Canceled.', lease_owner = NULL, lease_expires = NULL
+                    WHERE status = 'processing' AND lease_expires < ? AND cancel_requested
+                    """, arguments: [now, now])
             guard
                 let id = try String.fetchOne(
                     db,
@@ -382,20 +398,24 @@ public final class SQLiteStore: DataStore {
         try pool.read { db in
             if let cursor,
                 let anchor = try Row.fetchOne(
-                    db, sql: "SELECT created_at, id FROM videos WHERE id = ? AND key_id = ?",
+                    db, sql: "SELECT created_at, id FROM videos WHERE id = ? AND key_id = ? AND deleted_at IS NULL",
                     arguments: [cursor, keyID])
             {
                 let (created, id): (Double, String) = (anchor["created_at"], anchor["id"])
                 return try Row.fetchAll(
                     db,
                     sql: """
-                        SELECT * FROM videos WHERE key_id = ? AND (created_at < ? OR (created_at = ? AND id < ?))
+                        SELECT * FROM videos WHERE key_id = ? AND deleted_at IS NULL AND (created_at < ? OR (created_at = ? AND id < ?))
                         ORDER BY created_at DESC, id DESC LIMIT ?
                         """, arguments: [keyID, created, created, id, limit]
                 ).map(Self.job(from:))
             }
             return try Row.fetchAll(
-                db, sql: "SELECT * FROM videos WHERE key_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+                db,
+                sql: """
+                    SELECT * FROM videos WHERE key_id = ? AND deleted_at IS NULL
+                    ORDER BY created_at DESC, id DESC LIMIT ?
+                    """,
                 arguments: [keyID, limit]
             ).map(Self.job(from:))
         }
@@ -433,6 +453,37 @@ public final class SQLiteStore: DataStore {
                 db, sql: "SELECT * FROM videos WHERE id = ? AND key_id = ?", arguments: [id, keyID]
             )
             .map(Self.job(from:))
+        }
+    }
+
+    public func deleteVideo(_ id: String, keyID: String) throws -> (VideoJob, deleted: Bool)? {
+        try pool.write { db in
+            guard
+                let job = try Row.fetchOne(
+                    db, sql: "SELECT * FROM videos WHERE id = ? AND key_id = ? AND deleted_at IS NULL",
+                    arguments: [id, keyID]
+                ).map(Self.job(from:))
+            else { return nil }
+            guard job.status.isFinal else { return (job, false) }
+            try db.execute(
+                sql: """
+                    UPDATE videos SET deleted_at = ?, result_blob = NULL, image_blob = '', audio_blob = ''
+                    WHERE id = ?
+                    """, arguments: [Date().timeIntervalSince1970, id])
+            return (job, true)
+        }
+    }
+
+    public func expiredVideos(finishedBefore cutoff: Date, limit: Int) throws -> [VideoJob] {
+        try pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM videos WHERE deleted_at IS NULL AND status IN ('completed', 'failed', 'canceled')
+                        AND finished_at < ?
+                    ORDER BY finished_at LIMIT ?
+                    """, arguments: [cutoff.timeIntervalSince1970, limit]
+            ).map(Self.job(from:))
         }
     }
 

@@ -164,7 +164,7 @@ final class StoreConformanceTests: XCTestCase {
     func testMigrationsAreRecordedAndTheFirstSecretWins() async throws {
         try await eachStore { store in
             let applied = try await store.appliedMigrations()
-            XCTAssertEqual(applied, ["v1", "v2-avatars", "v3-webhooks", "v4-scale-out"])
+            XCTAssertEqual(applied, ["v1", "v2-avatars", "v3-webhooks", "v4-scale-out", "v5-retention"])
             let first = try await store.sharedSecret("file-links", proposed: "one")
             let second = try await store.sharedSecret("file-links", proposed: "two")
             XCTAssertEqual([first, second], ["one", "one"])
