@@ -120,6 +120,7 @@ let package = Package(
         ),
         .testTarget(name: "ServiceTests", dependencies: ["Media", "TestSupport", "MouthpieceClient"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
+        .testTarget(name: "ServiceUnitTests", dependencies: ["Service", "Media", "MouthpieceCore", "TestSupport"]),
         .target(name: "TestSupport", dependencies: ["Media", "MouthpieceCore"], path: "Tests/TestSupport"),
     ],
     cxxLanguageStandard: .cxx17

@@ -34,6 +34,21 @@ public enum ImageDecoder {
         return nil
     }
 
+    /// Checks a file's kind and size from its first bytes and header alone, without decoding:
+    /// `unsupported_image` or `image_too_large` at once, for a service checking an upload.
+    public static func checkHeader(bytes: [UInt8], limits: Limits = Limits()) throws {
+        if bytes.count > limits.maxBytes {
+            throw MouthpieceError(
+                .imageTooLarge, "The image is larger than \(limits.maxBytes / 1_048_576) MB.", field: "image")
+        }
+        guard let format = sniff(bytes) else {
+            throw MouthpieceError(.unsupportedImage, "The image is not a JPEG, PNG or WebP file.", field: "image")
+        }
+        if let size = ImageHeader.dimensions(bytes, format: format) {
+            try checkPixels(width: size.width, height: size.height, limits: limits)
+        }
+    }
+
     /// Reads and decodes the file at `path`.
     public static func decode(path: String, limits: Limits = Limits()) throws -> RGBImage {
         guard FileManager.default.fileExists(atPath: path) else {

@@ -56,9 +56,20 @@ struct ServeCommand: AsyncParsableCommand {
         help: "How long a signed /files link works after it is handed out (default 168; env MOUTHPIECE_LINK_TTL_HOURS).")
     var linkTTLHours: Double?
 
+    @Option(
+        name: .customLong("fetch-timeout"),
+        help: "Seconds a URL input may take to fetch, redirects and body included (default 30; env MOUTHPIECE_FETCH_TIMEOUT).")
+    var fetchTimeout: Double?
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         var configuration = ServerConfiguration()
+        if let seconds = fetchTimeout ?? environment["MOUTHPIECE_FETCH_TIMEOUT"].flatMap(Double.init) {
+            guard seconds.isFinite, (1...600).contains(seconds) else {
+                throw ValidationError("fetch-timeout must be between 1 and 600 seconds.")
+            }
+            configuration.fetchTimeout = seconds
+        }
         if let days = retentionDays ?? environment["MOUTHPIECE_RETENTION_DAYS"].flatMap(Double.init) {
             guard days.isFinite, days > 0 else { throw ValidationError("retention-days must be above 0.") }
             configuration.retention = days * 86400

@@ -38,6 +38,8 @@ public struct ServerConfiguration: Sendable {
     public var minimumFreeBytes: Int64 = 64 << 20
     /// Finished videos older than this are deleted (files and listing); nil keeps them.
     public var retention: TimeInterval?
+    /// Seconds a URL input may take to fetch in all (every redirect, the headers and the body).
+    public var fetchTimeout: Double = 30
     /// How long a signed `/files` link works after it is handed out.
     public var linkLifetime: TimeInterval = 7 * 86400
 
@@ -104,7 +106,9 @@ public enum MouthpieceServer {
         let auth = AuthMiddleware(store: store)
         let v1 = router.group("v1").add(middleware: auth)
         let http = OutboundHTTP(guardrail: URLGuard(allowlist: Set(configuration.urlAllowlist.map { $0.lowercased() })))
-        let loader = InputLoader(fetcher: URLFetcher(http: http))
+        var fetcher = URLFetcher(http: http)
+        fetcher.timeout = configuration.fetchTimeout
+        let loader = InputLoader(fetcher: fetcher)
         let publicURL =
             configuration.publicURL.hasSuffix("/")
             ? String(configuration.publicURL.dropLast()) : configuration.publicURL
@@ -120,7 +124,10 @@ public enum MouthpieceServer {
 
         var services: [any Service] = [
             WebhookDispatcher(store: store, http: http, logger: logger),
-            Maintenance(store: store, blobs: blobs, retention: configuration.retention, logger: logger),
+            Maintenance(
+                store: store, blobs: blobs, retention: configuration.retention, logger: logger,
+                // Often enough that a short retention is kept to within half of itself.
+                interval: .seconds(min(60, max(1, (configuration.retention ?? 120) / 2)))),
         ]
         if configuration.workers > 0 {
             services.append(

@@ -9,6 +9,8 @@ import NIOCore
 struct URLGuard: Sendable {
     /// `host:port` entries let through whatever they resolve to (say, a receiver on loopback).
     let allowlist: Set<String>
+    /// Name -> addresses (the system resolver; tests give their own).
+    var resolver: @Sendable (String) -> [[UInt8]] = URLGuard.resolve
 
     /// Where a checked URL may be reached: the name as the URL has it, and the one address that
     /// was checked, to connect to (nil for an allow-listed host:port, reached as it resolves).
@@ -29,7 +31,7 @@ struct URLGuard: Sendable {
         let port = url.port ?? (scheme == "https" ? 443 : 80)
         let bare = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
         if allowlist.contains("\(bare.lowercased()):\(port)") { return Pin(host: bare, address: nil) }
-        let addresses = try await Offload.run { Self.resolve(bare) }
+        let addresses = try await Offload.run { [resolver] in resolver(bare) }
         guard let first = addresses.first else {
             throw MouthpieceError(.inputNotFound, "The host of \(field) (\(bare)) does not resolve.", field: field)
         }
@@ -121,17 +123,23 @@ struct OutboundHTTP: Sendable {
     var connectTimeout: TimeAmount = .seconds(5)
     var readTimeout: TimeAmount = .seconds(20)
 
-    /// Checks `url` and runs `body` with a client that reaches only the checked address.
-    func withClient<T: Sendable>(
-        for url: URL, field: String, _ body: (HTTPClient) async throws -> T
-    ) async throws -> T {
-        let pin = try await guardrail.check(url, field: field)
+    /// A client configuration that connects to the pinned address whatever the name resolves to
+    /// later, and follows no redirect.
+    func configuration(for pin: URLGuard.Pin) -> HTTPClient.Configuration {
         var configuration = HTTPClient.Configuration(
             redirectConfiguration: .disallow, timeout: .init(connect: connectTimeout, read: readTimeout))
         if let address = pin.address {
             configuration.dnsOverride = [pin.host: address, pin.host.lowercased(): address]
         }
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        return configuration
+    }
+
+    /// Checks `url` and runs `body` with a client that reaches only the checked address.
+    func withClient<T: Sendable>(
+        for url: URL, field: String, _ body: (HTTPClient) async throws -> T
+    ) async throws -> T {
+        let pin = try await guardrail.check(url, field: field)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration(for: pin))
         do {
             let value = try await body(client)
             try? await client.shutdown()

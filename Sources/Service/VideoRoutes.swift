@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Media
 import MouthpieceCore
 import Pipeline
 import Speech
@@ -140,9 +141,13 @@ struct VideoRoutes {
             }
             imageBlob = try blobs.link(avatar.imageBlob)
         case (nil, let url?, nil):
-            imageBlob = try blobs.put(try await loader.load(url, field: "image_url", maxBytes: limits.imageBytes))
+            let bytes = try await loader.load(url, field: "image_url", maxBytes: limits.imageBytes)
+            try ImageDecoder.checkHeader(bytes: bytes)
+            imageBlob = try blobs.put(bytes)
         case (nil, nil, let file?):
-            imageBlob = try blobs.put(try file.checked(field: "image", maxBytes: limits.imageBytes))
+            let bytes = try file.checked(field: "image", maxBytes: limits.imageBytes)
+            try ImageDecoder.checkHeader(bytes: bytes)
+            imageBlob = try blobs.put(bytes)
         default:
             throw MouthpieceError(
                 .invalidParameter, "Give exactly one of avatar_id, image_url or an image file.", field: "image_url")
@@ -167,7 +172,13 @@ struct VideoRoutes {
         var written = [imageBlob]
         do {
             let audioBlob = try audio.map { try blobs.put($0) } ?? ""
-            if !audioBlob.isEmpty { written.append(audioBlob) }
+            if !audioBlob.isEmpty {
+                written.append(audioBlob)
+                // Decoded once now (off the event loop), so that audio no render could use is a
+                // 400 with its code at once, not a failed job later.
+                let path = blobs.path(audioBlob)
+                try await Offload.run { try AudioDecoder.validate(path: path) }
+            }
             let job = VideoJob.queued(
                 id: "vid_" + StoreRules.randomToken(bytes: 12), keyID: key.id, options: optionsJSON,
                 imageBlob: imageBlob, audioBlob: audioBlob, webhookURL: body.webhook_url)

@@ -94,6 +94,31 @@ final class RenderJobTests: XCTestCase {
         XCTAssertEqual(video.frameCount, 30)
     }
 
+    /// Renders stopped at random frames (a cancel, a shutdown) end `canceled`, leave nothing, and
+    /// never bring the process down: the render thread may be anywhere when the stop comes.
+    func testRendersStoppedAtRandomFramesEndCleanly() throws {
+        let dir = try TestFiles.scratchDirectory(for: self)
+        try SyntheticSpeech(segments: [.speech(3)]).writeWAV(to: dir + "/voice.wav")
+        var options = RenderOptions()
+        options.resolution = .p480
+        options.encoderPreset = "ultrafast"
+        for run in 0..<40 {
+            let stopAt = Int.random(in: 0...20)
+            var frames = 0
+            XCTAssertThrowsError(
+                try RenderJob(
+                    imagePath: try TestFiles.samplePortrait(), audioPath: dir + "/voice.wav",
+                    outputPath: dir + "/stopped.mp4", options: options
+                ).run(
+                    progress: { if $0.stage == .rendering { frames = $0.framesDone } },
+                    shouldStop: { frames >= stopAt })
+            ) { error in
+                XCTAssertEqual((error as? MouthpieceError)?.code, .canceled, "run \(run)")
+            }
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), ["voice.wav"])
+    }
+
     func testEachBadInputGivesItsCodeAndLeavesNothingBehind() throws {
         let dir = try TestFiles.scratchDirectory(for: self)
         let inputs = try TestFiles.scratchDirectory(for: self)

@@ -328,6 +328,65 @@ final class StoreConformanceTests: XCTestCase {
         }
     }
 
+    func testACanceledJobWhoseWorkerDiedEndsCanceledAndIsNeverClaimedAgain() async throws {
+        try await eachStore { store in
+            let (key, _) = try await store.createKey(name: "a", quotaSeconds: nil, concurrency: 2)
+            _ = try await store.submit(Self.job("vid_dead", key: key.id, at: 0), idempotencyKey: nil)
+            _ = try await store.claim(owner: "dies", lease: 0.2)
+            let asked = try await store.cancel("vid_dead", keyID: key.id)
+            XCTAssertEqual(asked?.cancelRequested, true)
+            // The worker dies without seeing the cancel; its lease runs out.
+            try await Task.sleep(for: .milliseconds(400))
+            let next = try await store.claim(owner: "other", lease: 10)
+            XCTAssertNil(next, "a job whose cancel was asked for is not rendered again")
+            let ended = try unwrap(try await store.video("vid_dead"))
+            XCTAssertEqual(ended.status, .canceled)
+            XCTAssertEqual(ended.errorCode, "canceled")
+            XCTAssertEqual(ended.attempts, 1)
+        }
+    }
+
+    func testDeletedVideosDisappearKeepTheirUsageAndExpireByAge() async throws {
+        try await eachStore { store in
+            let (key, _) = try await store.createKey(name: "a", quotaSeconds: nil, concurrency: 2)
+            let (other, _) = try await store.createKey(name: "b", quotaSeconds: nil, concurrency: 2)
+            _ = try await store.submit(Self.job("vid_done", key: key.id, at: 0), idempotencyKey: nil)
+            _ = try await store.submit(Self.job("vid_busy", key: key.id, at: 1), idempotencyKey: nil)
+            _ = try await store.claim(owner: "w", lease: 10)
+            try await store.finish(
+                "vid_done", owner: "w", status: .completed, resultBlob: "r.mp4", result: "{}", outputSeconds: 4)
+            _ = try await store.claim(owner: "w", lease: 10)
+            // Another key's video is not found; an unfinished one is not deleted.
+            let foreign = try await store.deleteVideo("vid_done", keyID: other.id)
+            XCTAssertNil(foreign)
+            let busy = try unwrap(try await store.deleteVideo("vid_busy", keyID: key.id))
+            XCTAssertFalse(busy.deleted)
+            // Only finished videos older than the cutoff expire.
+            let none = try await store.expiredVideos(finishedBefore: Date(timeIntervalSinceNow: -60), limit: 10)
+            XCTAssertEqual(none.map(\.id), [])
+            let expired = try await store.expiredVideos(finishedBefore: Date(timeIntervalSinceNow: 1), limit: 10)
+            XCTAssertEqual(expired.map(\.id), ["vid_done"])
+            // Deleting hands back the files to remove, once.
+            let gone = try unwrap(try await store.deleteVideo("vid_done", keyID: key.id))
+            XCTAssertTrue(gone.deleted)
+            XCTAssertEqual(gone.0.resultBlob, "r.mp4")
+            XCTAssertEqual(gone.0.imageBlob, "i")
+            let twice = try await store.deleteVideo("vid_done", keyID: key.id)
+            XCTAssertNil(twice)
+            let shown = try await store.video("vid_done", keyID: key.id)
+            XCTAssertNil(shown)
+            let listed = try await store.videos(keyID: key.id, after: nil, limit: 10)
+            XCTAssertEqual(listed.map(\.id), ["vid_busy"])
+            let capability = try await store.video("vid_done")
+            XCTAssertNil(capability?.resultBlob, "a deleted video's file link serves nothing")
+            let after = try await store.expiredVideos(finishedBefore: Date(timeIntervalSinceNow: 1), limit: 10)
+            XCTAssertEqual(after.map(\.id), [])
+            // Usage (and so the quota) still counts it.
+            let usage = try await store.usage(keyID: key.id)
+            XCTAssertEqual(usage.total, 4)
+        }
+    }
+
     func testUsageCountsCompletedOutputByDayAndPagesGoNewestFirst() async throws {
         try await eachStore { store in
             let (key, _) = try await store.createKey(name: "a", quotaSeconds: nil, concurrency: 9)
