@@ -129,7 +129,8 @@ struct OutboundHTTP: Sendable {
         var configuration = HTTPClient.Configuration(
             redirectConfiguration: .disallow, timeout: .init(connect: connectTimeout, read: readTimeout))
         if let address = pin.address {
-            configuration.dnsOverride = [pin.host: address, pin.host.lowercased(): address]
+            configuration.dnsOverride[pin.host] = address
+            configuration.dnsOverride[pin.host.lowercased()] = address
         }
         return configuration
     }

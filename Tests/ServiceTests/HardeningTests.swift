@@ -337,20 +337,27 @@ final class HardeningTests: XCTestCase {
         ]
         // Twelve racing submissions with one idempotency key: one job, its two inputs, nothing else.
         var server = try await start(dir + "/data", ["--workers", "0"])
+        let payload = try JSONSerialization.data(withJSONObject: body)
+        let endpoint = URL(string: server.base + "/v1/videos")!
         let ids = try await withThrowingTaskGroup(of: String?.self) { group in
             for _ in 0..<12 {
                 group.addTask {
-                    let (data, _, _) = try await self.request(
-                        "POST", server.base + "/v1/videos", key: key, json: body,
-                        headers: ["Idempotency-Key": "same-one"])
-                    return try? self.object(data)["id"] as? String
+                    var submit = URLRequest(url: endpoint)
+                    submit.httpMethod = "POST"
+                    submit.httpBody = payload
+                    submit.setValue("application/json", forHTTPHeaderField: "Content-Type")
+                    submit.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization")
+                    submit.setValue("same-one", forHTTPHeaderField: "Idempotency-Key")
+                    let (data, _) = try await URLSession.shared.data(for: submit)
+                    return (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["id"] as? String
                 }
             }
             return try await group.reduce(into: Set<String?>()) { $0.insert($1) }
         }
         XCTAssertEqual(ids.count, 1, "\(ids)")
         let id = try XCTUnwrap(ids.first ?? nil)
-        XCTAssertEqual(try files().count, 2, "\(try files())")
+        let inputs = try files()
+        XCTAssertEqual(inputs.count, 2, "\(inputs)")
         server.process.terminate()
         server.process.waitUntilExit()
 
@@ -375,7 +382,8 @@ final class HardeningTests: XCTestCase {
         let (usage, _, _) = try await request("GET", server.base + "/v1/usage", key: key)
         XCTAssertGreaterThan(try object(usage)["output_seconds"] as? Double ?? 0, 1)
         try await wait(server, secondID, key: key, for: ["completed", "failed"])
-        XCTAssertEqual(try files().count, 3, "only the second video's inputs and result: \(try files())")
+        let kept = try files()
+        XCTAssertEqual(kept.count, 3, "only the second video's inputs and result: \(kept)")
         server.process.terminate()
         server.process.waitUntilExit()
 
