@@ -90,16 +90,18 @@ final class HardeningTests: XCTestCase {
         let dir = try TestFiles.scratchDirectory(for: self)
         let key = try key(dir + "/data", concurrency: 100)
         var server = try await start(dir + "/data", ["--workers", "2"])
-        try SyntheticSpeech(segments: [.silence(0.2), .speech(14), .silence(0.3)]).writeWAV(to: dir + "/long.wav")
+        // Long enough (60 s at 1080p) that every cancel lands mid-render.
+        try SyntheticSpeech(segments: [.silence(0.2), .speech(60), .silence(0.3)]).writeWAV(to: dir + "/long.wav")
+        try SyntheticSpeech(segments: [.silence(0.2), .speech(6), .silence(0.3)]).writeWAV(to: dir + "/short.wav")
         let portrait = try Data(contentsOf: URL(fileURLWithPath: try TestFiles.samplePortrait()))
         let (avatar, avatarStatus) = try await upload(
             server.base + "/v1/avatars", key: key, fields: [:], files: [("image", "a.png", "image/png", portrait)])
         XCTAssertEqual(avatarStatus, 201)
-        let body: [String: Any] = [
+        var body: [String: Any] = [
             "avatar_id": try XCTUnwrap(try object(avatar)["id"] as? String),
             "audio_url": "data:audio/wav;base64,"
                 + (try Data(contentsOf: URL(fileURLWithPath: dir + "/long.wav"))).base64EncodedString(),
-            "resolution": "720p", "fps": 30,
+            "resolution": "1080p", "fps": 30,
         ]
         var canceled: [String] = []
         for _ in 0..<50 {
@@ -123,13 +125,15 @@ final class HardeningTests: XCTestCase {
         XCTAssertTrue(server.process.isRunning)
 
         // SIGTERM with two renders in flight and one queued: a clean exit, the jobs handed back.
+        body["audio_url"] =
+            "data:audio/wav;base64," + (try Data(contentsOf: URL(fileURLWithPath: dir + "/short.wav"))).base64EncodedString()
         var inFlight: [String] = []
         for _ in 0..<3 {
             let (created, _, _) = try await request("POST", server.base + "/v1/videos", key: key, json: body)
             inFlight.append(try XCTUnwrap(try object(created)["id"] as? String))
         }
         try await wait(server, inFlight[1], key: key, for: ["processing"], seconds: 30)
-        try await Task.sleep(for: .milliseconds(Int.random(in: 300...1200)))
+        try await Task.sleep(for: .milliseconds(Int.random(in: 100...600)))
         kill(server.pid, SIGTERM)
         server.process.waitUntilExit()
         XCTAssertEqual(server.process.terminationReason, .exit, "the server was killed by a signal")
@@ -162,7 +166,9 @@ final class HardeningTests: XCTestCase {
         // 200 MB bodies: declared, chunked JSON, chunked multipart. 413 with the code, at once.
         let before = try peakMiB(server.pid)
         for (label, headers) in [
-            ("declared", "-H 'Content-Type: application/json' -H 'Content-Length: 209715200'"),
+            // curl streams standard input chunked unless told otherwise: an empty Transfer-Encoding
+            // header leaves the declared length alone (NIO refuses a request that has both).
+            ("declared", "-H 'Content-Type: application/json' -H 'Content-Length: 209715200' -H 'Transfer-Encoding:'"),
             ("chunked json", "-H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked'"),
             ("chunked multipart", "-H 'Content-Type: multipart/form-data; boundary=b' -H 'Transfer-Encoding: chunked'"),
         ] {
@@ -247,6 +253,82 @@ final class HardeningTests: XCTestCase {
         XCTAssertEqual(wrong.status, 2)
         XCTAssertTrue(wrong.stderr.hasPrefix("error[invalid_parameter]: "), wrong.stderr)
         XCTAssertTrue(server.process.isRunning)
+        server.process.terminate()
+        server.process.waitUntilExit()
+    }
+
+    // MARK: the committed malformed-input corpus
+
+    /// Every JSON seed of `Tests/Corpus` (and seeded mutations of each) as a submission, every
+    /// picture and sound seed as an upload, and the same pictures and sounds on the command line:
+    /// a 4xx with an error code or a success, never a 5xx, a crash or a hang.
+    func testTheMalformedCorpusGetsA4xxFromTheServiceAndAnErrorFromTheCommandLine() async throws {
+        let dir = try TestFiles.scratchDirectory(for: self)
+        let key = try key(dir + "/data", concurrency: 1000)
+        let server = try await start(dir + "/data", ["--workers", "0"])
+        func seeds(_ kind: String) throws -> [(name: String, bytes: Data)] {
+            try Corpus.seeds(kind).map { ($0.name, Data($0.bytes)) }
+        }
+        var statuses: [Int: Int] = [:]
+        func check(_ label: String, _ data: Data, _ status: Int) {
+            statuses[status, default: 0] += 1
+            XCTAssertTrue((200..<500).contains(status), "\(label): \(status) \(String(decoding: data, as: UTF8.self))")
+            if status >= 400 { XCTAssertNotNil(code(data), "\(label): no error code") }
+        }
+
+        for (n, (name, body)) in try Corpus.cases("json", perSeed: 6).enumerated() {
+            var request = URLRequest(url: URL(string: server.base + "/v1/videos")!)
+            request.httpMethod = "POST"
+            request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization")
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.httpBody = Data(body)
+            let (data, response) = try await URLSession.shared.data(for: request)
+            let status = (response as! HTTPURLResponse).statusCode
+            check(name, data, status)
+            // The seeds themselves (every seventh case) are all refused.
+            if n % 7 == 0 { XCTAssertTrue((400..<500).contains(status), "\(name) was accepted: \(status)") }
+        }
+        let portrait = try Data(contentsOf: URL(fileURLWithPath: try TestFiles.samplePortrait()))
+        let speech = try Data(contentsOf: URL(fileURLWithPath: Corpus.path("audio", "valid-1s-pcm16.wav")))
+        for (name, bytes) in try seeds("image") {
+            let (avatar, avatarStatus) = try await upload(
+                server.base + "/v1/avatars", key: key, fields: [:], files: [("image", name, "image/png", bytes)])
+            check("avatar \(name)", avatar, avatarStatus)
+            XCTAssertNotEqual(avatarStatus, 201, "\(name) made an avatar (there is no face in it)")
+            let (video, videoStatus) = try await upload(
+                server.base + "/v1/videos", key: key, fields: [:],
+                files: [("image", name, "image/png", bytes), ("audio", "a.wav", "audio/wav", speech)])
+            check("video image \(name)", video, videoStatus)
+        }
+        for (name, bytes) in try seeds("audio") {
+            let (video, videoStatus) = try await upload(
+                server.base + "/v1/videos", key: key, fields: [:],
+                files: [("image", "p.png", "image/png", portrait), ("audio", name, "audio/wav", bytes)])
+            check("video audio \(name)", video, videoStatus)
+            if !name.hasPrefix("valid-") && !name.hasPrefix("wav-silence") {
+                XCTAssertEqual(videoStatus / 100, 4, "\(name) was accepted")
+            }
+        }
+        XCTAssertTrue(server.process.isRunning)
+        print("corpus through the service: \(statuses.sorted { $0.key < $1.key })")
+
+        // The command line: an error with a code and exit status 1 or 2, never a signal or an output file.
+        for (kind, name, _) in try seeds("image").map({ ("image", $0.name, $0.bytes) })
+            + seeds("audio").filter({ !$0.name.hasPrefix("valid-") && !$0.name.hasPrefix("wav-silence") })
+            .map({ ("audio", $0.name, $0.bytes) })
+        {
+            let seed = Corpus.path(kind, name)
+            let output = dir + "/cli-\(name).mp4"
+            let result = try TestFiles.run(
+                binary,
+                ["render", "--image", kind == "image" ? seed : try TestFiles.samplePortrait(), "--audio",
+                    kind == "audio" ? seed : Corpus.path("audio", "valid-1s-pcm16.wav"),
+                    "--resolution", "480p", "-o", output])
+            XCTAssertTrue([1, 2].contains(result.status), "\(kind) \(name): exit \(result.status) \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains("error["), "\(kind) \(name): \(result.stderr)")
+            XCTAssertFalse(result.stderr.contains("error[invalid_parameter]"), "\(kind) \(name): \(result.stderr)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: output), "\(kind) \(name) left \(output)")
+        }
         server.process.terminate()
         server.process.waitUntilExit()
     }
