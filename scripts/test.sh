@@ -14,3 +14,7 @@ echo "==> swift test (SQLite service; store suite on both; scale-out on PostgreS
 swift test "$@"
 echo "==> service tests again, PostgreSQL as the store"
 MOUTHPIECE_TEST_SERVICE_STORE=postgresql swift test --skip-build --filter ServerProcessTests "$@"
+echo "==> the API against its spec (schemathesis)"
+scripts/api-check.sh
+echo "==> status-endpoint latency, idle and while two renders run (wrk)"
+scripts/load.sh 10 16 500

@@ -47,7 +47,9 @@ public final class AudioReader {
         }
         var opened: UnsafeMutablePointer<AVFormatContext>? = nil
         guard avformat_open_input(&opened, path, nil, nil) >= 0, let input = opened else { throw Self.unsupported }
-        format = input
+        // The instance owns what it opened only once it is whole: until then the defer below
+        // frees it. (A throw after the last `let` is set runs deinit too, so nothing may be
+        // stored in the instance before then: a double close found by the malformed corpus.)
         var ok = false
         var codecContext: UnsafeMutablePointer<AVCodecContext>? = nil
         defer {
@@ -96,9 +98,14 @@ public final class AudioReader {
             swr_free(&swr)
             throw Self.unsupported
         }
-        resampler = swr
         packet = av_packet_alloc()
         frame = av_frame_alloc()
+        guard packet != nil, frame != nil else {
+            swr_free(&swr)
+            throw MouthpieceError(.internalError, "Out of memory opening the audio.", field: "audio")
+        }
+        resampler = swr
+        format = input
         context = codec
         ok = true
     }

@@ -14,7 +14,7 @@ final class MalformedCorpusTests: XCTestCase {
         let limits = ImageDecoder.Limits()
         var outcomes: [String: Int] = [:]
         let started = ContinuousClock.now
-        for (name, bytes) in try Corpus.cases("image", perSeed: 24) {
+        for (name, bytes) in try Corpus.cases("image", perSeed: 60) {
             do {
                 let image = try ImageDecoder.decode(bytes: bytes, limits: limits)
                 XCTAssertGreaterThan(image.width, 0, name)
@@ -37,7 +37,7 @@ final class MalformedCorpusTests: XCTestCase {
         let dir = try TestFiles.scratchDirectory(for: self)
         var outcomes: [String: Int] = [:]
         let started = ContinuousClock.now
-        for (index, (name, bytes)) in try Corpus.cases("audio", perSeed: 12).enumerated() {
+        for (index, (name, bytes)) in try Corpus.cases("audio", perSeed: 40).enumerated() {
             let path = dir + "/\(index).bin"
             try Data(bytes).write(to: URL(fileURLWithPath: path))
             do {

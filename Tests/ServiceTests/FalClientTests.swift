@@ -122,6 +122,6 @@ final class FalClientTests: XCTestCase {
         // The link with a wrong token is refused.
         XCTAssertEqual(report["forged_status"] as? Int, 404)
         server.terminate()
-        server.waitUntilExit()
+        waitForExit(server)
     }
 }

@@ -58,6 +58,18 @@ extension XCTestCase {
             try JSONSerialization.jsonObject(with: data) as? [String: Any], String(decoding: data, as: UTF8.self))
     }
 
+    /// Waits up to `seconds` for a process to exit; one that does not (a shutdown that hangs) is
+    /// a test failure, and is killed so that the run goes on.
+    func waitForExit(_ process: Process, seconds: Double = 60, file: StaticString = #filePath, line: UInt = #line) {
+        let end = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < end { usleep(20_000) }
+        if process.isRunning {
+            XCTFail("\(process.executableURL?.lastPathComponent ?? "the process") did not exit within \(Int(seconds)) s", file: file, line: line)
+            kill(process.processIdentifier, SIGKILL)
+        }
+        process.waitUntilExit()
+    }
+
     /// Waits up to 20 s for a server at `base` to answer `/healthz`; whether it did.
     func waitUntilUp(_ base: String) async throws -> Bool {
         for _ in 0..<100 {

@@ -135,7 +135,7 @@ final class HardeningTests: XCTestCase {
         try await wait(server, inFlight[1], key: key, for: ["processing"], seconds: 30)
         try await Task.sleep(for: .milliseconds(Int.random(in: 100...600)))
         kill(server.pid, SIGTERM)
-        server.process.waitUntilExit()
+        waitForExit(server.process)
         XCTAssertEqual(server.process.terminationReason, .exit, "the server was killed by a signal")
         XCTAssertEqual(server.process.terminationStatus, 0)
 
@@ -151,7 +151,7 @@ final class HardeningTests: XCTestCase {
             XCTAssertEqual(job["attempts"] as? Int, 1)
         }
         server.process.terminate()
-        server.process.waitUntilExit()
+        waitForExit(server.process)
     }
 
     // MARK: hostile inputs
@@ -254,7 +254,7 @@ final class HardeningTests: XCTestCase {
         XCTAssertTrue(wrong.stderr.hasPrefix("error[invalid_parameter]: "), wrong.stderr)
         XCTAssertTrue(server.process.isRunning)
         server.process.terminate()
-        server.process.waitUntilExit()
+        waitForExit(server.process)
     }
 
     // MARK: the committed malformed-input corpus
@@ -330,7 +330,7 @@ final class HardeningTests: XCTestCase {
             XCTAssertFalse(FileManager.default.fileExists(atPath: output), "\(kind) \(name) left \(output)")
         }
         server.process.terminate()
-        server.process.waitUntilExit()
+        waitForExit(server.process)
     }
 
     /// A 16-bit-header float WAV (format 3), mono.
@@ -397,7 +397,7 @@ final class HardeningTests: XCTestCase {
             "POST", server.base + "/v1/avatars", key: key, json: ["image_url": "http://127.0.0.1:\(port)/x.jpg"])
         XCTAssertFalse(String(decoding: closed, as: UTF8.self).lowercased().contains("connect"))
         server.process.terminate()
-        server.process.waitUntilExit()
+        waitForExit(server.process)
     }
 
     // MARK: storage
@@ -441,7 +441,7 @@ final class HardeningTests: XCTestCase {
         let inputs = try files()
         XCTAssertEqual(inputs.count, 2, "\(inputs)")
         server.process.terminate()
-        server.process.waitUntilExit()
+        waitForExit(server.process)
 
         // Rendered, then deleted: no files, not listed, not served; usage still counts it.
         server = try await start(dir + "/data", ["--workers", "1"])
@@ -467,7 +467,7 @@ final class HardeningTests: XCTestCase {
         let kept = try files()
         XCTAssertEqual(kept.count, 3, "only the second video's inputs and result: \(kept)")
         server.process.terminate()
-        server.process.waitUntilExit()
+        waitForExit(server.process)
 
         // A retention of 3 s: the finished video goes by itself while the server runs.
         server = try await start(dir + "/data", ["--workers", "1", "--retention-days", "0.000035"])
@@ -480,6 +480,6 @@ final class HardeningTests: XCTestCase {
         let (_, expired, _) = try await request("GET", server.base + "/v1/videos/\(secondID)", key: key)
         XCTAssertEqual(expired, 404)
         server.process.terminate()
-        server.process.waitUntilExit()
+        waitForExit(server.process)
     }
 }

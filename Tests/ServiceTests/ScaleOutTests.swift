@@ -188,7 +188,7 @@ final class ScaleOutTests: XCTestCase {
                 let index = deployment.workers.firstIndex(where: { $0.processIdentifier == pid && $0.isRunning })
             else { return }
             kill(pid, SIGKILL)
-            deployment.workers[index].waitUntilExit()
+            waitForExit(deployment.workers[index])
             kills += 1
             try deployment.startWorker()
         }
@@ -266,7 +266,7 @@ final class ScaleOutTests: XCTestCase {
         // Beside a healthy worker, a worker with a full disk (allowing the default three attempts)
         // fails the jobs it takes and waits longer after each failure; the healthy one renders them.
         kill(deployment.workers[0].processIdentifier, SIGKILL)
-        deployment.workers[0].waitUntilExit()
+        waitForExit(deployment.workers[0])
         deployment.workers.removeAll()
         try deployment.startWorker(["--scratch-dir", full, "--min-free-mb", "0"])
         try deployment.startWorker()

@@ -206,7 +206,7 @@ final class ServerProcessTests: XCTestCase {
             try await Task.sleep(for: .milliseconds(50))
         }
         kill(server.process.processIdentifier, SIGKILL)
-        server.process.waitUntilExit()
+        waitForExit(server.process)
 
         server = try await start(dir + "/data")
         let (during, _, _) = try await request("GET", server.base + "/v1/videos/\(id)/content", key: key)
@@ -226,7 +226,7 @@ final class ServerProcessTests: XCTestCase {
         let info = try MediaProbe.probe(path: dir + "/out.mp4")
         XCTAssertEqual(info.video?.frameCount, 390)
         server.process.terminate()
-        server.process.waitUntilExit()
+        waitForExit(server.process)
     }
 
     func testAvatarsAreAnalysedOnceUsedForVideosAndDeleted() async throws {
@@ -302,7 +302,7 @@ final class ServerProcessTests: XCTestCase {
         }
         XCTAssertEqual(state, "completed")
         server.process.terminate()
-        server.process.waitUntilExit()
+        waitForExit(server.process)
     }
 
     /// A file server on loopback whose `/hop` redirects to another loopback port.
@@ -369,7 +369,7 @@ final class ServerProcessTests: XCTestCase {
             XCTAssertEqual((try object(data)["error"] as? [String: Any])?["code"] as? String, "url_not_allowed", url)
         }
         server.process.terminate()
-        server.process.waitUntilExit()
+        waitForExit(server.process)
     }
 
     /// Webhooks, verified by the Standard Webhooks reference package (scripts/webhook-receiver.py,
@@ -470,7 +470,7 @@ final class ServerProcessTests: XCTestCase {
             "GET", server.base + "/v1/webhook-deliveries/\(deliveryID)", key: other)
         XCTAssertEqual(hiddenStatus, 404)
         server.process.terminate()
-        server.process.waitUntilExit()
+        waitForExit(server.process)
     }
 
     func testScriptsBecomeVideosWithCaptions() async throws {
@@ -521,7 +521,7 @@ final class ServerProcessTests: XCTestCase {
         XCTAssertTrue(String(decoding: srt, as: UTF8.self).hasPrefix("1\n00:00:00,"))
         XCTAssertGreaterThan(result["duration"] as? Double ?? 0, 1.5)
         server.process.terminate()
-        server.process.waitUntilExit()
+        waitForExit(server.process)
     }
 
     /// The D-ID `/talks` shape on the same jobs, with D-ID's Basic authentication.
@@ -563,7 +563,7 @@ final class ServerProcessTests: XCTestCase {
         let (_, forbidden, _) = try await request("GET", server.base + "/talks/\(id)", key: other)
         XCTAssertEqual(forbidden, 404)
         server.process.terminate()
-        server.process.waitUntilExit()
+        waitForExit(server.process)
     }
 
     /// The Swift client (`MouthpieceClient`) against the native API.
@@ -608,7 +608,7 @@ final class ServerProcessTests: XCTestCase {
             XCTAssertEqual([String(status), code], ["404", "not_found"])
         }
         server.process.terminate()
-        server.process.waitUntilExit()
+        waitForExit(server.process)
     }
 
     /// The client's webhook verifier accepts what the reference package signs, and nothing else.
