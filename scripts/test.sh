@@ -11,9 +11,11 @@ port=$((45000 + RANDOM % 5000))
 export MOUTHPIECE_TEST_DATABASE=$(scripts/pg-throwaway.sh start "$cluster" "$port")
 echo "==> PostgreSQL for the tests: $MOUTHPIECE_TEST_DATABASE"
 echo "==> swift test (SQLite service; store suite on both; scale-out on PostgreSQL)"
-swift test "$@"
+# A backstop: a run that hangs (a helper process holding the runner's output) ends here, not at
+# CI's limit.
+timeout -k 30 3000 swift test "$@"
 echo "==> service tests again, PostgreSQL as the store"
-MOUTHPIECE_TEST_SERVICE_STORE=postgresql swift test --skip-build --filter ServerProcessTests "$@"
+MOUTHPIECE_TEST_SERVICE_STORE=postgresql timeout -k 30 900 swift test --skip-build --filter ServerProcessTests "$@"
 echo "==> the API against its spec (schemathesis)"
 scripts/api-check.sh
 echo "==> status-endpoint latency, idle and while two renders run (wrk)"

@@ -39,7 +39,7 @@ final class FalClientTests: XCTestCase {
         receiver.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         receiver.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try receiver.run()
-        addTeardownBlock { receiver.terminate() }
+        addTeardownBlock { receiver.stop() }
         let server = Process()
         server.executableURL = URL(fileURLWithPath: TestFiles.mouthpieceBinary)
         server.arguments = [
@@ -71,7 +71,7 @@ final class FalClientTests: XCTestCase {
         try check.run()
         let deadline = Date().addingTimeInterval(240)
         while check.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.2) }
-        if check.isRunning { check.terminate() }
+        check.stop()
         let stderr = (try? String(contentsOfFile: dir + "/stderr.txt", encoding: .utf8)) ?? ""
         XCTAssertEqual(check.terminationStatus, 0, String(stderr.suffix(3000)))
         let report = try XCTUnwrap(

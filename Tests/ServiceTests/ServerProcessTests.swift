@@ -328,7 +328,7 @@ final class ServerProcessTests: XCTestCase {
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try process.run()
-        addTeardownBlock { process.terminate() }
+        addTeardownBlock { process.stop() }
         return process
     }
 
@@ -393,7 +393,7 @@ final class ServerProcessTests: XCTestCase {
         receiver.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         receiver.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try receiver.run()
-        addTeardownBlock { receiver.terminate() }
+        addTeardownBlock { receiver.stop() }
         let server = try await start(dir + "/data", ["--url-allowlist", "127.0.0.1:\(port)"])
 
         try SyntheticSpeech(segments: [.speech(1.0), .silence(0.2)]).writeWAV(to: dir + "/v.wav")

@@ -55,7 +55,7 @@ final class OutboundAndLimitsTests: XCTestCase {
         server.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         server.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try server.run()
-        defer { server.terminate() }
+        defer { server.stop() }
         let http = OutboundHTTP(guardrail: URLGuard(allowlist: []))
         let client = HTTPClient(
             eventLoopGroupProvider: .singleton,

@@ -101,3 +101,15 @@ public func unwrap<T>(_ value: T?, _ message: String = "", file: StaticString = 
     }
     return value
 }
+
+extension Process {
+    /// Kills a helper process (a Python server, a receiver) and waits for it. `terminate()` is
+    /// not enough: a child started from a test inherits the test thread's blocked signals, SIGTERM
+    /// among them, so it never sees a SIGTERM, outlives the test run and, holding the test
+    /// runner's output, keeps `swift test` waiting for ever.
+    public func stop() {
+        guard isRunning else { return }
+        kill(processIdentifier, SIGKILL)
+        waitUntilExit()
+    }
+}
