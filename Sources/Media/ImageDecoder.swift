@@ -142,8 +142,9 @@ public enum ImageDecoder {
 
     /// Throws `image_too_large` when the picture has more pixels than the limit allows.
     static func checkPixels(width: Int, height: Int, limits: Limits) throws {
-        guard width.multipliedReportingOverflow(by: height).partialValue > limits.maxPixels
-            || width.multipliedReportingOverflow(by: height).overflow
+        guard
+            width.multipliedReportingOverflow(by: height).partialValue > limits.maxPixels
+                || width.multipliedReportingOverflow(by: height).overflow
         else { return }
         throw MouthpieceError(
             .imageTooLarge,

@@ -24,7 +24,8 @@ struct Mouthpiece: AsyncParsableCommand {
             } else {
                 try command.run()
             }
-        } catch let error where !(error is ExitCode) && !(error is CleanExit)
+        } catch let error
+            where !(error is ExitCode) && !(error is CleanExit)
             && exitCode(for: error) == .validationFailure
         {
             Terminal.writeErr(

@@ -48,17 +48,22 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("retention-days"),
-        help: "Delete finished videos (inputs, result, captions) this many days after they end; usage still counts them. Default: keep (env MOUTHPIECE_RETENTION_DAYS).")
+        help:
+            "Delete finished videos (inputs, result, captions) this many days after they end; usage still counts them. Default: keep (env MOUTHPIECE_RETENTION_DAYS)."
+    )
     var retentionDays: Double?
 
     @Option(
         name: .customLong("link-ttl-hours"),
-        help: "How long a signed /files link works after it is handed out (default 168; env MOUTHPIECE_LINK_TTL_HOURS).")
+        help: "How long a signed /files link works after it is handed out (default 168; env MOUTHPIECE_LINK_TTL_HOURS)."
+    )
     var linkTTLHours: Double?
 
     @Option(
         name: .customLong("fetch-timeout"),
-        help: "Seconds a URL input may take to fetch, redirects and body included (default 30; env MOUTHPIECE_FETCH_TIMEOUT).")
+        help:
+            "Seconds a URL input may take to fetch, redirects and body included (default 30; env MOUTHPIECE_FETCH_TIMEOUT)."
+    )
     var fetchTimeout: Double?
 
     func run() async throws {

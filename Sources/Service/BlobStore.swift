@@ -59,7 +59,8 @@ public struct BlobStore: BlobStorage {
             try? FileManager.default.removeItem(atPath: temporary)
             let full = (error as? CocoaError)?.code == .fileWriteOutOfSpace || Self.isFull(directory)
             throw full
-                ? MouthpieceError(.insufficientStorage, "The server is out of storage space; nothing was stored. Try again later.")
+                ? MouthpieceError(
+                    .insufficientStorage, "The server is out of storage space; nothing was stored. Try again later.")
                 : MouthpieceError(.internalError, "The upload could not be stored.")
         }
         guard rename(temporary, path(id)) == 0 else {

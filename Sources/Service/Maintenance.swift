@@ -57,7 +57,9 @@ struct Maintenance: Service {
         if deleted > 0 || partials > 0 {
             logger.info(
                 "housekeeping",
-                metadata: ["videos_expired": .stringConvertible(deleted), "partials_removed": .stringConvertible(partials)])
+                metadata: [
+                    "videos_expired": .stringConvertible(deleted), "partials_removed": .stringConvertible(partials),
+                ])
         }
         return (deleted, partials)
     }

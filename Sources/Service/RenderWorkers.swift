@@ -297,7 +297,6 @@ public struct RenderWorkers: Service {
         (error as? MouthpieceError)?.message ?? String(reflecting: error)
     }
 
-
     /// What a finished render made, as stored with the job (JSON).
     static func facts(_ summary: RenderSummary) -> String {
         var facts: [String: Any] = [

@@ -1,9 +1,9 @@
 import Foundation
 import Hummingbird
-import NIOCore
-import Synchronization
 import MouthpieceCore
 import MultipartKit
+import NIOCore
+import Synchronization
 
 /// Request bodies as JSON or as `multipart/form-data` (a form with files), decoded into the same
 /// `Decodable` types; anything else is refused with a clear error.

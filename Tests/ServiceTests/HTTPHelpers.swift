@@ -64,7 +64,9 @@ extension XCTestCase {
         let end = Date().addingTimeInterval(seconds)
         while process.isRunning && Date() < end { usleep(20_000) }
         if process.isRunning {
-            XCTFail("\(process.executableURL?.lastPathComponent ?? "the process") did not exit within \(Int(seconds)) s", file: file, line: line)
+            XCTFail(
+                "\(process.executableURL?.lastPathComponent ?? "the process") did not exit within \(Int(seconds)) s",
+                file: file, line: line)
             kill(process.processIdentifier, SIGKILL)
         }
         process.waitUntilExit()

@@ -38,7 +38,8 @@ final class HardeningTests: XCTestCase {
 
     func key(_ dir: String, concurrency: Int = 2) throws -> String {
         let result = try TestFiles.run(
-            binary, ["keys", "create", "--name", "t", "--concurrency", String(concurrency), "--json", "--data-dir", dir])
+            binary,
+            ["keys", "create", "--name", "t", "--concurrency", String(concurrency), "--json", "--data-dir", dir])
         XCTAssertEqual(result.status, 0, result.stderr)
         let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
         return try XCTUnwrap(json?["key"] as? String)
@@ -105,7 +106,8 @@ final class HardeningTests: XCTestCase {
         ]
         var canceled: [String] = []
         for _ in 0..<50 {
-            let (created, createdStatus, _) = try await request("POST", server.base + "/v1/videos", key: key, json: body)
+            let (created, createdStatus, _) = try await request(
+                "POST", server.base + "/v1/videos", key: key, json: body)
             XCTAssertEqual(createdStatus, 202, String(decoding: created, as: UTF8.self))
             let id = try XCTUnwrap(try object(created)["id"] as? String)
             try await wait(server, id, key: key, for: ["processing"], seconds: 30)
@@ -126,7 +128,8 @@ final class HardeningTests: XCTestCase {
 
         // SIGTERM with two renders in flight and one queued: a clean exit, the jobs handed back.
         body["audio_url"] =
-            "data:audio/wav;base64," + (try Data(contentsOf: URL(fileURLWithPath: dir + "/short.wav"))).base64EncodedString()
+            "data:audio/wav;base64,"
+            + (try Data(contentsOf: URL(fileURLWithPath: dir + "/short.wav"))).base64EncodedString()
         var inFlight: [String] = []
         for _ in 0..<3 {
             let (created, _, _) = try await request("POST", server.base + "/v1/videos", key: key, json: body)
@@ -190,7 +193,8 @@ final class HardeningTests: XCTestCase {
         try Data(form.utf8).write(to: URL(fileURLWithPath: dir + "/form"))
         let parts = try shell(
             "curl -s -o \(dir)/answer -w '%{http_code} %{time_total}' -H 'Authorization: Bearer \(key)' "
-                + "-H 'Content-Type: multipart/form-data; boundary=b' --data-binary @\(dir)/form \(server.base)/v1/videos")
+                + "-H 'Content-Type: multipart/form-data; boundary=b' --data-binary @\(dir)/form \(server.base)/v1/videos"
+        )
         XCTAssertTrue(parts.hasPrefix("400 "), parts)
         XCTAssertLessThan(Double(parts.split(separator: " ")[1]) ?? 99, 1.5, parts)
         XCTAssertEqual(code(try Data(contentsOf: URL(fileURLWithPath: dir + "/answer"))), "invalid_parameter")
@@ -239,8 +243,10 @@ final class HardeningTests: XCTestCase {
             try wav.write(to: URL(fileURLWithPath: dir + "/\(name).wav"))
             let cli = try TestFiles.run(
                 binary,
-                ["render", "--image", try TestFiles.samplePortrait(), "--audio", dir + "/\(name).wav", "-o",
-                    dir + "/\(name).mp4"])
+                [
+                    "render", "--image", try TestFiles.samplePortrait(), "--audio", dir + "/\(name).wav", "-o",
+                    dir + "/\(name).mp4",
+                ])
             XCTAssertEqual(cli.status, 2, name)
             XCTAssertTrue(cli.stderr.contains("error[unsupported_audio]"), cli.stderr)
             XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/\(name).mp4"))
@@ -321,9 +327,11 @@ final class HardeningTests: XCTestCase {
             let output = dir + "/cli-\(name).mp4"
             let result = try TestFiles.run(
                 binary,
-                ["render", "--image", kind == "image" ? seed : try TestFiles.samplePortrait(), "--audio",
+                [
+                    "render", "--image", kind == "image" ? seed : try TestFiles.samplePortrait(), "--audio",
                     kind == "audio" ? seed : Corpus.path("audio", "valid-1s-pcm16.wav"),
-                    "--resolution", "480p", "-o", output])
+                    "--resolution", "480p", "-o", output,
+                ])
             XCTAssertTrue([1, 2].contains(result.status), "\(kind) \(name): exit \(result.status) \(result.stderr)")
             XCTAssertTrue(result.stderr.contains("error["), "\(kind) \(name): \(result.stderr)")
             XCTAssertFalse(result.stderr.contains("error[invalid_parameter]"), "\(kind) \(name): \(result.stderr)")

@@ -418,13 +418,15 @@ final class ServerProcessTests: XCTestCase {
         // Audio that is not audio is refused at submission (400, nothing queued, no webhook).
         var notAudio = body
         notAudio["audio_url"] = "data:audio/wav;base64," + Data("not a sound".utf8).base64EncodedString()
-        let (refused, refusedStatus, _) = try await request("POST", server.base + "/v1/videos", key: key, json: notAudio)
+        let (refused, refusedStatus, _) = try await request(
+            "POST", server.base + "/v1/videos", key: key, json: notAudio)
         XCTAssertEqual(refusedStatus, 400)
         XCTAssertEqual((try object(refused)["error"] as? [String: Any])?["code"] as? String, "unsupported_audio")
         // A picture without a face: the render fails, and says so by webhook.
         try TestFiles.ffmpeg(["-f", "lavfi", "-i", "color=gray:s=320x240", "-frames:v", "1", dir + "/blank.png"])
         body["image_url"] =
-            "data:image/png;base64," + (try Data(contentsOf: URL(fileURLWithPath: dir + "/blank.png"))).base64EncodedString()
+            "data:image/png;base64,"
+            + (try Data(contentsOf: URL(fileURLWithPath: dir + "/blank.png"))).base64EncodedString()
         let (broken, _, _) = try await request("POST", server.base + "/v1/videos", key: key, json: body)
         let brokenID = try XCTUnwrap(try object(broken)["id"] as? String)
 

@@ -80,9 +80,10 @@ final class OutboundAndLimitsTests: XCTestCase {
             XCTAssertEqual(inet_pton(AF_INET6, text, &address), 1, text)
             return withUnsafeBytes(of: address) { Array($0) }
         }
-        for hidden in ["::127.0.0.1", "::10.0.0.1", "::ffff:127.0.0.1", "::1", "::", "fe80::1", "fd00::1",
-            "2002:7f00:1::", "64:ff9b::a9fe:a9fe", "100::1", "2001:db8::1", "ff02::1"]
-        {
+        for hidden in [
+            "::127.0.0.1", "::10.0.0.1", "::ffff:127.0.0.1", "::1", "::", "fe80::1", "fd00::1",
+            "2002:7f00:1::", "64:ff9b::a9fe:a9fe", "100::1", "2001:db8::1", "ff02::1",
+        ] {
             XCTAssertFalse(URLGuard.isPublic(v6(hidden)), hidden)
         }
         for outside in ["2606:4700::1111", "2002:5db8:d822::", "::ffff:93.184.216.34"] {

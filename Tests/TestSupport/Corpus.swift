@@ -42,7 +42,9 @@ public enum Corpus {
             case 0: bytes[at] ^= 1 << UInt8(random.next() % 8)
             case 1: bytes[at] = [0x00, 0xFF, 0x7F, 0x80, 0x01][Int(random.next() % 5)]
             case 2:
-                let words: [[UInt8]] = [[0xFF, 0xFF, 0xFF, 0xFF], [0x7F, 0xFF, 0xFF, 0xFF], [0, 0, 0, 0], [0x80, 0, 0, 0]]
+                let words: [[UInt8]] = [
+                    [0xFF, 0xFF, 0xFF, 0xFF], [0x7F, 0xFF, 0xFF, 0xFF], [0, 0, 0, 0], [0x80, 0, 0, 0],
+                ]
                 for (offset, byte) in words[Int(random.next() % 4)].enumerated() where at + offset < bytes.count {
                     bytes[at + offset] = byte
                 }
