@@ -17,6 +17,9 @@ public struct RenderOptions: Sendable {
     /// Which face to animate (strongest first); nil picks the largest.
     public var faceIndex: Int? = nil
     public var encoderPreset: String = "veryfast"
+    /// Encoder threads; 0 lets libx264 choose (about 1.5 a core). A service running several
+    /// renders at once bounds it, so renders do not crowd each other and the API off the cores.
+    public var encoderThreads = 0
     public var crf: Int = 20
     public var imageLimits = ImageDecoder.Limits()
     public var maxAudioSeconds: Double = 30 * 60

@@ -144,7 +144,10 @@ public struct RenderWorkers: Service {
         let output = scratchPath.map { (id: "", path: $0) } ?? blobs.reservePath(suffix: ".mp4")
         let render: RenderJob
         do {
-            let (options, script) = try Self.options(from: job.options)
+            let (parsed, script) = try Self.options(from: job.options)
+            var options = parsed
+            // Renders side by side share the cores: each encoder gets its share, at least one.
+            options.encoderThreads = max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, self.options.count))
             render = RenderJob(
                 imagePath: blobs.path(job.imageBlob),
                 sound: script.map { .script($0) } ?? .audio(path: blobs.path(job.audioBlob)), outputPath: output.path,

@@ -18,11 +18,12 @@ public struct APIRequestDecoder: RequestDecoder {
             throw MouthpieceError(.invalidParameter, "The Content-Type \(header) is not understood.")
         }
         let keyID = (context as? APIContext)?.key?.id ?? ""
-        let buffer = try await APIContext.uploads.withSlot(keyID) {
-            try await BodyReader.read(
-                request.body, limit: context.maxUploadSize,
-                declaredLength: request.headers[.contentLength].flatMap { Int($0) })
-        }
+        let declared = request.headers[.contentLength].flatMap { Int($0) }
+        let read = { try await BodyReader.read(request.body, limit: context.maxUploadSize, declaredLength: declared) }
+        // Small bodies cost little; large ones, or ones of unknown length, are counted per key.
+        let buffer =
+            (declared ?? .max) <= BodyReader.uncounted
+            ? try await read() : try await APIContext.uploads.withSlot(keyID, read)
         if mediaType.isType(.multipartForm) {
             guard let boundary = mediaType.parameter, boundary.name.lowercased() == "boundary" else {
                 throw MouthpieceError(.invalidParameter, "A multipart/form-data body needs a boundary.")
@@ -116,6 +117,8 @@ struct UploadedFile: Decodable, MultipartPartConvertible, Sendable {
 enum BodyReader {
     /// Bodies past this many bytes go to a temporary file while they arrive.
     static let inMemory = 4 << 20
+    /// Bodies declared at most this long are not counted against a key's uploads in flight.
+    static let uncounted = 256 << 10
     /// Parts of a multipart/form-data body.
     static let maxParts = 64
 
