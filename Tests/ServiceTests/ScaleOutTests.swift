@@ -220,7 +220,8 @@ final class ScaleOutTests: XCTestCase {
         let cluster = try PostgresCluster()
         defer { cluster.stop() }
         let deployment = try await deploy(database: try cluster.freshDatabase())
-        let ids = try await submit(deployment, count: 10, seconds: 4, resolution: "720p")
+        // Long enough that the jobs are still rendering for both restarts, on a fast machine too.
+        let ids = try await submit(deployment, count: 10, seconds: 8, resolution: "720p")
         for _ in 0..<2 { try deployment.startWorker() }
         var restarts: [Duration] = []
         let jobs = try await waitForAll(deployment, ids, timeout: .seconds(240)) { elapsed in
