@@ -21,7 +21,7 @@ key=$("$BIN" keys create --name load --concurrency 10 --data-dir "$dir/data" --j
 pid=$!
 base="http://127.0.0.1:$port"
 for _ in $(seq 100); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.2; done
-espeak-ng -w "$dir/v.wav" -s 150 "$(printf 'This sentence keeps the renderer busy for a while. %.0s' $(seq 12))"
+espeak-ng -w "$dir/v.wav" -s 150 "$(printf 'This sentence keeps the renderer busy for a while. %.0s' $(seq 40))"
 espeak-ng -w "$dir/short.wav" -s 150 "A short one to read the status of."
 submit() {
   curl -sf -H "Authorization: Bearer $key" -F image=@samples/astronaut.png -F audio=@"$1" \
@@ -58,4 +58,6 @@ phase idle
 a=$(submit "$dir/v.wav"); b=$(submit "$dir/v.wav")
 until curl -sf -H "Authorization: Bearer $key" "$base/v1/videos/$b" | grep -q '"processing"'; do sleep 0.2; done
 phase "2 rendering"
-curl -sf -H "Authorization: Bearer $key" "$base/v1/videos/$b" | python3 -c 'import json,sys; print("second render still", json.load(sys.stdin)["status"], "at the end of the phase")'
+for v in "$a" "$b"; do
+  curl -sf -H "Authorization: Bearer $key" "$base/v1/videos/$v" | python3 -c 'import json,sys; j = json.load(sys.stdin); print("render", j["id"], j["status"], "at the end of the phase")'
+done

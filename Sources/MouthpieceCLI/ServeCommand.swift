@@ -80,7 +80,9 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.retention = days * 86400
         }
         if let hours = linkTTLHours ?? environment["MOUTHPIECE_LINK_TTL_HOURS"].flatMap(Double.init) {
-            guard hours.isFinite, hours >= 1 else { throw ValidationError("link-ttl-hours must be at least 1.") }
+            guard hours.isFinite, hours >= 1, hours <= 87_600 else {
+                throw ValidationError("link-ttl-hours must be from 1 to 87600 (ten years).")
+            }
             configuration.linkLifetime = hours * 3600
         }
         try node.apply(to: &configuration)

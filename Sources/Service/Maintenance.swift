@@ -53,7 +53,7 @@ struct Maintenance: Service {
         }
         // A live writer touches its temporary file all the time; one untouched for 15 minutes is
         // a dead writer's.
-        let partials = blobs.sweepPartials(olderThan: 900)
+        let partials = blobs.sweepPartials(olderThan: 900) + BodyReader.sweepSpools(olderThan: 900)
         if deleted > 0 || partials > 0 {
             logger.info(
                 "housekeeping",

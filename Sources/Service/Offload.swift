@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Blocking work (dlib, a render) on a thread of its own, awaited without holding a thread of
 /// the server's pool.
@@ -26,5 +27,57 @@ enum Offload {
             thread.stackSize = 8 << 20
             thread.start()
         }
+    }
+
+    /// As `run`, for a blocking call that cannot be interrupted but may be given up on (a DNS
+    /// lookup): a cancel of the awaiting task answers `CancellationError` at once, and the thread
+    /// finishes on its own, its result dropped. Deadlines around it then hold.
+    static func abandonable<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        let once = ResumeOnce<T>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                once.await(continuation)
+                Thread { once.resume(with: Result { try body() }) }.start()
+            }
+        } onCancel: {
+            once.resume(with: .failure(CancellationError()))
+        }
+    }
+}
+
+/// A continuation resumed by whichever comes first, the work or a cancel (which may come
+/// before the continuation exists); later outcomes are dropped.
+final class ResumeOnce<T: Sendable>: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<T, any Error>?
+        var early: Result<T, any Error>?
+        var done = false
+    }
+    private let state = Mutex(State())
+
+    func await(_ continuation: CheckedContinuation<T, any Error>) {
+        let early: Result<T, any Error>? = state.withLock { state in
+            guard let early = state.early else {
+                state.continuation = continuation
+                return nil
+            }
+            state.done = true
+            return early
+        }
+        if let early { continuation.resume(with: early) }
+    }
+
+    func resume(with outcome: Result<T, any Error>) {
+        let continuation: CheckedContinuation<T, any Error>? = state.withLock { state in
+            guard !state.done else { return nil }
+            guard let continuation = state.continuation else {
+                if state.early == nil { state.early = outcome }
+                return nil
+            }
+            state.done = true
+            state.continuation = nil
+            return continuation
+        }
+        continuation?.resume(with: outcome)
     }
 }

@@ -144,7 +144,8 @@ enum BodyReader {
                 let path = FileManager.default.temporaryDirectory.appendingPathComponent(
                     "mouthpiece-body-\(UUID().uuidString)"
                 ).path
-                guard FileManager.default.createFile(atPath: path, contents: nil),
+                // Readable by this user alone: it holds someone's portrait or voice.
+                guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
                     let handle = FileHandle(forWritingAtPath: path)
                 else { throw MouthpieceError(.internalError, "The request body could not be spooled.") }
                 spool = (path, handle)
@@ -163,6 +164,22 @@ enum BodyReader {
             throw MouthpieceError(.internalError, "The request body could not be read back.")
         }
         return ByteBuffer(bytes: data)
+    }
+
+    /// Removes spooled bodies untouched for `age` seconds (a process killed mid-upload leaves its
+    /// spool behind; a live upload writes to its own all the time); how many.
+    static func sweepSpools(olderThan age: TimeInterval) -> Int {
+        let directory = FileManager.default.temporaryDirectory
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        var removed = 0
+        for name in names where name.hasPrefix("mouthpiece-body-") {
+            let path = directory.appendingPathComponent(name).path
+            guard let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
+                -modified.timeIntervalSinceNow > age, (try? FileManager.default.removeItem(atPath: path)) != nil
+            else { continue }
+            removed += 1
+        }
+        return removed
     }
 
     /// How often `needle` occurs in `buffer` (a linear scan).

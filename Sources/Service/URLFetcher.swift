@@ -31,7 +31,8 @@ struct URLGuard: Sendable {
         let port = url.port ?? (scheme == "https" ? 443 : 80)
         let bare = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
         if allowlist.contains("\(bare.lowercased()):\(port)") { return Pin(host: bare, address: nil) }
-        let addresses = try await Offload.run { [resolver] in resolver(bare) }
+        // A name server that never answers must not outlast the fetch's deadline.
+        let addresses = try await Offload.abandonable { [resolver] in resolver(bare) }
         guard let first = addresses.first else {
             throw MouthpieceError(.inputNotFound, "The host of \(field) (\(bare)) does not resolve.", field: field)
         }

@@ -398,7 +398,7 @@ public final class SQLiteStore: DataStore {
         try pool.read { db in
             if let cursor,
                 let anchor = try Row.fetchOne(
-                    db, sql: "SELECT created_at, id FROM videos WHERE id = ? AND key_id = ? AND deleted_at IS NULL",
+                    db, sql: "SELECT created_at, id FROM videos WHERE id = ? AND key_id = ?",
                     arguments: [cursor, keyID])
             {
                 let (created, id): (Double, String) = (anchor["created_at"], anchor["id"])

@@ -43,6 +43,26 @@ final class OutboundAndLimitsTests: XCTestCase {
         }
     }
 
+    /// A name server that never answers does not hold a fetch past its deadline: the lookup is
+    /// given up on (its thread finishes by itself later).
+    func testASilentNameServerDoesNotOutlastTheFetchDeadline() async throws {
+        var guardrail = URLGuard(allowlist: [])
+        guardrail.resolver = { _ in
+            Thread.sleep(forTimeInterval: 6)
+            return [[93, 184, 216, 34]]
+        }
+        var fetcher = URLFetcher(http: OutboundHTTP(guardrail: guardrail))
+        fetcher.timeout = 1
+        let started = ContinuousClock.now
+        do {
+            _ = try await fetcher.fetch("http://silent.example/face.jpg", field: "image_url", maxBytes: 1 << 20)
+            XCTFail("fetched through a name server that never answered")
+        } catch let error as MouthpieceError {
+            XCTAssertEqual(error.code, .inputNotFound, "\(error)")
+        }
+        XCTAssertLessThan(ContinuousClock.now - started, .seconds(3), "the deadline waited for the lookup")
+    }
+
     /// The pin is what the client really connects to: a name that resolves nowhere reaches a
     /// server on the pinned address (here a local one, so no traffic leaves the machine).
     func testThePinnedClientConnectsToThePinnedAddressNotTheName() async throws {

@@ -408,6 +408,11 @@ final class StoreConformanceTests: XCTestCase {
             XCTAssertEqual(firstPage.map(\.id), ["vid_u4", "vid_u3"])
             let secondPage = try await store.videos(keyID: key.id, after: "vid_u3", limit: 2)
             XCTAssertEqual(secondPage.map(\.id), ["vid_u2", "vid_u1"])
+            // The cursor deleted meanwhile (by its owner or the retention sweep) still marks the
+            // place: the next page, not the first again.
+            _ = try await store.deleteVideo("vid_u1", keyID: key.id)
+            let thirdPage = try await store.videos(keyID: key.id, after: "vid_u1", limit: 2)
+            XCTAssertEqual(thirdPage.map(\.id), ["vid_u0"])
             let failed = try await store.video("vid_u2", keyID: key.id)
             XCTAssertEqual(failed?.errorCode, "no_face_detected")
         }
