@@ -145,7 +145,8 @@ enum BodyReader {
                     "mouthpiece-body-\(UUID().uuidString)"
                 ).path
                 // Readable by this user alone: it holds someone's portrait or voice.
-                guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
+                guard
+                    FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
                     let handle = FileHandle(forWritingAtPath: path)
                 else { throw MouthpieceError(.internalError, "The request body could not be spooled.") }
                 spool = (path, handle)

@@ -393,7 +393,9 @@ public final class PostgresStore: DataStore {
     public func videos(keyID: String, after cursor: String?, limit: Int) async throws -> [VideoJob] {
         // The cursor may have been deleted since (by its owner or the retention sweep): it still
         // marks the place, so it is looked up deleted or not.
-        if let cursor, let anchor = try await jobs("SELECT * FROM videos WHERE id = \(cursor) AND key_id = \(keyID)").first {
+        if let cursor,
+            let anchor = try await jobs("SELECT * FROM videos WHERE id = \(cursor) AND key_id = \(keyID)").first
+        {
             let created = anchor.createdAt.timeIntervalSince1970
             return try await jobs(
                 """

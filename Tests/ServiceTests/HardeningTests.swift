@@ -230,7 +230,8 @@ final class HardeningTests: XCTestCase {
             files: [("image", "huge.png", "image/png", huge)])
         XCTAssertEqual(code(refusedVideo), "image_too_large")
         let imageGrowth = try peakMiB(server.pid) - beforeImage
-        print("hostile: the 16k x 16k PNG refused twice; server peak memory +\(String(format: "%.1f", imageGrowth)) MiB")
+        print(
+            "hostile: the 16k x 16k PNG refused twice; server peak memory +\(String(format: "%.1f", imageGrowth)) MiB")
         XCTAssertLessThan(imageGrowth, 100, "memory grew on a huge picture")
 
         // Float WAVs holding NaN, infinities and 3e38: 400 unsupported_audio at submission.
