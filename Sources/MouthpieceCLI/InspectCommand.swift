@@ -59,7 +59,7 @@ struct InspectCommand: ParsableCommand {
                     "landmarks": face.landmarks.points.map { [$0.x, $0.y] },
                 ] as [String: Any]
             },
-            "pose": ["yaw": a.pose.yaw, "roll": a.pose.roll],
+            "pose": ["yaw_degrees": a.pose.yaw, "roll_degrees": a.pose.roll],
             "warnings": a.warnings.map { ["code": $0.rawValue, "message": $0.message] },
         ]
         if let overlay { object["overlay"] = overlay }

@@ -77,8 +77,9 @@ struct AvatarRoutes {
                 "height": box.height.rounded(),
             ],
             "pose": [
-                "yaw_degrees": (a.pose.yaw * 180 / .pi * 10).rounded() / 10,
-                "roll_degrees": (a.pose.roll * 180 / .pi * 10).rounded() / 10,
+                // HeadPose is in degrees already.
+                "yaw_degrees": (a.pose.yaw * 10).rounded() / 10,
+                "roll_degrees": (a.pose.roll * 10).rounded() / 10,
             ],
             "warnings": a.warnings.map { ["code": $0.rawValue, "message": $0.message] },
         ]

@@ -244,7 +244,16 @@ final class ServerProcessTests: XCTestCase {
         let id = try XCTUnwrap(avatar["id"] as? String)
         let box = try XCTUnwrap(avatar["face_box"] as? [String: Any])
         XCTAssertGreaterThan(box["width"] as? Double ?? 0, 100)
-        XCTAssertNotNil((avatar["pose"] as? [String: Any])?["yaw_degrees"])
+        // The same pose as `mouthpiece inspect` gives, in degrees (it once came out 57.3 times too large).
+        let pose = try XCTUnwrap(avatar["pose"] as? [String: Any])
+        let inspected = try TestFiles.run(
+            binary, ["inspect", "--image", try TestFiles.fixture("Tom_Cruise_avp_2014_4.jpg"), "--json"])
+        let cliPose = try XCTUnwrap((try object(Data(inspected.stdout.utf8)))["pose"] as? [String: Any])
+        for angle in ["yaw_degrees", "roll_degrees"] {
+            let served = try XCTUnwrap(pose[angle] as? Double, angle)
+            XCTAssertEqual(served, try XCTUnwrap(cliPose[angle] as? Double, angle), accuracy: 0.051, angle)
+            XCTAssertLessThan(abs(served), 45, "\(angle) of a front-facing portrait")
+        }
         let (preview, previewStatus, previewHeaders) = try await request(
             "GET", server.base + "/v1/avatars/\(id)/preview", key: key)
         XCTAssertEqual(previewStatus, 200)
