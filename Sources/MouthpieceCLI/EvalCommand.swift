@@ -40,6 +40,7 @@ struct EvalCommand: ParsableCommand {
                         "correlation_lag0": e.correlationAtZero, "best_lag": e.bestLag,
                         "opening_silence": e.openingInSilence, "opening_speech": e.openingInSpeech,
                         "blinks_per_minute": e.blinksPerMinute, "nose_motion": e.noseMotion,
+                        "brow_motion": e.browMotion,
                         "correlation_by_lag": Dictionary(
                             uniqueKeysWithValues: e.correlationByLag.map { (String($0.lag), $0.r) }),
                     ])
@@ -49,7 +50,8 @@ struct EvalCommand: ParsableCommand {
                             + "r(lag 0) = \(e.correlationAtZero.formatted(3)), best lag \(e.bestLag); "
                             + "opening silence \(e.openingInSilence.formatted(3)) vs speech "
                             + "\(e.openingInSpeech.formatted(3)); \(e.blinksPerMinute.formatted(1)) blinks/min; "
-                            + "nose motion \(e.noseMotion.formatted(4)) iod")
+                            + "nose motion \(e.noseMotion.formatted(4)) iod; "
+                            + "head motion (brows) \(e.browMotion.formatted(4)) of the eye-corner distance")
                 }
             }
             if json { Terminal.printJSON(rows) }
@@ -64,9 +66,9 @@ struct EvalCommand: ParsableCommand {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             if !json {
                 print(
-                    "| portrait | language | path | r(lag 0) | best lag | opening silence / speech | /p b m/ closed | faces lost | paths agree (r) |"
+                    "| portrait | language | path | r(lag 0) | best lag | opening silence / speech | /p b m/ closed | faces lost | paths agree (r) | head motion |"
                 )
-                print("|---|---|---|---|---|---|---|---|---|")
+                print("|---|---|---|---|---|---|---|---|---|---|")
             }
             var rows: [[String: Any]] = []
             _ = try LipSyncSuite(portraits: images, directory: directory).run { row in
@@ -79,13 +81,15 @@ struct EvalCommand: ParsableCommand {
                         "best_lag": e.bestLag, "opening_silence": e.openingInSilence,
                         "opening_speech": e.openingInSpeech, "bilabials_closed": b.closed, "bilabials": b.total,
                         "bilabial_median_share": b.medianShare, "faces_lost": e.facesLost,
+                        "brow_motion": e.browMotion,
                     ])
                 } else {
                     print(
                         "| \(row.portrait) | \(row.language) | \(row.path.rawValue) | \(e.correlationAtZero.formatted(3)) | \(e.bestLag) | "
                             + "\(e.openingInSilence.formatted(3)) / \(e.openingInSpeech.formatted(3)) "
                             + "(\((e.openingInSilence / e.openingInSpeech).formatted(2))) | \(b.closed)/\(b.total) "
-                            + "(median \(b.medianShare.formatted(2))) | \(e.facesLost)/\(e.frames) | \(row.agreement.formatted(2)) |"
+                            + "(median \(b.medianShare.formatted(2))) | \(e.facesLost)/\(e.frames) | \(row.agreement.formatted(2)) | "
+                            + "\(e.browMotion.formatted(3)) |"
                     )
                 }
             }

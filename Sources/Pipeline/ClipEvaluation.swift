@@ -19,6 +19,10 @@ public struct ClipEvaluation: Sendable {
     public let blinksPerMinute: Double
     /// Root-mean-square movement of the nose tip about its mean, per interocular distance.
     public let noseMotion: Double
+    /// Head motion as `docs/REALISM.md` measures it: the standard deviation of the point between
+    /// the brows (the mean of the inner brow ends), per distance between the outer eye corners.
+    /// Real speakers: 0.08 to 0.5; a still picture re-detected: well under 0.01.
+    public let browMotion: Double
     /// Inner-lip gap per interocular distance at every frame (nil where no face was found).
     public let openings: [Double?]
     public let fps: Double
@@ -36,6 +40,8 @@ public struct ClipEvaluation: Sendable {
         var openings: [Double?] = []
         var eyes: [Double] = []
         var noses: [Point] = []
+        var brows: [Point] = []
+        var eyeCorners = 0.0
         var interocular = 0.0
         try VideoReader.forEachFrame(path: path) { _, frame in
             if let face = try? analyzer.analyze(frame) {
@@ -43,6 +49,8 @@ public struct ClipEvaluation: Sendable {
                 openings.append(max(0, l.innerLipGap) / l.interocular)
                 eyes.append((Self.eyeAspect(l, 36) + Self.eyeAspect(l, 42)) / 2)
                 noses.append(l[30])
+                brows.append(l[21].lerp(to: l[22], 0.5))
+                eyeCorners += l[36].distance(to: l[45])
                 interocular += l.interocular
             } else {
                 openings.append(nil)
@@ -58,10 +66,8 @@ public struct ClipEvaluation: Sendable {
             if !closed && ratio < usual * 0.6 { blinks += 1 }
             closed = ratio < usual * 0.75 ? (closed || ratio < usual * 0.6) : false
         }
-        let centre = Point.mean(noses)
-        let noseRMS =
-            (noses.reduce(0) { $0 + ($1 - centre).length * ($1 - centre).length } / Double(max(1, noses.count)))
-            .squareRoot()
+        let noseRMS = Self.spread(noses)
+        let browSpread = Self.spread(brows) / max(eyeCorners / Double(max(1, brows.count)), 1)
         let clip = try AudioDecoder.decode(path: path, sampleRate: 16_000)
         let hop = Double(clip.sampleRate) / fps
         let loudness: [Double] = openings.indices.map { n in
@@ -99,7 +105,7 @@ public struct ClipEvaluation: Sendable {
             frames: openings.count, facesLost: openings.filter { $0 == nil }.count, correlationByLag: byLag,
             openingInSilence: mean(silence), openingInSpeech: mean(speech),
             blinksPerMinute: Double(blinks) / (Double(openings.count) / fps / 60),
-            noseMotion: noseRMS / max(interocular, 1), openings: openings, fps: fps)
+            noseMotion: noseRMS / max(interocular, 1), browMotion: browSpread, openings: openings, fps: fps)
     }
 
     /// How the lips did on closures the script demands: for each time span (a /p b m/ phoneme, in
@@ -121,6 +127,14 @@ public struct ClipEvaluation: Sendable {
         }
         let sorted = shares.sorted()
         return (shares.filter { $0 <= 1.0 / 3 }.count, shares.count, sorted.isEmpty ? .nan : sorted[sorted.count / 2])
+    }
+
+    /// Root-mean-square distance of points from their mean (the standard deviation in 2D).
+    static func spread(_ points: [Point]) -> Double {
+        guard !points.isEmpty else { return 0 }
+        let centre = Point.mean(points)
+        return (points.reduce(0) { $0 + ($1 - centre).length * ($1 - centre).length } / Double(points.count))
+            .squareRoot()
     }
 
     /// Height over width of the eye whose landmarks start at `first` (36 or 42).

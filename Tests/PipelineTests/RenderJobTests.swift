@@ -292,3 +292,29 @@ final class BilabialClosureTests: XCTestCase {
         XCTAssertGreaterThan(evaluation.correlationAtZero, 0.5)
     }
 }
+
+final class HeadMotionMeasureTests: XCTestCase {
+    /// `mouthpiece eval`'s head-motion figure (the brows' centre, as docs/REALISM.md measures it)
+    /// tells a still head from a moving one, measured from the pixels.
+    func testTheBrowsMoveWithHeadMotionAndStayStillWithout() throws {
+        let dir = try TestFiles.scratchDirectory(for: self)
+        try SyntheticSpeech(segments: [.silence(0.3), .speech(5), .silence(0.3)]).writeWAV(to: dir + "/v.wav")
+        var figures: [Double] = []
+        for amount in [0.0, 1.0] {
+            var options = RenderOptions()
+            options.resolution = .p480
+            options.fps = 25
+            options.headMotion = amount
+            _ = try RenderJob(
+                imagePath: try TestFiles.fixture("portraits/man_neutral_frontal.jpg"), audioPath: dir + "/v.wav",
+                outputPath: dir + "/h\(amount).mp4", options: options
+            ).run()
+            let evaluation = try ClipEvaluation.evaluate(video: dir + "/h\(amount).mp4")
+            XCTAssertEqual(evaluation.facesLost, 0)
+            figures.append(evaluation.browMotion)
+        }
+        print("head motion (brows / eye-corner distance): still \(figures[0]), default \(figures[1])")
+        XCTAssertLessThan(figures[0], 0.01, "a still head")
+        XCTAssertGreaterThan(figures[1], 2 * figures[0], "the default moves the head")
+    }
+}
