@@ -117,6 +117,8 @@ struct UploadedFile: Decodable, MultipartPartConvertible, Sendable {
 enum BodyReader {
     /// Bodies past this many bytes go to a temporary file while they arrive.
     static let inMemory = 4 << 20
+    /// The names of those files, in the temporary directory.
+    static let spoolPrefix = "mouthpiece-body-"
     /// Bodies declared at most this long are not counted against a key's uploads in flight.
     static let uncounted = 256 << 10
     /// Parts of a multipart/form-data body.
@@ -142,7 +144,7 @@ enum BodyReader {
             if total > limit { throw tooLarge(limit) }
             if spool == nil && total > inMemory {
                 let path = FileManager.default.temporaryDirectory.appendingPathComponent(
-                    "mouthpiece-body-\(UUID().uuidString)"
+                    spoolPrefix + UUID().uuidString
                 ).path
                 // Readable by this user alone: it holds someone's portrait or voice.
                 guard
@@ -170,17 +172,7 @@ enum BodyReader {
     /// Removes spooled bodies untouched for `age` seconds (a process killed mid-upload leaves its
     /// spool behind; a live upload writes to its own all the time); how many.
     static func sweepSpools(olderThan age: TimeInterval) -> Int {
-        let directory = FileManager.default.temporaryDirectory
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        var removed = 0
-        for name in names where name.hasPrefix("mouthpiece-body-") {
-            let path = directory.appendingPathComponent(name).path
-            guard let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
-                -modified.timeIntervalSinceNow > age, (try? FileManager.default.removeItem(atPath: path)) != nil
-            else { continue }
-            removed += 1
-        }
-        return removed
+        BlobStore.sweep(FileManager.default.temporaryDirectory.path, olderThan: age) { $0.hasPrefix(spoolPrefix) }
     }
 
     /// How often `needle` occurs in `buffer` (a linear scan).

@@ -43,6 +43,20 @@ final class OutboundAndLimitsTests: XCTestCase {
         }
     }
 
+    /// A spooled body left by a killed upload is swept once stale; a live one is kept.
+    func testStaleSpooledBodiesAreSweptAndLiveOnesKept() throws {
+        let directory = FileManager.default.temporaryDirectory.path
+        let stale = directory + "/" + BodyReader.spoolPrefix + "stale-\(UUID().uuidString)"
+        let live = directory + "/" + BodyReader.spoolPrefix + "live-\(UUID().uuidString)"
+        for path in [stale, live] { FileManager.default.createFile(atPath: path, contents: Data("x".utf8)) }
+        defer { try? FileManager.default.removeItem(atPath: live) }
+        try FileManager.default.setAttributes(
+            [.modificationDate: Date(timeIntervalSinceNow: -3600)], ofItemAtPath: stale)
+        XCTAssertGreaterThanOrEqual(BodyReader.sweepSpools(olderThan: 900), 1)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: stale))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: live))
+    }
+
     /// A name server that never answers does not hold a fetch past its deadline: the lookup is
     /// given up on (its thread finishes by itself later).
     func testASilentNameServerDoesNotOutlastTheFetchDeadline() async throws {
