@@ -70,7 +70,7 @@ public struct FaceAnalyzer: Sendable {
         var score: Double
     }
 
-    private func detect(_ image: RGBImage) throws -> [Box] {
+    func detect(_ image: RGBImage) throws -> [Box] {
         let longest = max(image.width, image.height)
         let scale = min(1.0, Double(detectionSize) / Double(longest))
         let small =
@@ -107,7 +107,7 @@ public struct FaceAnalyzer: Sendable {
         }
     }
 
-    private func fitLandmarks(_ image: RGBImage, box: Box) throws -> FaceLandmarks {
+    func fitLandmarks(_ image: RGBImage, box: Box) throws -> FaceLandmarks {
         // The predictor only looks near the box: hand it a crop with a generous margin.
         let margin = max(box.rect.width, box.rect.height)
         let x0 = max(0, Int(box.rect.minX - margin))

@@ -12,7 +12,9 @@ public final class VideoWriter {
     public struct Settings: Sendable {
         public var width: Int
         public var height: Int
-        public var fps: Int
+        public var frameRate: FrameRate
+        /// Whole frames per second (rounded, for a fractional rate).
+        public var fps: Int { max(1, Int(frameRate.perSecond.rounded())) }
         /// libx264 preset: `ultrafast` ... `veryslow`.
         public var preset: String
         /// Constant rate factor: lower is better quality and larger files.
@@ -21,6 +23,9 @@ public final class VideoWriter {
         public var threads: Int
         /// Container metadata tags (title, comment, ...).
         public var metadata: [String: String]
+        /// Cut the audio where the video ends, and pad it with silence up to there (false: the
+        /// audio is carried over whole, whatever the video's length).
+        public var audioMatchesVideo = false
 
         public init(
             width: Int, height: Int, fps: Int, preset: String = "veryfast", crf: Int = 20, threads: Int = 0,
@@ -28,7 +33,7 @@ public final class VideoWriter {
         ) {
             self.width = width
             self.height = height
-            self.fps = fps
+            self.frameRate = FrameRate(max(1, fps))
             self.preset = preset
             self.crf = crf
             self.threads = threads
@@ -67,7 +72,7 @@ public final class VideoWriter {
             captions = try CaptionBurner(
                 subtitles: subtitles, width: settings.width, height: settings.height, fps: settings.fps)
         }
-        guard settings.width % 2 == 0, settings.height % 2 == 0, settings.fps > 0 else {
+        guard settings.width % 2 == 0, settings.height % 2 == 0 else {
             throw MouthpieceError(.invalidParameter, "Frame size must be even and fps positive.")
         }
         // AAC wants one of its standard rates; other rates are resampled to 48 kHz.
@@ -104,8 +109,9 @@ public final class VideoWriter {
         video.pointee.width = Int32(settings.width)
         video.pointee.height = Int32(settings.height)
         video.pointee.pix_fmt = AV_PIX_FMT_YUV420P
-        video.pointee.time_base = AVRational(num: 1, den: Int32(settings.fps))
-        video.pointee.framerate = AVRational(num: Int32(settings.fps), den: 1)
+        let rate = settings.frameRate
+        video.pointee.time_base = AVRational(num: Int32(rate.den), den: Int32(rate.num))
+        video.pointee.framerate = AVRational(num: Int32(rate.num), den: Int32(rate.den))
         video.pointee.gop_size = Int32(settings.fps * 2)
         video.pointee.thread_count = Int32(settings.threads)
         video.pointee.color_range = AVCOL_RANGE_MPEG
@@ -219,7 +225,7 @@ public final class VideoWriter {
             try encode(video, frame: yuv, stream: videoStream)
         }
         // Keep the audio about half a second ahead of the video so the muxer can interleave.
-        try feedAudio(until: Double(framesWritten) / Double(settings.fps) + 0.5)
+        try feedAudio(until: settings.frameRate.seconds(ofFrame: framesWritten) + 0.5)
     }
 
     /// Copies rows `y0..<y1`, columns `x0..<x1` of a tightly packed plane into plane `index` of the
@@ -255,24 +261,33 @@ public final class VideoWriter {
     private func feedAudio(until seconds: Double) throws {
         guard let audio, let audioFrame else { return }
         let frameSize = Int(audio.pointee.frame_size)
-        while !audioFinished, Double(audioSamplesSent) / Double(audioRate) < seconds {
-            while pendingAudio.count < frameSize * audioChannels, !audioFinished {
-                if let audioReader {
+        // A silent track, or audio matched to the video, ends exactly where the video written so
+        // far ends; the source's own audio otherwise runs to its end.
+        let padded = audioReader == nil || settings.audioMatchesVideo
+        let videoEnd = Int(settings.frameRate.seconds(ofFrame: framesWritten) * Double(audioRate))
+        let limit = padded ? min(seconds, Double(videoEnd) / Double(audioRate)) : seconds
+        while Double(audioSamplesSent) / Double(audioRate) < limit {
+            while pendingAudio.count < frameSize * audioChannels {
+                if let audioReader, !audioFinished {
                     if let chunk = try audioReader.next() {
                         pendingAudio.append(contentsOf: chunk)
                     } else {
                         audioFinished = true
                     }
-                } else {
+                } else if padded {
                     // Silence, up to the end of the video written so far.
-                    let end = Int(Double(framesWritten) / Double(settings.fps) * Double(audioRate))
-                    let missing = end - audioSamplesSent - pendingAudio.count
+                    let missing = videoEnd - audioSamplesSent - pendingAudio.count / audioChannels
                     if missing <= 0 { break }
-                    pendingAudio.append(contentsOf: [Float](repeating: 0, count: min(missing, frameSize)))
+                    pendingAudio.append(
+                        contentsOf: [Float](repeating: 0, count: min(missing, frameSize) * audioChannels))
+                } else {
+                    break
                 }
             }
-            let available = min(frameSize, pendingAudio.count / audioChannels)
-            if available == 0 { break }
+            var available = min(frameSize, pendingAudio.count / audioChannels)
+            if padded { available = min(available, videoEnd - audioSamplesSent) }
+            // Only the last frame may be short: the encoder pads a short frame with silence.
+            if available <= 0 || (available < frameSize && seconds.isFinite) { break }
             guard av_frame_make_writable(audioFrame) >= 0 else {
                 throw MouthpieceError(.internalError, "Out of memory.")
             }

@@ -105,3 +105,47 @@ extension String {
         self.init(decoding: cBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
+
+/// A similarity transform (rotation, uniform scale, translation): `p' = [a -b; b a] p + t`.
+public struct Similarity: Equatable, Sendable {
+    public var a: Double
+    public var b: Double
+    public var t: Point
+
+    public init(a: Double, b: Double, t: Point) {
+        self.a = a
+        self.b = b
+        self.t = t
+    }
+
+    public static let identity = Similarity(a: 1, b: 0, t: .zero)
+
+    public var scale: Double { (a * a + b * b).squareRoot() }
+
+    public func apply(_ p: Point) -> Point { Point(a * p.x - b * p.y + t.x, b * p.x + a * p.y + t.y) }
+
+    public var inverse: Similarity {
+        let n = max(a * a + b * b, 1e-12)
+        let (ia, ib) = (a / n, -b / n)
+        return Similarity(a: ia, b: ib, t: Point(-(ia * t.x - ib * t.y), -(ib * t.x + ia * t.y)))
+    }
+
+    /// The least-squares similarity taking `source[i]` to `target[i]` (Umeyama's closed form).
+    public static func fit(from source: [Point], to target: [Point]) -> Similarity {
+        precondition(source.count == target.count && !source.isEmpty, "matching point lists expected")
+        let cs = Point.mean(source)
+        let ct = Point.mean(target)
+        var (sxx, sxy, norm) = (0.0, 0.0, 0.0)
+        for (p, q) in zip(source, target) {
+            let u = p - cs
+            let v = q - ct
+            sxx += u.x * v.x + u.y * v.y
+            sxy += u.x * v.y - u.y * v.x
+            norm += u.x * u.x + u.y * u.y
+        }
+        guard norm > 1e-12 else { return Similarity(a: 1, b: 0, t: ct - cs) }
+        let a = sxx / norm
+        let b = sxy / norm
+        return Similarity(a: a, b: b, t: ct - Point(a * cs.x - b * cs.y, b * cs.x + a * cs.y))
+    }
+}

@@ -26,6 +26,10 @@ public struct MouthpieceError: Error, Equatable, CustomStringConvertible, Sendab
         case unsupportedVoice = "unsupported_voice"
         case emptyText = "empty_text"
         case textTooLong = "text_too_long"
+        /// A video input that FFmpeg cannot decode, or one too large to handle.
+        case unsupportedVideo = "unsupported_video"
+        /// A video input longer than the limit.
+        case videoTooLong = "video_too_long"
         case internalError = "internal_error"
         /// The operation needs a finished video (deleting one still queued or rendering).
         case videoInProgress = "video_in_progress"

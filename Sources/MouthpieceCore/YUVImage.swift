@@ -54,3 +54,29 @@ public struct YUVImage: Equatable, Sendable {
         )
     }
 }
+
+extension YUVImage {
+    /// The picture turned clockwise by `quarterTurns` quarter turns (any integer; 4 is a no-op).
+    public func rotated(clockwiseQuarterTurns quarterTurns: Int) -> YUVImage {
+        let turns = ((quarterTurns % 4) + 4) % 4
+        guard turns != 0 else { return self }
+        func turn(_ plane: [UInt8], _ w: Int, _ h: Int) -> [UInt8] {
+            var out = [UInt8](repeating: 0, count: plane.count)
+            for row in 0..<h {
+                for x in 0..<w {
+                    let value = plane[row * w + x]
+                    switch turns {
+                    case 1: out[x * h + (h - 1 - row)] = value
+                    case 2: out[(h - 1 - row) * w + (w - 1 - x)] = value
+                    default: out[(w - 1 - x) * h + row] = value
+                    }
+                }
+            }
+            return out
+        }
+        let (w, h) = turns == 2 ? (width, height) : (height, width)
+        return YUVImage(
+            width: w, height: h, y: turn(y, width, height), u: turn(u, chromaWidth, chromaHeight),
+            v: turn(v, chromaWidth, chromaHeight))
+    }
+}

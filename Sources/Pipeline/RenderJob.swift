@@ -85,29 +85,9 @@ public struct RenderJob: Sendable {
 
         progress(RenderProgress(stage: .analysing, framesDone: 0, frameCount: 0))
         // A script is spoken first, into a WAV file that then takes the place of an audio input.
-        var spoken: SpokenText?
-        var audioPath: String?
-        switch sound {
-        case .audio(let path): audioPath = path
-        case .silence: break
-        case .script(let script):
-            let speech = try timed("speech") { try SpeechSynthesizer.speak(script) }
-            guard speech.audio.duration <= options.maxAudioSeconds else {
-                throw MouthpieceError(
-                    .textTooLong,
-                    "The script takes \(speech.audio.duration.formatted(0)) s to say; the limit is \(options.maxAudioSeconds.formatted(0)) s.",
-                    field: "text")
-            }
-            let wav = FileManager.default.temporaryDirectory.appendingPathComponent(
-                "mouthpiece-speech-\(UUID().uuidString).wav"
-            ).path
-            try AtomicFile.write(speech.audio.wavBytes(), to: wav)
-            spoken = speech
-            audioPath = wav
-        }
-        defer {
-            if spoken != nil, let audioPath { try? FileManager.default.removeItem(atPath: audioPath) }
-        }
+        let prepared = try timed("speech") { try SpokenSound.prepare(sound, maxSeconds: options.maxAudioSeconds) }
+        defer { prepared.cleanUp() }
+        let (audioPath, spoken) = (prepared.audioPath, prepared.spoken)
         let portrait = try timed("decode_image") {
             try ImageDecoder.decode(path: imagePath, limits: options.imageLimits)
         }

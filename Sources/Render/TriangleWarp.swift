@@ -11,6 +11,17 @@ enum TriangleWarp {
         from source: UnsafePointer<UInt8>, into frame: UnsafeMutablePointer<UInt8>, width: Int, height: Int,
         target: (Point, Point, Point), origin: (Point, Point, Point)
     ) {
+        warp(
+            from: source, sourceWidth: width, sourceHeight: height, into: frame, width: width, height: height,
+            target: target, origin: origin)
+    }
+
+    /// Warps from `source` (`sourceWidth` x `sourceHeight`) into `frame` (`width` x `height`).
+    @inline(__always)
+    static func warp(
+        from source: UnsafePointer<UInt8>, sourceWidth: Int, sourceHeight: Int, into frame: UnsafeMutablePointer<UInt8>,
+        width: Int, height: Int, target: (Point, Point, Point), origin: (Point, Point, Point)
+    ) {
         let (t0, t1, t2) = target
         let e1 = t1 - t0
         let e2 = t2 - t0
@@ -37,9 +48,10 @@ enum TriangleWarp {
         // solved for the span of x inside all three edges, so only covered pixels are visited.
         let sign: Double = det > 0 ? 1 : -1
         let eps = -1e-7
-        let maxSX = Double(width - 1)
-        let maxSY = Double(height - 1)
+        let maxSX = Double(sourceWidth - 1)
+        let maxSY = Double(sourceHeight - 1)
         let stride = width
+        let sourceStride = sourceWidth
         // Per edge: inside when slope * px + offset(py) >= eps, offset(py) = k1 * py + k0.
         func edge(_ a: Point, _ b: Point) -> (slope: Double, k1: Double, k0: Double) {
             (-sign * (b.y - a.y), sign * (b.x - a.x), sign * (-(b.x - a.x) * a.y + (b.y - a.y) * a.x))
@@ -84,15 +96,16 @@ enum TriangleWarp {
             // plane, every sample does, and the loop needs no clamping.
             let endX = sx &+ stepX &* (x1 - x0)
             let endY = sy &+ stepY &* (x1 - x0)
-            let limitX = (width - 2) << 20
-            let limitY = (height - 2) << 20
+            let limitX = (sourceWidth - 2) << 20
+            let limitY = (sourceHeight - 2) << 20
             if min(sx, endX) >= 0 && max(sx, endX) < limitX && min(sy, endY) >= 0 && max(sy, endY) < limitY {
                 for _ in x0...x1 {
-                    let p = (sy >> 20) &* stride &+ (sx >> 20)
+                    let p = (sy >> 20) &* sourceStride &+ (sx >> 20)
                     let fx = (sx >> 12) & 255
                     let fy = (sy >> 12) & 255
                     let top = Int(source[p]) &* (256 &- fx) &+ Int(source[p &+ 1]) &* fx
-                    let bottom = Int(source[p &+ stride]) &* (256 &- fx) &+ Int(source[p &+ stride &+ 1]) &* fx
+                    let bottom =
+                        Int(source[p &+ sourceStride]) &* (256 &- fx) &+ Int(source[p &+ sourceStride &+ 1]) &* fx
                     frame[o] = UInt8(truncatingIfNeeded: (top &* (256 &- fy) &+ bottom &* fy &+ 32768) >> 16)
                     sx &+= stepX
                     sy &+= stepY
@@ -107,9 +120,9 @@ enum TriangleWarp {
                 let iy = cy >> 20
                 let fx = (cx >> 12) & 255
                 let fy = (cy >> 12) & 255
-                let nx = ix < width - 1 ? 1 : 0
-                let ny = iy < height - 1 ? stride : 0
-                let p = iy &* stride &+ ix
+                let nx = ix < sourceWidth - 1 ? 1 : 0
+                let ny = iy < sourceHeight - 1 ? sourceStride : 0
+                let p = iy &* sourceStride &+ ix
                 let a = Int(source[p])
                 let b = Int(source[p &+ nx])
                 let d = Int(source[p &+ ny])

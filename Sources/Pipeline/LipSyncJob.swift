@@ -1,0 +1,261 @@
+import Face
+import Foundation
+import Media
+import Motion
+import MouthpieceCore
+import Render
+import Voice
+
+/// How a video and a sound of different lengths are matched.
+public enum SyncMode: String, Sendable, CaseIterable {
+    /// The shorter decides: the longer is cut.
+    case cut
+    /// The sound decides; the video starts again from its first frame.
+    case loop
+    /// The sound decides; the video plays forward, then backward, then forward again.
+    case bounce
+    /// The video decides; the sound is padded with silence (or cut).
+    case silence
+
+    /// Frame of the source video shown at output frame `n`, for a video of `count` frames.
+    func sourceFrame(_ n: Int, count: Int) -> Int {
+        guard n >= count, count > 1 else { return min(n, count - 1) }
+        switch self {
+        case .cut, .silence: return count - 1
+        case .loop: return n % count
+        case .bounce:
+            let period = 2 * count - 2
+            let k = n % period
+            return k < count ? k : period - k
+        }
+    }
+
+    /// Output frames for a video of `videoFrames` and a sound of `soundFrames`.
+    func outputFrames(video videoFrames: Int, sound soundFrames: Int) -> Int {
+        switch self {
+        case .cut: return min(videoFrames, soundFrames)
+        case .loop, .bounce: return soundFrames
+        case .silence: return videoFrames
+        }
+    }
+}
+
+/// Re-lip-syncs a video of a person to new speech: video + audio (or a script) -> MP4.
+///
+/// The output keeps the video's own frames, frame rate and size; only the lower face changes. Two
+/// passes over the video: the first tracks the face and collects a `MouthBank` of the person's own
+/// mouths; the second pastes, on each frame, the real mouth that matches the new speech (chosen
+/// along a path that does not flicker) and encodes. Frames without a usable face pass through
+/// untouched. As with `RenderJob`, the file appears only when complete.
+public struct LipSyncJob: Sendable {
+    public let videoPath: String
+    public let sound: RenderJob.Sound
+    public let outputPath: String
+    public var syncMode: SyncMode
+    public var options: RenderOptions
+    public var videoLimits = VideoSource.Limits()
+
+    public init(
+        videoPath: String, sound: RenderJob.Sound, outputPath: String, syncMode: SyncMode = .bounce,
+        options: RenderOptions = RenderOptions()
+    ) {
+        self.videoPath = videoPath
+        self.sound = sound
+        self.outputPath = outputPath
+        self.syncMode = syncMode
+        self.options = options
+    }
+
+    /// The rate the voice is measured at before it is resampled to the video's frame times.
+    static let voiceRate = 100
+
+    public func run(
+        progress: (RenderProgress) -> Void = { _ in }, shouldStop: () -> Bool = { false }
+    ) throws -> RenderSummary {
+        let clock = ContinuousClock()
+        let started = clock.now
+        var timings: [(String, Double)] = []
+        func timed<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
+            let t0 = clock.now
+            defer { timings.append((name, (clock.now - t0).inSeconds)) }
+            return try body()
+        }
+        let temporary = try OutputFile.reserve(outputPath)
+        var keep = false
+        defer { if !keep { OutputFile.discard(temporary) } }
+        progress(RenderProgress(stage: .analysing, framesDone: 0, frameCount: 0))
+
+        if case .silence = sound {
+            throw MouthpieceError(.invalidParameter, "Lip-sync needs audio or a script.", field: "audio")
+        }
+        let prepared = try timed("speech") { try SpokenSound.prepare(sound, maxSeconds: options.maxAudioSeconds) }
+        defer { prepared.cleanUp() }
+        guard let audioPath = prepared.audioPath else {
+            throw MouthpieceError(.invalidParameter, "Lip-sync needs audio or a script.", field: "audio")
+        }
+
+        // Pass 1: follow the face and collect the person's mouths.
+        let source = try VideoSource(path: videoPath, limits: videoLimits)
+        let info = source.info
+        let (track, bank) = try timed("face_tracking") { () throws -> (FaceTrack, MouthBank) in
+            let tracker = FaceTracker(models: try FaceModels.shared(), faceIndex: options.faceIndex)
+            var bank = MouthBank(expectedFrames: info.estimatedFrameCount)
+            var n = 0
+            while let frame = try source.next() {
+                if let face = try tracker.track(frame) { bank.offer(frame, face: face, index: n) }
+                n += 1
+                if shouldStop() { throw MouthpieceError(.canceled, "The render was stopped.") }
+            }
+            guard n > 0 else {
+                throw MouthpieceError(.unsupportedVideo, "The video holds no decodable frame.", field: "video")
+            }
+            return (tracker.finish(), bank)
+        }
+        guard !bank.samples.isEmpty else {
+            throw MouthpieceError(
+                .noFaceDetected,
+                "No frame of the video shows a usable face (front-facing, at least 24 px between the eyes).",
+                field: "video")
+        }
+        // The bank kept the track's raw landmarks; the track is smoothed. Both are the same face.
+        let videoFrames = track.frames.count
+
+        // The voice, measured at a fixed rate and read at the video's own frame times.
+        let features = try timed("voice_analysis") {
+            try VoiceAnalyzer().analyze(
+                path: audioPath, fps: Self.voiceRate, limits: AudioDecoder.Limits(maxDuration: options.maxAudioSeconds))
+        }
+        var mouthTrack = MouthShapeTrack()
+        mouthTrack.lead = options.lipLead
+        let voiceShapes: [MouthShape]
+        if let spoken = prepared.spoken {
+            var phonemeTrack = PhonemeMouthTrack()
+            phonemeTrack.base = mouthTrack
+            voiceShapes = phonemeTrack.shapes(
+                for: spoken.phonemes.map(\.span), frameCount: features.frames.count, fps: Self.voiceRate,
+                voice: features)
+        } else {
+            voiceShapes = mouthTrack.shapes(for: features)
+        }
+        let soundSeconds = Double(features.frames.count) / Double(Self.voiceRate)
+        let soundFrames = max(1, info.frameRate.frames(in: soundSeconds))
+        let frameCount = syncMode.outputFrames(video: videoFrames, sound: soundFrames)
+        let shapes = (0..<frameCount).map { n in
+            Self.shape(at: info.frameRate.seconds(ofFrame: n), in: voiceShapes, rate: Self.voiceRate)
+                .scaled(by: options.expressiveness)
+        }
+        let sources = (0..<frameCount).map { syncMode.sourceFrame($0, count: videoFrames) }
+        let yaws = sources.map { track.frames[$0]?.pose.yaw ?? 0 }
+        let path = timed("mouth_selection") { bank.path(for: shapes, yaws: yaws) }
+
+        // Pass 2: paste and encode.
+        let writer = try VideoWriter(
+            path: temporary,
+            settings: {
+                var settings = VideoWriter.Settings(
+                    width: info.width, height: info.height, fps: 30, preset: options.encoderPreset, crf: options.crf,
+                    threads: options.encoderThreads,
+                    metadata: [
+                        "comment": "Synthetic media: lip-synced by Mouthpiece to new audio.",
+                        "title": "Mouthpiece lip-sync",
+                    ])
+                settings.frameRate = info.frameRate
+                settings.audioMatchesVideo = true
+                return settings
+            }(), audioPath: audioPath)
+        let frames = FrameCache(source: source)
+        try source.rewind()
+        let compositor = MouthCompositor()
+        var pasteTime = Duration.zero
+        var encodeTime = Duration.zero
+        for n in 0..<frameCount {
+            let s = sources[n]
+            var frame = try frames.frame(s)
+            let t0 = clock.now
+            if let face = track.frames[s], face.usable {
+                let sample = bank.samples[path[n]]
+                compositor.paste(
+                    sample, opening: bank.target(for: shapes[n]).opening, into: &frame, face: face.landmarks)
+            }
+            let t1 = clock.now
+            pasteTime += t1 - t0
+            try writer.append(frame)
+            encodeTime += clock.now - t1
+            progress(RenderProgress(stage: .rendering, framesDone: n + 1, frameCount: frameCount))
+            if shouldStop() { throw MouthpieceError(.canceled, "The render was stopped.") }
+        }
+        progress(RenderProgress(stage: .finishing, framesDone: frameCount, frameCount: frameCount))
+        let t2 = clock.now
+        try writer.finish()
+        encodeTime += clock.now - t2
+        timings.append(("render", pasteTime.inSeconds))
+        timings.append(("encode", encodeTime.inSeconds))
+        try OutputFile.commit(temporary, to: outputPath)
+        keep = true
+        timings.append(("total", (clock.now - started).inSeconds))
+        let bytes = ((try? FileManager.default.attributesOfItem(atPath: outputPath))?[.size] as? Int) ?? 0
+        return RenderSummary(
+            output: outputPath, duration: info.frameRate.seconds(ofFrame: frameCount), frames: frameCount,
+            fps: Int(info.frameRate.perSecond.rounded()), width: info.width, height: info.height, bytes: bytes,
+            framing: .fit, warnings: [], timings: timings)
+    }
+
+    /// The mouth shape at `seconds`, interpolated between the voice's frames (rest past the end).
+    static func shape(at seconds: Double, in shapes: [MouthShape], rate: Int) -> MouthShape {
+        let position = seconds * Double(rate)
+        let i = Int(position.rounded(.down))
+        guard i >= 0, i < shapes.count else { return .rest }
+        guard i + 1 < shapes.count else { return shapes[i] }
+        return shapes[i].mixed(with: shapes[i + 1], position - Double(i))
+    }
+}
+
+extension MouthShape {
+    func mixed(with other: MouthShape, _ t: Double) -> MouthShape {
+        func mix(_ a: Double, _ b: Double) -> Double { a + (b - a) * t }
+        return MouthShape(
+            jawOpen: mix(jawOpen, other.jawOpen), lipGap: mix(lipGap, other.lipGap), spread: mix(spread, other.spread),
+            rounding: mix(rounding, other.rounding), upperLipRaise: mix(upperLipRaise, other.upperLipRaise),
+            lowerLipTuck: mix(lowerLipTuck, other.lowerLipTuck))
+    }
+
+    func scaled(by amount: Double) -> MouthShape {
+        MouthShape(
+            jawOpen: jawOpen * amount, lipGap: lipGap * amount, spread: spread * amount, rounding: rounding * amount,
+            upperLipRaise: upperLipRaise * amount, lowerLipTuck: lowerLipTuck * amount)
+    }
+}
+
+/// Frames of a video by index, in any order, holding at most `capacity` decoded frames: forward
+/// reads stream, and a read behind the decoder starts it again from the top and keeps the frames
+/// just before the one asked for (what playing backward needs next).
+final class FrameCache {
+    private let source: VideoSource
+    private let capacity: Int
+    private var cached: [Int: YUVImage] = [:]
+
+    init(source: VideoSource, capacity: Int = 24) {
+        self.source = source
+        self.capacity = capacity
+    }
+
+    func frame(_ index: Int) throws -> YUVImage {
+        if let frame = cached[index] { return frame }
+        if index < source.position { try source.rewind() }
+        while source.position <= index {
+            let position = source.position
+            guard let frame = try source.next() else { break }
+            if position > index - capacity {
+                cached[position] = frame
+                // Beyond capacity, the frame farthest from the one asked for goes.
+                if cached.count > capacity, let farthest = cached.keys.max(by: { abs($0 - index) < abs($1 - index) }) {
+                    cached[farthest] = nil
+                }
+            }
+        }
+        guard let frame = cached[index] else {
+            throw MouthpieceError(.unsupportedVideo, "Frame \(index) of the video could not be read again.", field: "video")
+        }
+        return frame
+    }
+}
