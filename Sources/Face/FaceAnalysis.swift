@@ -13,6 +13,11 @@ public struct HeadPose: Equatable, Sendable {
     public let yaw: Double
     /// Positive when the head tilts clockwise in the picture.
     public let roll: Double
+
+    public init(yaw: Double, roll: Double) {
+        self.yaw = yaw
+        self.roll = roll
+    }
 }
 
 /// Something about the portrait worth telling the user; none of these stop a render.

@@ -8,6 +8,12 @@ public struct TrackedFace: Equatable, Sendable {
     public let pose: HeadPose
     /// Whether the face is fit to be edited: found, big enough, not turned too far.
     public let usable: Bool
+
+    public init(landmarks: FaceLandmarks, pose: HeadPose, usable: Bool) {
+        self.landmarks = landmarks
+        self.pose = pose
+        self.usable = usable
+    }
 }
 
 /// The face over every frame of a clip: nil where no face was found.
@@ -107,7 +113,8 @@ public final class FaceTracker {
         let landmarks = try fit(frame, box: chosen.rect)
         let bounds = Rect.bounding(landmarks.points)
         boxFromBounds = (
-            (chosen.rect.minX - bounds.minX) / max(bounds.width, 1), (chosen.rect.minY - bounds.minY) / max(bounds.height, 1),
+            (chosen.rect.minX - bounds.minX) / max(bounds.width, 1),
+            (chosen.rect.minY - bounds.minY) / max(bounds.height, 1),
             chosen.rect.width / max(bounds.width, 1), chosen.rect.height / max(bounds.height, 1)
         )
         lastKnownBox = chosen.rect

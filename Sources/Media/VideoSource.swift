@@ -99,7 +99,9 @@ public final class VideoSource {
         var duration =
             stream.pointee.duration > 0
             ? Double(stream.pointee.duration) * Double(timeBase.num) / Double(timeBase.den) : 0
-        if duration <= 0, input.pointee.duration > 0 { duration = Double(input.pointee.duration) / Double(AV_TIME_BASE) }
+        if duration <= 0, input.pointee.duration > 0 {
+            duration = Double(input.pointee.duration) / Double(AV_TIME_BASE)
+        }
         guard duration <= limits.maxDuration else {
             avformat_close_input(&format)
             throw MouthpieceError(

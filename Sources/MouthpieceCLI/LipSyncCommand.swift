@@ -36,7 +36,9 @@ struct LipSyncCommand: ParsableCommand {
 
     @Option(
         name: .customLong("sync-mode"),
-        help: "When lengths differ: cut (the shorter wins), loop, bounce (forward then backward) or silence (pad the audio).")
+        help:
+            "When lengths differ: cut (the shorter wins), loop, bounce (forward then backward) or silence (pad the audio)."
+    )
     var syncMode: String = "bounce"
 
     @Option(name: .customLong("face-index"), help: "Which face to follow when there are several (0 = strongest).")

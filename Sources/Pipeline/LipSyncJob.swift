@@ -18,7 +18,7 @@ public enum SyncMode: String, Sendable, CaseIterable {
     case silence
 
     /// Frame of the source video shown at output frame `n`, for a video of `count` frames.
-    func sourceFrame(_ n: Int, count: Int) -> Int {
+    public func sourceFrame(_ n: Int, count: Int) -> Int {
         guard n >= count, count > 1 else { return min(n, count - 1) }
         switch self {
         case .cut, .silence: return count - 1
@@ -31,7 +31,7 @@ public enum SyncMode: String, Sendable, CaseIterable {
     }
 
     /// Output frames for a video of `videoFrames` and a sound of `soundFrames`.
-    func outputFrames(video videoFrames: Int, sound soundFrames: Int) -> Int {
+    public func outputFrames(video videoFrames: Int, sound soundFrames: Int) -> Int {
         switch self {
         case .cut: return min(videoFrames, soundFrames)
         case .loop, .bounce: return soundFrames
@@ -254,7 +254,8 @@ final class FrameCache {
             }
         }
         guard let frame = cached[index] else {
-            throw MouthpieceError(.unsupportedVideo, "Frame \(index) of the video could not be read again.", field: "video")
+            throw MouthpieceError(
+                .unsupportedVideo, "Frame \(index) of the video could not be read again.", field: "video")
         }
         return frame
     }

@@ -31,6 +31,12 @@ public struct MouthBank: Sendable {
         sampleEvery = max(1, Int((Double(expectedFrames) / Double(capacity)).rounded(.up)))
     }
 
+    /// A bank of given samples (for tests).
+    init(samples: [MouthSample]) {
+        self.samples = samples
+        sampleEvery = 1
+    }
+
     /// Points around which the lower face is cut and aligned: jaw, nose, mouth.
     static let regionPoints = Array(1...15) + Array(29...35) + Array(48...67)
 

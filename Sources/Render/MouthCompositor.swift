@@ -49,8 +49,9 @@ public struct MouthCompositor: Sendable {
             func shift(_ i: Int, _ share: Double) { target[indexOf[i]!] += down * (delta * share) }
             for i in [55, 56, 57, 58, 59, 65, 66, 67] { shift(i, 1) }
             for i in [48, 54, 60, 64] { shift(i, 0.45) }
-            for (j, share) in [(4, 0.15), (5, 0.4), (6, 0.7), (7, 0.9), (8, 1.0), (9, 0.9), (10, 0.7), (11, 0.4), (12, 0.15)]
-            {
+            for (j, share) in [
+                (4, 0.15), (5, 0.4), (6, 0.7), (7, 0.9), (8, 1.0), (9, 0.9), (10, 0.7), (11, 0.4), (12, 0.15),
+            ] {
                 shift(j, share)
             }
         }

@@ -102,3 +102,49 @@ final class FaceModelsTests: XCTestCase {
         }
     }
 }
+
+final class FaceTrackTests: XCTestCase {
+    /// A face moving fast across the frame with a pixel or two of jitter, whose mouth snaps open
+    /// at frame 20: smoothing takes most of the jitter out, adds no lag to the motion, and keeps
+    /// the mouth's snap.
+    func testSmoothingRemovesJitterWithoutLagAndKeepsRealChanges() throws {
+        let portrait = try ImageDecoder.decode(path: try TestFiles.fixture("Tom_Cruise_avp_2014_4.jpg"))
+        let base = try FaceAnalyzer(models: try FaceModels.shared()).analyze(portrait).landmarks
+        var random = SeededRandom(seed: 7)
+        var truth: [FaceLandmarks] = []
+        var noisy: [TrackedFace?] = []
+        for n in 0..<40 {
+            // 6 px a frame to the right, and a turn of a few degrees over the clip.
+            let angle = Double(n) * 0.004
+            let moved = base.mapped { p in
+                let d = p - base[30]
+                return base[30] + Point(d.x * cos(angle) - d.y * sin(angle), d.x * sin(angle) + d.y * cos(angle))
+                    + Point(Double(n) * 6, 0)
+            }
+            var real = moved
+            if n >= 20 { for i in [56, 57, 58, 65, 66, 67] { real[i] = real[i] + Point(0, 14) } }
+            truth.append(real)
+            let jittered = real.mapped { $0 + Point(random.uniform(-1.5...1.5), random.uniform(-1.5...1.5)) }
+            noisy.append(TrackedFace(landmarks: jittered, pose: HeadPose(yaw: 0, roll: 0), usable: true))
+        }
+        let smoothed = FaceTrack(frames: noisy).smoothed()
+        var (rawError, smoothError, along) = (0.0, 0.0, 0.0)
+        var count = 0.0
+        for n in 4..<36 {
+            let s = try XCTUnwrap(smoothed.frames[n]).landmarks
+            let r = try XCTUnwrap(noisy[n]).landmarks
+            for i in 0..<68 {
+                rawError += r[i].distance(to: truth[n][i])
+                smoothError += s[i].distance(to: truth[n][i])
+                along += s[i].x - truth[n][i].x
+                count += 1
+            }
+        }
+        XCTAssertLessThan(
+            smoothError, 0.7 * rawError, "jitter reduced (\(smoothError / count) vs \(rawError / count) px)")
+        XCTAssertLessThan(abs(along / count), 0.3, "no lag behind the motion")
+        // The mouth's snap is kept: frame 20's lower lip is nearly all the way down.
+        let snapped = try XCTUnwrap(smoothed.frames[20]).landmarks
+        XCTAssertGreaterThan(snapped[66].y - (truth[20][66].y - 14), 11)
+    }
+}

@@ -52,3 +52,65 @@ final class VideoWriterTests: XCTestCase {
         XCTAssertEqual(compared, 15)
     }
 }
+
+final class VideoSourceTests: XCTestCase {
+    func testAnOddFrameRateIsKeptExactlyAndEveryFrameIsRead() throws {
+        let source = try VideoSource(path: try TestFiles.fixture("video/man_suit_talking_22fps.mp4"))
+        XCTAssertEqual(source.info.frameRate, FrameRate(1350, 61))
+        XCTAssertEqual(source.info.width, 700)
+        XCTAssertTrue(source.info.hasAudio)
+        var count = 0
+        while try source.next() != nil { count += 1 }
+        XCTAssertEqual(count, 135)
+        try source.rewind()
+        XCTAssertEqual(source.position, 0)
+        var again = 0
+        while try source.next() != nil { again += 1 }
+        XCTAssertEqual(again, 135, "a second pass reads the same frames")
+    }
+
+    func testRotationMetadataIsAppliedAndOddSizesAreTrimmed() throws {
+        let dir = try TestFiles.scratchDirectory(for: self)
+        // 99x75, a white square in the top-left corner, tagged to be shown turned a quarter turn
+        // counter-clockwise (as `ffmpeg -i turned.mp4 out.png` shows it): the square at the bottom left.
+        let plain = dir + "/plain.mp4"
+        try TestFiles.ffmpeg([
+            "-f", "lavfi", "-i", "color=c=black:size=99x75:rate=10:duration=1", "-vf",
+            "drawbox=x=0:y=0:w=30:h=30:color=white:t=fill", "-pix_fmt", "yuv444p", "-c:v", "libx264", plain,
+        ])
+        let path = dir + "/turned.mp4"
+        try TestFiles.ffmpeg(["-i", plain, "-c", "copy", "-metadata:s:v:0", "rotate=90", path])
+        let source = try VideoSource(path: path)
+        XCTAssertEqual(source.info.quarterTurns, 3)
+        XCTAssertEqual(source.info.width, 74)
+        XCTAssertEqual(source.info.height, 98)
+        let frame = try XCTUnwrap(source.next())
+        XCTAssertEqual(frame.width, 74)
+        XCTAssertEqual(frame.height, 98)
+        func luma(_ x: Int, _ y: Int) -> UInt8 { frame.y[y * frame.width + x] }
+        XCTAssertGreaterThan(luma(8, frame.height - 8), 200, "the square is at the bottom left")
+        XCTAssertLessThan(luma(8, 8), 40)
+        XCTAssertLessThan(luma(frame.width - 8, 8), 40)
+        XCTAssertLessThan(luma(frame.width - 8, frame.height - 8), 40)
+    }
+
+    func testLimitsAndUnreadableFilesHaveStableCodes() throws {
+        let dir = try TestFiles.scratchDirectory(for: self)
+        var limits = VideoSource.Limits()
+        limits.maxDuration = 2
+        XCTAssertThrowsError(
+            try VideoSource(path: try TestFiles.fixture("video/man_suit_talking_22fps.mp4"), limits: limits)
+        ) { XCTAssertEqual(($0 as? MouthpieceError)?.code, .videoTooLong) }
+        let text = dir + "/notes.mp4"
+        try Data("not a video".utf8).write(to: URL(fileURLWithPath: text))
+        XCTAssertThrowsError(try VideoSource(path: text)) {
+            XCTAssertEqual(($0 as? MouthpieceError)?.code, .unsupportedVideo)
+        }
+        XCTAssertThrowsError(try VideoSource(path: try TestFiles.fixture("speech/en_ljspeech_read.wav"))) {
+            XCTAssertEqual(($0 as? MouthpieceError)?.code, .unsupportedVideo, "audio only")
+        }
+        XCTAssertThrowsError(try VideoSource(path: dir + "/missing.mp4")) {
+            XCTAssertEqual(($0 as? MouthpieceError)?.code, .inputNotFound)
+        }
+    }
+}
