@@ -37,10 +37,17 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Also render 30 s and 180 s clips and compare their peak memory.")
     var memory = false
 
+    @Option(
+        help: ArgumentHelp(
+            "Bench lip-sync of a video instead: the clip is first made 10 s of 1920x1080 at 30 fps (looped, scaled, padded).",
+            discussion: "The reference is ffmpeg re-encoding the same clip with the speech, same preset and crf."))
+    var video: String?
+
     @Flag(help: "Print the figures as JSON.")
     var json = false
 
     func run() throws {
+        if video != nil { return try runVideo() }
         try Terminal.run(json: json) {
             let options = try RenderOptions.parse(
                 resolution: resolution, fps: fps, aspect: aspect, seed: nil, expressiveness: nil, faceIndex: nil)
@@ -134,6 +141,85 @@ struct BenchCommand: ParsableCommand {
                 if !json { print("  peak memory growth 30 s -> 180 s: \((growth * 100).formatted(1)) %") }
             }
             if json { Terminal.printJSON(figures) }
+        }
+    }
+
+    /// `--video`: `mouthpiece lipsync` against ffmpeg re-encoding the same clip with the speech.
+    func runVideo() throws {
+        try Terminal.run(json: json) {
+            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "mouthpiece-bench-\(ProcessInfo.processInfo.processIdentifier)"
+            ).path
+            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: scratch) }
+            let speech = try audio ?? makeSpeech(in: scratch, seconds: 10)
+            let clip = scratch + "/clip.mp4"
+            try runTool(
+                ffmpeg,
+                [
+                    "-v", "error", "-y", "-stream_loop", "-1", "-i", video!, "-t", "10", "-an", "-vf",
+                    "scale=-2:1080:flags=lanczos,pad=1920:1080:(ow-iw)/2:0,fps=30,format=yuv420p", "-c:v", "libx264",
+                    "-preset", "veryfast", "-crf", "18", clip,
+                ])
+            let me = try executablePath()
+            var ours: [Double] = []
+            var theirs: [Double] = []
+            var (ourPeak, theirPeak) = (0.0, 0.0)
+            var stages: [String: [Double]] = [:]
+            for run in 0..<runs {
+                let reference = try ChildProcess.run(
+                    ffmpeg,
+                    [
+                        "-v", "error", "-y", "-i", clip, "-i", speech, "-map", "0:v", "-map", "1:a", "-c:v", "libx264",
+                        "-preset", preset, "-crf", String(crf), "-c:a", "aac", "-shortest", "-movflags", "+faststart",
+                        scratch + "/ref.mp4",
+                    ])
+                guard reference.status == 0 else { throw MouthpieceError(.internalError, "The reference encode failed.") }
+                let render = try ChildProcess.run(
+                    me,
+                    [
+                        "lipsync", "--video", clip, "--audio", speech, "-o", scratch + "/out.mp4", "--sync-mode", "cut",
+                        "--preset", preset, "--crf", String(crf), "--json", "--quiet",
+                    ], stdoutPath: scratch + "/summary.json")
+                guard render.status == 0 else {
+                    throw MouthpieceError(.internalError, "mouthpiece lipsync failed (exit \(render.status)).")
+                }
+                theirs.append(reference.seconds)
+                ours.append(render.seconds)
+                theirPeak = max(theirPeak, reference.peakMiB)
+                ourPeak = max(ourPeak, render.peakMiB)
+                for (stage, seconds) in try timings(scratch + "/summary.json") {
+                    stages[stage, default: []].append(seconds)
+                }
+                if !json {
+                    print(
+                        "run \(run + 1)/\(runs): ffmpeg re-encode \(reference.seconds.formatted(2)) s, "
+                            + "mouthpiece lipsync \(render.seconds.formatted(2)) s")
+                }
+            }
+            let info = try MediaProbe.probe(path: scratch + "/out.mp4")
+            let ratio = median(ours) / median(theirs)
+            if json {
+                Terminal.printJSON([
+                    "size": "1920x1080", "fps": 30, "preset": preset, "crf": crf, "clip_seconds": info.duration,
+                    "runs": runs, "ffmpeg_median_s": median(theirs), "mouthpiece_median_s": median(ours),
+                    "ratio": ratio, "ffmpeg_peak_mib": theirPeak, "mouthpiece_peak_mib": ourPeak,
+                    "stages_median_s": stages.mapValues { median($0) },
+                ])
+                return
+            }
+            print(
+                "\n1920x1080 30 fps, \(info.duration.formatted(2)) s re-lip-synced, libx264 \(preset) crf \(crf), "
+                    + "\(runs) alternating runs")
+            print("  ffmpeg re-encode     median \(median(theirs).formatted(2)) s, peak \(theirPeak.formatted(0)) MiB")
+            print("  mouthpiece lipsync   median \(median(ours).formatted(2)) s, peak \(ourPeak.formatted(0)) MiB")
+            print("  ratio                \(ratio.formatted(3))")
+            for stage in ["face_tracking", "voice_analysis", "mouth_selection", "render", "encode", "total"]
+            where stages[stage] != nil {
+                print(
+                    "    \(stage.padding(toLength: 15, withPad: " ", startingAt: 0)) \(median(stages[stage]!).formatted(3)) s"
+                )
+            }
         }
     }
 
