@@ -174,7 +174,9 @@ struct BenchCommand: ParsableCommand {
                         "-preset", preset, "-crf", String(crf), "-c:a", "aac", "-shortest", "-movflags", "+faststart",
                         scratch + "/ref.mp4",
                     ])
-                guard reference.status == 0 else { throw MouthpieceError(.internalError, "The reference encode failed.") }
+                guard reference.status == 0 else {
+                    throw MouthpieceError(.internalError, "The reference encode failed.")
+                }
                 let render = try ChildProcess.run(
                     me,
                     [

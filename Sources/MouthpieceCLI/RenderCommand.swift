@@ -6,7 +6,16 @@ import Pipeline
 /// The output and motion options `render` and `animate` share.
 struct ClipOptions: ParsableArguments {
     @Option(name: .long, help: "Portrait photo (JPEG, PNG or WebP).")
-    var image: String
+    var image: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Or a short video of the person speaking (MP4, MOV, WebM, MKV): a clone of any length.",
+            discussion:
+                "The clip's own motion plays forward and backward between moments where the head is at rest; the mouths come from the clip. The output keeps the clip's size and frame rate."
+        ))
+    var video: String?
 
     @Option(name: [.short, .long], help: "Output MP4 path.")
     var output: String
@@ -75,9 +84,24 @@ struct ClipOptions: ParsableArguments {
         try Terminal.run(json: json) {
             var options = try renderOptions()
             adjust(&options)
-            let job = RenderJob(imagePath: image, sound: sound, outputPath: output, options: options)
             let bar = ProgressBar(enabled: !quiet && Terminal.stderrIsTerminal)
-            let summary = try job.run { progress in
+            let run: ((RenderProgress) -> Void) throws -> RenderSummary
+            switch (image, video) {
+            case (let image?, nil):
+                let job = RenderJob(imagePath: image, sound: sound, outputPath: output, options: options)
+                run = { try job.run(progress: $0) }
+            case (nil, let video?):
+                guard !options.burnCaptions else {
+                    throw MouthpieceError(
+                        .invalidParameter, "Captions cannot be drawn into a video clone yet.", field: "burn_captions")
+                }
+                var job = LipSyncJob(videoPath: video, sound: sound, outputPath: output, options: options)
+                job.clone = true
+                run = { try job.run(progress: $0) }
+            default:
+                throw MouthpieceError(.invalidParameter, "Give either --image or --video.", field: "image")
+            }
+            let summary = try run { progress in
                 switch progress.stage {
                 case .analysing: bar.message("analysing the portrait and the voice...")
                 case .rendering: bar.update(label: "rendering", done: progress.framesDone, total: progress.frameCount)

@@ -54,6 +54,10 @@ public struct LipSyncJob: Sendable {
     public var syncMode: SyncMode
     public var options: RenderOptions
     public var videoLimits = VideoSource.Limits()
+    /// A clone rather than a lip-sync: the clip is only a source of natural motion for an output
+    /// as long as the sound (`syncMode` is then ignored). It plays forward and backward between
+    /// two moments where the head is at rest, so a turn-around shows no jump.
+    public var clone = false
 
     public init(
         videoPath: String, sound: RenderJob.Sound, outputPath: String, syncMode: SyncMode = .bounce,
@@ -85,14 +89,12 @@ public struct LipSyncJob: Sendable {
         defer { if !keep { OutputFile.discard(temporary) } }
         progress(RenderProgress(stage: .analysing, framesDone: 0, frameCount: 0))
 
-        if case .silence = sound {
+        if case .silence = sound, !clone {
             throw MouthpieceError(.invalidParameter, "Lip-sync needs audio or a script.", field: "audio")
         }
         let prepared = try timed("speech") { try SpokenSound.prepare(sound, maxSeconds: options.maxAudioSeconds) }
         defer { prepared.cleanUp() }
-        guard let audioPath = prepared.audioPath else {
-            throw MouthpieceError(.invalidParameter, "Lip-sync needs audio or a script.", field: "audio")
-        }
+        let audioPath = prepared.audioPath
 
         // Pass 1: follow the face and collect the person's mouths.
         let source = try VideoSource(path: videoPath, limits: videoLimits)
@@ -121,8 +123,22 @@ public struct LipSyncJob: Sendable {
         let videoFrames = track.frames.count
 
         // The voice, measured at a fixed rate and read at the video's own frame times.
-        let features = try timed("voice_analysis") {
-            try VoiceAnalyzer().analyze(
+        let features = try timed("voice_analysis") { () throws -> VoiceFeatures in
+            guard let audioPath else {
+                // No sound (a clone that only idles): a silent voice for the time asked.
+                guard case .silence(let seconds) = sound, seconds.isFinite, seconds >= 0.5,
+                    seconds <= options.maxAudioSeconds
+                else {
+                    throw MouthpieceError(
+                        .invalidParameter,
+                        "duration must be between 0.5 and \(options.maxAudioSeconds.formatted(0)) seconds.",
+                        field: "duration")
+                }
+                let quiet = VoiceFrame(loudness: -100, lowBand: 0, midBand: 0, highBand: 0, centroid: 0)
+                let count = Int((seconds * Double(Self.voiceRate)).rounded())
+                return VoiceFeatures(fps: Self.voiceRate, frames: [VoiceFrame](repeating: quiet, count: count))
+            }
+            return try VoiceAnalyzer().analyze(
                 path: audioPath, fps: Self.voiceRate, limits: AudioDecoder.Limits(maxDuration: options.maxAudioSeconds))
         }
         var mouthTrack = MouthShapeTrack()
@@ -139,12 +155,18 @@ public struct LipSyncJob: Sendable {
         }
         let soundSeconds = Double(features.frames.count) / Double(Self.voiceRate)
         let soundFrames = max(1, info.frameRate.frames(in: soundSeconds))
-        let frameCount = syncMode.outputFrames(video: videoFrames, sound: soundFrames)
+        let frameCount = clone ? soundFrames : syncMode.outputFrames(video: videoFrames, sound: soundFrames)
         let shapes = (0..<frameCount).map { n in
             Self.shape(at: info.frameRate.seconds(ofFrame: n), in: voiceShapes, rate: Self.voiceRate)
                 .scaled(by: options.expressiveness)
         }
-        let sources = (0..<frameCount).map { syncMode.sourceFrame($0, count: videoFrames) }
+        let sources: [Int]
+        if clone {
+            let (first, last) = Self.turningPoints(track)
+            sources = (0..<frameCount).map { first + SyncMode.bounce.sourceFrame($0, count: last - first + 1) }
+        } else {
+            sources = (0..<frameCount).map { syncMode.sourceFrame($0, count: videoFrames) }
+        }
         let yaws = sources.map { track.frames[$0]?.pose.yaw ?? 0 }
         let path = timed("mouth_selection") { bank.path(for: shapes, yaws: yaws) }
 
@@ -190,6 +212,12 @@ public struct LipSyncJob: Sendable {
         encodeTime += clock.now - t2
         timings.append(("render", pasteTime.inSeconds))
         timings.append(("encode", encodeTime.inSeconds))
+        let captions = prepared.spoken.map { Captions.cues($0.words) } ?? []
+        if prepared.spoken != nil && options.captionFiles {
+            let paths = Captions.paths(besides: outputPath)
+            try AtomicFile.write(Array(Captions.srt(captions).utf8), to: paths.srt)
+            try AtomicFile.write(Array(Captions.webVTT(captions).utf8), to: paths.vtt)
+        }
         try OutputFile.commit(temporary, to: outputPath)
         keep = true
         timings.append(("total", (clock.now - started).inSeconds))
@@ -197,7 +225,29 @@ public struct LipSyncJob: Sendable {
         return RenderSummary(
             output: outputPath, duration: info.frameRate.seconds(ofFrame: frameCount), frames: frameCount,
             fps: Int(info.frameRate.perSecond.rounded()), width: info.width, height: info.height, bytes: bytes,
-            framing: .fit, warnings: [], timings: timings)
+            framing: .fit, warnings: [], captions: captions, timings: timings)
+    }
+
+    /// Where a clone turns around: the frame where the head moves least in the clip's first fifth
+    /// and the one where it moves least in its last fifth (the clip's ends when it is too short).
+    /// The head's motion at a frame is how far the eyes and nose move to the next, per eye distance.
+    public static func turningPoints(_ track: FaceTrack) -> (first: Int, last: Int) {
+        let count = track.frames.count
+        guard count >= 10 else { return (0, max(0, count - 1)) }
+        let anchors = Array(27...47)
+        var speed = [Double](repeating: .infinity, count: count)
+        for n in 0..<count {
+            let a = track.frames[max(0, n - 1)]
+            let b = track.frames[min(count - 1, n + 1)]
+            guard let a, let b, let here = track.frames[n] else { continue }
+            let iod = max(here.landmarks.interocular, 1)
+            let moved = anchors.map { a.landmarks[$0].distance(to: b.landmarks[$0]) }.reduce(0, +)
+            speed[n] = moved / Double(anchors.count) / iod
+        }
+        let fifth = max(1, count / 5)
+        let first = (0..<fifth).min { speed[$0] < speed[$1] }!
+        let last = ((count - fifth)..<count).min { speed[$0] < speed[$1] }!
+        return speed[first].isFinite && speed[last].isFinite ? (first, last) : (0, count - 1)
     }
 
     /// The mouth shape at `seconds`, interpolated between the voice's frames (rest past the end).

@@ -103,6 +103,50 @@ final class LipSyncTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/none.mp4"))
     }
 
+    func testACloneOfAFiveSecondClipSpeaksElevenSecondsWithoutAJump() throws {
+        let dir = try TestFiles.scratchDirectory(for: self)
+        let clip = dir + "/clip.mp4"
+        try TestFiles.ffmpeg([
+            "-i", try TestFiles.fixture(Self.clip), "-t", "5", "-an", "-c:v", "libx264", "-crf", "16", clip,
+        ])
+        let speech = dir + "/speech.wav"
+        try TestFiles.ffmpeg([
+            "-i", try TestFiles.fixture(Self.speech), "-i", try TestFiles.fixture("speech/en_ljspeech_read.wav"),
+            "-filter_complex", "[0:a]aresample=22050[a];[1:a]aresample=22050[b];[a][b]concat=n=2:v=0:a=1", "-t", "11",
+            speech,
+        ])
+        var job = LipSyncJob(videoPath: clip, sound: .audio(path: speech), outputPath: dir + "/clone.mp4")
+        job.clone = true
+        let summary = try job.run()
+        XCTAssertEqual(summary.duration, 11, accuracy: 61.0 / 1350)
+
+        // The largest change from one frame to the next: in the clone, no more than 1.5 times the
+        // clip's own largest (turning around where the head rests shows no jump).
+        func largestStep(_ path: String) throws -> Double {
+            let source = try VideoSource(path: path)
+            var previous: YUVImage?
+            var largest = 0.0
+            while let frame = try source.next() {
+                if let previous {
+                    // Every third sample: enough for a mean, and quick in a debug build.
+                    var sum = 0
+                    for i in stride(from: 0, to: frame.y.count, by: 3) {
+                        sum += abs(Int(frame.y[i]) - Int(previous.y[i]))
+                    }
+                    largest = max(largest, Double(sum) / Double(frame.y.count / 3))
+                }
+                previous = frame
+            }
+            return largest
+        }
+        let own = try largestStep(clip)
+        let clone = try largestStep(dir + "/clone.mp4")
+        XCTAssertLessThanOrEqual(clone, 1.5 * own, "clone \(clone) vs clip \(own)")
+        let measured = try ClipEvaluation.evaluate(video: dir + "/clone.mp4")
+        XCTAssertEqual(measured.facesLost, 0)
+        XCTAssertGreaterThanOrEqual(measured.correlationAtZero, 0.5, "\(measured.correlationByLag)")
+    }
+
     func testSyncModesMapOutputFramesToSourceFrames() {
         XCTAssertEqual(
             (0..<12).map { SyncMode.bounce.sourceFrame($0, count: 4) }, [0, 1, 2, 3, 2, 1, 0, 1, 2, 3, 2, 1])
