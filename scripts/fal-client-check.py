@@ -95,6 +95,15 @@ if os.environ.get("FAL_CHECK_WEBHOOK"):
     report["webhook_request"] = hooked.request_id
     hooked.get()
 
+# Kling's lip-sync (optional: FAL_CHECK_VIDEO names a video of a person): video_url + audio_url.
+if os.environ.get("FAL_CHECK_VIDEO"):
+    synced = fal_client.subscribe(
+        "fal-ai/kling-video/lipsync/audio-to-video",
+        arguments={"video_url": fal_client.encode_file(os.environ["FAL_CHECK_VIDEO"]), "audio_url": audio},
+    )
+    report["lipsync_url"] = synced["video"]["url"]
+    report["lipsync_duration"] = synced["duration"]
+
 # A bad input: the client's own error type, with the field.
 try:
     fal_client.subscribe("fal-ai/kling-video/ai-avatar/v2/pro", arguments={"image_url": image})

@@ -64,12 +64,7 @@ struct LipSyncCommand: ParsableCommand {
 
     func run() throws {
         try Terminal.run(json: json) {
-            guard let mode = SyncMode(rawValue: syncMode.lowercased()) else {
-                throw MouthpieceError(
-                    .invalidParameter,
-                    "sync-mode must be one of \(SyncMode.allCases.map(\.rawValue).joined(separator: ", ")); got \(syncMode).",
-                    field: "sync_mode")
-            }
+            let mode = try SyncMode.parse(syncMode, field: "sync-mode")
             let sound: RenderJob.Sound
             switch (audio, text) {
             case (let audio?, nil): sound = .audio(path: audio)

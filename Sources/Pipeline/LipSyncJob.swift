@@ -17,6 +17,21 @@ public enum SyncMode: String, Sendable, CaseIterable {
     /// The video decides; the sound is padded with silence (or cut).
     case silence
 
+    /// Reads a mode by name; Sync.so's `cut_off` is `cut`. Their `remap` (time-stretching the
+    /// video) is refused with a clear error.
+    public static func parse(_ name: String, field: String = "sync_mode") throws -> SyncMode {
+        let lowered = name.lowercased()
+        if lowered == "cut_off" { return .cut }
+        guard let mode = SyncMode(rawValue: lowered) else {
+            throw MouthpieceError(
+                .invalidParameter,
+                "\(field) must be one of cut (or cut_off), loop, bounce, silence; got \(name)"
+                    + (lowered == "remap" ? " (remap, stretching the video in time, is not supported)." : "."),
+                field: field)
+        }
+        return mode
+    }
+
     /// Frame of the source video shown at output frame `n`, for a video of `count` frames.
     public func sourceFrame(_ n: Int, count: Int) -> Int {
         guard n >= count, count > 1 else { return min(n, count - 1) }

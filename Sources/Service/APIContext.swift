@@ -94,8 +94,8 @@ struct RetryLater: Error {
 }
 
 /// Requires `Authorization: Bearer <key>` (or `Key <key>`, as fal's client sends, or `Basic` as
-/// D-ID's clients send: the key itself, or base64 of `key:` / `user:key`) and puts the key in the
-/// context.
+/// D-ID's clients send: the key itself, or base64 of `key:` / `user:key`; or `x-api-key: <key>` as
+/// Sync.so's send) and puts the key in the context.
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = APIContext
     let store: any DataStore
@@ -103,11 +103,17 @@ struct AuthMiddleware: RouterMiddleware {
     func handle(
         _ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response
     ) async throws -> Response {
+        var found: APIKey?
+        // Sync.so's clients send the key alone, as `x-api-key`.
+        if request.headers[.authorization] == nil, let value = request.headers[.init("x-api-key")!] {
+            found = try await store.key(secret: value.trimmingCharacters(in: .whitespaces))
+            guard let key = found else { throw MouthpieceError(.unauthorized, "The API key is not valid.") }
+            return try await next(request, context.with(key))
+        }
         guard let header = request.headers[.authorization] else {
             throw MouthpieceError(.unauthorized, "Send your API key as `Authorization: Bearer <key>`.")
         }
         let parts = header.split(separator: " ", maxSplits: 1)
-        var found: APIKey?
         if parts.count == 2, ["bearer", "key", "basic"].contains(parts[0].lowercased()) {
             for candidate in Self.candidates(scheme: parts[0].lowercased(), String(parts[1])) where found == nil {
                 found = try await store.key(secret: candidate)
@@ -116,10 +122,17 @@ struct AuthMiddleware: RouterMiddleware {
         guard let key = found else {
             throw MouthpieceError(.unauthorized, "The API key is not valid.")
         }
-        var context = context
+        return try await next(request, context.with(key))
+    }
+}
+
+extension APIContext {
+    /// The context with `key` as the caller's.
+    func with(_ key: APIKey) -> APIContext {
+        var context = self
         context.key = key
         context.logger[metadataKey: "key_id"] = .string(key.id)
-        return try await next(request, context)
+        return context
     }
 }
 

@@ -4,7 +4,9 @@ import MouthpieceCore
 import Pipeline
 import Store
 
-/// `/v1/avatars`: a portrait analysed once and kept, to make any number of videos from.
+/// `/v1/avatars`: a portrait (or a short video of the person speaking) analysed once and kept, to
+/// make any number of videos from. A video avatar makes clones: its clip is the motion, its mouths
+/// the person's own.
 struct AvatarRoutes {
     let store: any DataStore
     let blobs: any BlobStorage
@@ -15,8 +17,14 @@ struct AvatarRoutes {
         var image_url: String?
         /// The portrait of a multipart/form-data upload.
         var image: UploadedFile?
+        /// Or a short video of the person speaking.
+        var video_url: String?
+        var video: UploadedFile?
         var face_index: Int?
     }
+
+    /// Whether an avatar was made from a video.
+    static func isVideo(_ avatar: Avatar) -> Bool { avatar.analysis.contains("\"kind\":\"video\"") }
 
     func add(to group: RouterGroup<APIContext>) {
         group.post("avatars") { request, context in try await create(request, context) }
@@ -45,12 +53,20 @@ struct AvatarRoutes {
         let key = try context.requireKey()
         let upload = try await request.decode(as: Upload.self, context: context)
         let bytes: [UInt8]
-        switch (upload.image, upload.image_url) {
-        case (let file?, nil): bytes = try file.checked(field: "image", maxBytes: limits.imageBytes)
-        case (nil, let url?): bytes = try await loader.load(url, field: "image_url", maxBytes: limits.imageBytes)
+        switch (upload.image, upload.image_url, upload.video, upload.video_url) {
+        case (let file?, nil, nil, nil): bytes = try file.checked(field: "image", maxBytes: limits.imageBytes)
+        case (nil, let url?, nil, nil):
+            bytes = try await loader.load(url, field: "image_url", maxBytes: limits.imageBytes)
+        case (nil, nil, let file?, nil):
+            return try await createFromVideo(
+                try file.checked(field: "video", maxBytes: limits.videoBytes), upload: upload, key: key)
+        case (nil, nil, nil, let url?):
+            return try await createFromVideo(
+                try await loader.load(url, field: "video_url", maxBytes: limits.videoBytes), upload: upload, key: key)
         default:
             throw MouthpieceError(
-                .invalidParameter, "Give either image_url or an uploaded image file (multipart/form-data).",
+                .invalidParameter,
+                "Give one of image_url, video_url, or an uploaded image or video file (multipart/form-data).",
                 field: "image_url")
         }
         let image = try blobs.put(bytes)
@@ -85,6 +101,38 @@ struct AvatarRoutes {
         ]
         let avatar = Avatar(
             id: "avt_" + StoreRules.randomToken(bytes: 12), keyID: key.id, imageBlob: image, previewBlob: preview.id,
+            analysis: String(
+                decoding: try JSONSerialization.data(withJSONObject: analysis, options: [.sortedKeys]), as: UTF8.self),
+            createdAt: Date())
+        try await store.addAvatar(avatar)
+        return JSONResponse.make(describe(avatar), status: .created)
+    }
+
+    /// A video avatar: the clip is read once (face on every frame, where a clone turns around) and
+    /// its first usable frame is the preview.
+    func createFromVideo(_ bytes: [UInt8], upload: Upload, key: APIKey) async throws -> Response {
+        let video = try blobs.put(bytes)
+        let preview = blobs.reservePath(suffix: ".png")
+        let path = blobs.path(video)
+        let inspection: VideoInspection
+        do {
+            inspection = try await APIContext.analyses.withSlot(key.id) {
+                try await Offload.run { try VideoInspection(videoPath: path, faceIndex: upload.face_index) }
+            }
+            try inspection.writePreview(to: preview.path)
+        } catch {
+            blobs.remove(video)
+            throw error
+        }
+        let info = inspection.info
+        let analysis: [String: Any] = [
+            "kind": "video", "width": info.width, "height": info.height, "fps": info.frameRate.perSecond,
+            "frames": inspection.frames, "duration": info.duration, "frames_with_face": inspection.usableFrames,
+            "loop": ["first_frame": inspection.turningPoints.first, "last_frame": inspection.turningPoints.last],
+            "warnings": [[String: Any]](),
+        ]
+        let avatar = Avatar(
+            id: "avt_" + StoreRules.randomToken(bytes: 12), keyID: key.id, imageBlob: video, previewBlob: preview.id,
             analysis: String(
                 decoding: try JSONSerialization.data(withJSONObject: analysis, options: [.sortedKeys]), as: UTF8.self),
             createdAt: Date())

@@ -8,10 +8,14 @@ import Store
 /// is one of our video jobs; `Authorization: Key <key>` is one of our API keys.
 struct FalRoutes {
     static let application = "fal-ai/kling-video"
-    /// Model paths under the application, and the resolution each renders at.
+    /// Model paths under the application, and the resolution each renders at (a lip-sync keeps
+    /// its video's).
     static let models: [(path: String, resolution: String)] = [
         ("v2.6/pro/image-to-video", "1080p"), ("ai-avatar/v2/pro", "1080p"), ("ai-avatar/v2/standard", "720p"),
+        (lipSyncModel, ""),
     ]
+    /// Kling's lip-sync: `video_url` + `audio_url`.
+    static let lipSyncModel = "lipsync/audio-to-video"
 
     let videos: VideoRoutes
     let links: FileLinks
@@ -21,6 +25,7 @@ struct FalRoutes {
     struct Input: Decodable {
         var image_url: String?
         var start_image_url: String?
+        var video_url: String?
         var audio_url: String?
         var duration: Loose?
         var aspect_ratio: String?
@@ -77,7 +82,12 @@ struct FalRoutes {
     func submit(_ request: Request, _ context: APIContext, resolution: String) async throws -> Response {
         let key = try context.requireKey()
         let input = try await request.decode(as: Input.self, context: context)
-        guard let image = input.image_url ?? input.start_image_url else {
+        let lipSync = resolution.isEmpty
+        let image = input.image_url ?? input.start_image_url
+        if lipSync && input.video_url == nil {
+            throw MouthpieceError(.invalidParameter, "video_url is required.", field: "video_url")
+        }
+        if !lipSync && image == nil {
             throw MouthpieceError(.invalidParameter, "image_url is required.", field: "image_url")
         }
         guard let audio = input.audio_url else {
@@ -90,10 +100,14 @@ struct FalRoutes {
             default: nil
             }
         var body = VideoRoutes.Submission()
-        body.image_url = image
+        if lipSync {
+            body.video_url = input.video_url
+        } else {
+            body.image_url = image
+            body.resolution = resolution
+            body.aspect = aspect
+        }
         body.audio_url = audio
-        body.resolution = resolution
-        body.aspect = aspect
         // fal_webhook: delivered like our own webhooks (outbox, retries, signed per Standard
         // Webhooks), with fal's body {request_id, gateway_request_id, status, payload}.
         body.webhook_url = request.uri.queryParameters.get("fal_webhook").map { String($0) }

@@ -118,6 +118,7 @@ public enum MouthpieceServer {
         videos.add(to: v1)
         FalRoutes(videos: videos, links: links).add(to: router, auth: auth)
         TalksRoutes(videos: videos, links: links).add(to: router, auth: auth)
+        SyncRoutes(videos: videos, links: links).add(to: router, auth: auth)
         links.add(to: router, store: store, blobs: blobs)
         AvatarRoutes(store: store, blobs: blobs, limits: configuration.limits, loader: loader).add(to: v1)
         WebhookRoutes(store: store).add(to: v1)

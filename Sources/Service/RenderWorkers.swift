@@ -142,16 +142,26 @@ public struct RenderWorkers: Service {
         let state = RenderState()
         let scratchPath = options.scratchDirectory.map { "\($0)/\(job.id)-\(job.attempts).mp4" }
         let output = scratchPath.map { (id: "", path: $0) } ?? blobs.reservePath(suffix: ".mp4")
-        let render: RenderJob
+        let render: @Sendable ((RenderProgress) -> Void, () -> Bool) throws -> RenderSummary
         do {
-            let (parsed, script) = try Self.options(from: job.options)
-            var options = parsed
+            let stored = try Self.options(from: job.options)
+            var options = stored.options
             // Renders side by side share the cores: each encoder gets its share, at least one.
             options.encoderThreads = max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, self.options.count))
-            render = RenderJob(
-                imagePath: blobs.path(job.imageBlob),
-                sound: script.map { .script($0) } ?? .audio(path: blobs.path(job.audioBlob)), outputPath: output.path,
-                options: options)
+            let sound: RenderJob.Sound = stored.script.map { .script($0) } ?? .audio(path: blobs.path(job.audioBlob))
+            switch stored.input {
+            case .image:
+                let renderJob = RenderJob(
+                    imagePath: blobs.path(job.imageBlob), sound: sound, outputPath: output.path, options: options)
+                render = { try renderJob.run(progress: $0, shouldStop: $1) }
+            case .video(let mode), .clone(let mode):
+                var lipSync = LipSyncJob(
+                    videoPath: blobs.path(job.imageBlob), sound: sound, outputPath: output.path, syncMode: mode,
+                    options: options)
+                if case .clone = stored.input { lipSync.clone = true }
+                let ready = lipSync
+                render = { try ready.run(progress: $0, shouldStop: $1) }
+            }
         } catch {
             await record(log, stopping) {
                 try await store.finish(
@@ -182,7 +192,7 @@ public struct RenderWorkers: Service {
         do {
             outcome = .success(
                 try await Offload.run(priority: .background) {
-                    try render.run(progress: { state.progress = $0.fraction }, shouldStop: { state.stop })
+                    try render({ state.progress = $0.fraction }, { state.stop })
                 })
         } catch {
             outcome = .failure(error)
@@ -319,27 +329,52 @@ public struct RenderWorkers: Service {
             let base = options.publicURL.isEmpty ? proto["base"] ?? "" : options.publicURL
             return try FalRoutes.webhook(job, base: base, links: links)
         }
+        if let proto = stored?["protocol"] as? [String: String], proto["name"] == "sync", let links {
+            let base = options.publicURL.isEmpty ? proto["base"] ?? "" : options.publicURL
+            return try SyncRoutes.webhook(job, base: base, links: links)
+        }
         return try VideoJSON.webhook(job, baseURL: options.publicURL)
     }
 
     /// The render options stored with a job, and its script if it has one.
-    static func options(from json: String) throws -> (RenderOptions, Script?) {
+    /// What a job stored at submission asks for.
+    struct StoredJob {
+        enum Input {
+            case image
+            /// Re-lip-sync the video (`imageBlob`) with this sync mode.
+            case video(SyncMode)
+            /// Clone a video avatar.
+            case clone(SyncMode)
+        }
+        var options: RenderOptions
+        var script: Script?
+        var input: Input
+    }
+
+    static func options(from json: String) throws -> StoredJob {
         let object = (try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]) ?? [:]
         var options = try RenderOptions.parse(
             resolution: object["resolution"] as? String, fps: object["fps"] as? Int,
             aspect: object["aspect"] as? String,
             seed: (object["seed"] as? NSNumber)?.uint64Value, expressiveness: object["expressiveness"] as? Double,
             faceIndex: object["face_index"] as? Int, headMotion: object["head_motion"] as? Double)
+        let mode = try SyncMode.parse(object["sync_mode"] as? String ?? "bounce")
+        let input: StoredJob.Input =
+            switch object["input"] as? String {
+            case "video": .video(mode)
+            case "clone": .clone(mode)
+            default: .image
+            }
         guard let script = object["script"] as? [String: Any], let text = script["text"] as? String else {
-            return (options, nil)
+            return StoredJob(options: options, script: nil, input: input)
         }
         options.burnCaptions = object["burn_captions"] as? Bool ?? false
-        return (
-            options,
-            Script(
+        return StoredJob(
+            options: options,
+            script: Script(
                 text: text, language: script["language"] as? String ?? "en-us", voice: script["voice"] as? String,
-                rate: script["rate"] as? Int ?? 160, pitch: script["pitch"] as? Int ?? 50)
-        )
+                rate: script["rate"] as? Int ?? 160, pitch: script["pitch"] as? Int ?? 50),
+            input: input)
     }
 }
 

@@ -21,10 +21,15 @@ struct VideoRoutes {
     struct Submission: Decodable {
         var avatar_id: String?
         var image_url: String?
+        /// A video of the person to re-lip-sync (instead of a portrait).
+        var video_url: String?
         var audio_url: String?
         /// Files of a multipart/form-data submission.
         var image: UploadedFile?
+        var video: UploadedFile?
         var audio: UploadedFile?
+        /// For a video: how its length and the sound's are matched (cut, loop, bounce, silence).
+        var sync_mode: String?
         /// Speech from text instead of audio.
         var script: ScriptBody?
         /// For a script: draw the captions into the video.
@@ -133,24 +138,45 @@ struct VideoRoutes {
                 .invalidParameter, "burn_captions needs a script (there is no transcript of audio).",
                 field: "burn_captions")
         }
-        let imageBlob: String
-        switch (body.avatar_id, body.image_url, body.image) {
-        case (let id?, nil, nil):
+        // The person: a portrait, a video to re-lip-sync, or an avatar (a portrait, or a video
+        // clip to clone).
+        let syncMode = try body.sync_mode.map { try SyncMode.parse($0) }
+        var input = "image"
+        var video: [UInt8]?
+        var imageBlob = ""
+        switch (body.avatar_id, body.image_url, body.image, body.video_url, body.video) {
+        case (let id?, nil, nil, nil, nil):
             guard let avatar = try await store.avatar(id, keyID: key.id) else {
                 throw MouthpieceError(.notFound, "No avatar \(id).", field: "avatar_id")
             }
+            if AvatarRoutes.isVideo(avatar) { input = "clone" }
             imageBlob = try blobs.link(avatar.imageBlob)
-        case (nil, let url?, nil):
+        case (nil, let url?, nil, nil, nil):
             let bytes = try await loader.load(url, field: "image_url", maxBytes: limits.imageBytes)
             try ImageDecoder.checkHeader(bytes: bytes)
             imageBlob = try blobs.put(bytes)
-        case (nil, nil, let file?):
+        case (nil, nil, let file?, nil, nil):
             let bytes = try file.checked(field: "image", maxBytes: limits.imageBytes)
             try ImageDecoder.checkHeader(bytes: bytes)
             imageBlob = try blobs.put(bytes)
+        case (nil, nil, nil, let url?, nil):
+            video = try await loader.load(url, field: "video_url", maxBytes: limits.videoBytes)
+            input = "video"
+        case (nil, nil, nil, nil, let file?):
+            video = try file.checked(field: "video", maxBytes: limits.videoBytes)
+            input = "video"
         default:
             throw MouthpieceError(
-                .invalidParameter, "Give exactly one of avatar_id, image_url or an image file.", field: "image_url")
+                .invalidParameter, "Give exactly one of avatar_id, image_url, image, video_url or video.",
+                field: "image_url")
+        }
+        if syncMode != nil && input != "video" {
+            throw MouthpieceError(
+                .invalidParameter, "sync_mode applies to a video input (video_url or video).", field: "sync_mode")
+        }
+        if input != "image" && body.burn_captions == true {
+            throw MouthpieceError(
+                .invalidParameter, "Captions cannot be drawn into a video input yet.", field: "burn_captions")
         }
         var stored: [String: Any] = [
             "resolution": options.resolution.rawValue, "fps": options.fps, "aspect": options.aspect.rawValue,
@@ -164,13 +190,25 @@ struct VideoRoutes {
             ]
             stored["burn_captions"] = body.burn_captions ?? false
         }
+        if input != "image" {
+            stored["input"] = input
+            stored["sync_mode"] = (syncMode ?? .bounce).rawValue
+        }
         if !extra.isEmpty { stored["protocol"] = extra }
         let optionsJSON = String(
             decoding: try JSONSerialization.data(withJSONObject: stored, options: [.sortedKeys]), as: UTF8.self)
         // Inputs stored for a job that is not made (an error, or a racing retry with the same
         // idempotency key that made it first) are removed: nothing is left without an owner.
-        var written = [imageBlob]
+        var written = imageBlob.isEmpty ? [] : [imageBlob]
         do {
+            if let video {
+                imageBlob = try blobs.put(video)
+                written.append(imageBlob)
+                // Opened once now, so that a video no render could use is a 400 at once.
+                let path = blobs.path(imageBlob)
+                let limits = VideoSource.Limits()
+                try await Offload.run { _ = try VideoSource(path: path, limits: limits, field: "video") }
+            }
             let audioBlob = try audio.map { try blobs.put($0) } ?? ""
             if !audioBlob.isEmpty {
                 written.append(audioBlob)
@@ -394,6 +432,8 @@ struct VideoRoutes {
 public struct InputLimits: Sendable {
     public var imageBytes = 20 * 1024 * 1024
     public var audioBytes = 40 * 1024 * 1024
+    /// A video input, by upload or URL (an upload also fits the 64 MB request limit).
+    public var videoBytes = 60 * 1024 * 1024
     public init() {}
 }
 

@@ -63,6 +63,12 @@ final class FalClientTests: XCTestCase {
         environment["FAL_QUEUE_RUN_HOST"] = "127.0.0.1:\(port)"
         environment["SSL_CERT_FILE"] = dir + "/cert.pem"
         environment["FAL_CHECK_WEBHOOK"] = "http://127.0.0.1:\(hookPort)/hook"
+        // Kling's lip-sync: a 2 s cut of a real talking clip.
+        try TestFiles.ffmpeg([
+            "-i", try TestFiles.fixture("video/man_suit_talking_22fps.mp4"), "-t", "2", "-c:v", "libx264", "-an",
+            dir + "/clip.mp4",
+        ])
+        environment["FAL_CHECK_VIDEO"] = dir + "/clip.mp4"
         check.environment = environment
         let output = dir + "/report.json"
         FileManager.default.createFile(atPath: output, contents: nil)
@@ -119,6 +125,10 @@ final class FalClientTests: XCTestCase {
         XCTAssertTrue(
             ((message["payload"] as? [String: Any])?["video"] as? [String: Any])?["url"].map { "\($0)" }?.hasPrefix(
                 "https://127.0.0.1:\(port)/files/") ?? false, "\(message)")
+        // The lip-sync: a link to the re-lip-synced video, as long as the audio (the clip is longer).
+        XCTAssertTrue(
+            (report["lipsync_url"] as? String ?? "").hasPrefix("https://127.0.0.1:\(port)/files/"), "\(report)")
+        XCTAssertEqual(report["lipsync_duration"] as? Double ?? 0, 1.4, accuracy: 0.05, "\(report)")
         // The link with a wrong token is refused.
         XCTAssertEqual(report["forged_status"] as? Int, 404)
         server.terminate()
