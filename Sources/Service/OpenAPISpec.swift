@@ -21,8 +21,9 @@ enum OpenAPISpec {
             "id.timestamp.body">`, keyed by the key's `whsec_` secret); a 2xx answer ends the
             delivery, anything else is retried after 5 s, 1 min, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h,
             20 h and 20 h (about three days), the same webhook-id every time. The same server also
-            speaks fal's queue protocol under /fal-ai/kling-video/... (for fal_client; see
-            docs/MIGRATING.md) and serves finished videos at signed, expiring /files/{id}/{expiry}-{token}/{name} links.
+            speaks fal's queue protocol under /fal-ai/kling-video/... (for fal_client, including
+            Kling's lip-sync), Sync.so's /v2/generate (for their syncsdk, with `x-api-key`) and D-ID's
+            /talks (see docs/MIGRATING.md), and serves finished videos at signed, expiring /files/{id}/{expiry}-{token}/{name} links.
         servers:
           - url: /
         components:
@@ -57,8 +58,10 @@ enum OpenAPISpec {
               type: object
               description: The voice is one of audio_url, an uploaded audio file (multipart) or script.
               properties:
-                avatar_id: {type: string, description: An avatar made with POST /v1/avatars (or give image_url).}
+                avatar_id: {type: string, description: "An avatar made with POST /v1/avatars (or give image_url or video_url). A video avatar makes a clone: its clip's motion, as long as the voice."}
                 image_url: {type: string, description: "The portrait: an http(s) URL or a data: URI (JPEG, PNG or WebP, up to 20 MB)."}
+                video_url: {type: string, description: "Or a video of the person to re-lip-sync: MP4, MOV, WebM or MKV, up to 60 MB and 10 min. The output keeps its frames, size and frame rate; only the lower face changes."}
+                sync_mode: {type: string, enum: [bounce, loop, cut, cut_off, silence], default: bounce, description: "For a video: when it and the voice differ in length. bounce/loop: the voice decides, the video plays forward and backward / starts again; cut (cut_off): the shorter decides; silence: the video decides, the voice is padded."}
                 audio_url: {type: string, description: "The voice: an http(s) URL or a data: URI (MP3, WAV, M4A, OGG, FLAC, WebM; up to 40 MB)."}
                 webhook_url: {type: string, description: "Where video.completed / video.failed is POSTed (http(s), public address or allow-listed)."}
                 script: {$ref: '#/components/schemas/Script'}
@@ -77,9 +80,12 @@ enum OpenAPISpec {
               type: object
               properties:
                 image: {type: string, format: binary, description: The portrait (or avatar_id / image_url).}
+                video: {type: string, format: binary, description: Or a video of the person to re-lip-sync.}
                 audio: {type: string, format: binary, description: The voice (or audio_url).}
                 avatar_id: {type: string}
                 image_url: {type: string}
+                video_url: {type: string}
+                sync_mode: {type: string}
                 audio_url: {type: string}
                 resolution: {type: string}
                 fps: {type: integer}
@@ -168,6 +174,17 @@ enum OpenAPISpec {
               properties:
                 id: {type: string}
                 object: {const: avatar}
+                kind: {type: string, enum: [video], description: Present for a video avatar.}
+                width: {type: integer, description: A video avatar's frame width.}
+                height: {type: integer}
+                fps: {type: number}
+                frames: {type: integer}
+                duration: {type: number}
+                frames_with_face: {type: integer, description: Frames where a usable face was found.}
+                loop:
+                  type: object
+                  description: Where a clone turns around (frames where the head rests).
+                  properties: {first_frame: {type: integer}, last_frame: {type: integer}}
                 image_width: {type: integer}
                 image_height: {type: integer}
                 faces: {type: integer}
@@ -278,20 +295,21 @@ enum OpenAPISpec {
               responses: {'200': {description: Languages and variants.}, default: {$ref: '#/components/responses/Error'}}
           /v1/avatars:
             post:
-              summary: Upload and analyse a portrait once (a file part `image`, or JSON with image_url).
+              summary: >
+                Upload and analyse a portrait once (a file part `image`, or JSON with image_url), or a
+                short video of the person speaking (`video` / video_url: read once; videos made from it
+                are clones of any length with its motion and its mouths). Give exactly one.
               requestBody:
                 required: true
                 content:
                   application/json:
                     schema:
                       type: object
-                      required: [image_url]
-                      properties: {image_url: {type: string}, face_index: {type: integer}}
+                      properties: {image_url: {type: string}, video_url: {type: string}, face_index: {type: integer}}
                   multipart/form-data:
                     schema:
                       type: object
-                      required: [image]
-                      properties: {image: {type: string, format: binary}, face_index: {type: integer}}
+                      properties: {image: {type: string, format: binary}, video: {type: string, format: binary}, face_index: {type: integer}}
               responses:
                 '201': {description: The avatar., content: {application/json: {schema: {$ref: '#/components/schemas/Avatar'}}}}
                 '400': {$ref: '#/components/responses/Error'}
