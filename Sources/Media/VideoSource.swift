@@ -45,6 +45,11 @@ public final class VideoSource {
     private var ended = false
     /// Index of the next frame `next()` returns.
     public private(set) var position = 0
+    /// Presentation time of every frame read so far, by index (to find frames again by seeking).
+    private var timestamps: [Int64] = []
+    private var indexOfTimestamp: [Int64: Int] = [:]
+    /// After a seek: the next frame's index is found from its timestamp.
+    private var resync = false
 
     /// Opens `path` and checks it against `limits`: `unsupported_video` for anything FFmpeg cannot
     /// decode or that is too large, `video_too_long` beyond the duration limit.
@@ -157,6 +162,16 @@ public final class VideoSource {
             let received = avcodec_receive_frame(decoder, frame)
             if received >= 0 {
                 defer { av_frame_unref(frame) }
+                let stamp = frame.pointee.best_effort_timestamp
+                if resync {
+                    // Frames before the one the seek landed on are skipped until one is known.
+                    guard let index = indexOfTimestamp[stamp] else { continue }
+                    position = index
+                    resync = false
+                } else if position == timestamps.count {
+                    timestamps.append(stamp)
+                    if stamp != mp_nopts_value() { indexOfTimestamp[stamp] = position }
+                }
                 let image = try convert(frame)
                 position += 1
                 return image
@@ -199,7 +214,25 @@ public final class VideoSource {
         avcodec_flush_buffers(decoder)
         draining = false
         ended = false
+        resync = false
         position = 0
+    }
+
+    /// Moves to the nearest point at or before frame `target` from which decoding can start (a
+    /// keyframe), so that `next()` reads on from there; false when that cannot be done (frames
+    /// without timestamps, a file that cannot seek, a frame not yet read), and nothing changed.
+    public func seek(toFrame target: Int) -> Bool {
+        guard let format, let decoder, timestamps.indices.contains(target), timestamps[target] != mp_nopts_value(),
+            timestamps.count == indexOfTimestamp.count
+        else { return false }
+        guard av_seek_frame(format, streamIndex, timestamps[target], AVSEEK_FLAG_BACKWARD) >= 0 else { return false }
+        avcodec_flush_buffers(decoder)
+        draining = false
+        ended = false
+        resync = true
+        // Not known until the next frame says; at most `target`.
+        position = 0
+        return true
     }
 
     /// Converts a decoded frame to tightly packed, limited-range YUV 4:2:0 at the stream's even

@@ -22,6 +22,18 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .customLong("image"), help: "Portrait for --suite (repeat for several).")
     var images: [String] = []
 
+    @Option(
+        help: ArgumentHelp(
+            "The footage the MP4s were made from (lipsync, or render --video with --clone): also compare with it.",
+            valueName: "VIDEO"))
+    var source: String?
+
+    @Option(name: .customLong("sync-mode"), help: "With --source: the sync mode the lip-sync used.")
+    var syncMode = "bounce"
+
+    @Flag(help: "With --source: the MP4s are clones (render --video).")
+    var clone = false
+
     @Flag(help: "Print JSON on stdout.")
     var json = false
 
@@ -32,10 +44,26 @@ struct EvalCommand: ParsableCommand {
                 throw MouthpieceError(.invalidParameter, "Give MP4 files to measure, or --suite DIR.", field: "videos")
             }
             var rows: [[String: Any]] = []
+            let mode = try SyncMode.parse(syncMode, field: "sync-mode")
             for path in videos {
                 let e = try ClipEvaluation.evaluate(video: path)
+                let c = try source.map {
+                    try FootageComparison.compare(output: path, source: $0, syncMode: mode, clone: clone)
+                }
                 if json {
+                    var comparison: Any = NSNull()
+                    if let c {
+                        comparison =
+                            [
+                                "frames_with_source_face": c.framesWithSourceFace, "face_kept": c.faceKept,
+                                "upper_face_psnr_lowest": c.upperFacePSNR.lowest,
+                                "upper_face_psnr_median": c.upperFacePSNR.median,
+                                "largest_step": c.largestStep.output, "source_largest_step": c.largestStep.source,
+                                "step_ratio": c.stepRatio,
+                            ] as [String: Any]
+                    }
                     rows.append([
+                        "source_comparison": comparison,
                         "video": path, "frames": e.frames, "faces_lost": e.facesLost,
                         "correlation_lag0": e.correlationAtZero, "best_lag": e.bestLag,
                         "opening_silence": e.openingInSilence, "opening_speech": e.openingInSpeech,
@@ -52,6 +80,14 @@ struct EvalCommand: ParsableCommand {
                             + "\(e.openingInSpeech.formatted(3)); \(e.blinksPerMinute.formatted(1)) blinks/min; "
                             + "nose motion \(e.noseMotion.formatted(4)) iod; "
                             + "head motion (brows) \(e.browMotion.formatted(4)) of the eye-corner distance")
+                    if let c {
+                        print(
+                            "  against the source: face kept in \(c.faceKept)/\(c.framesWithSourceFace) frames that had one; "
+                                + "upper face PSNR lowest \(c.upperFacePSNR.lowest.formatted(1)) dB, median "
+                                + "\(c.upperFacePSNR.median.formatted(1)) dB; largest frame-to-frame change "
+                                + "\(c.largestStep.output.formatted(2)) vs the source's \(c.largestStep.source.formatted(2)) "
+                                + "(\(c.stepRatio.formatted(2))x)")
+                    }
                 }
             }
             if json { Terminal.printJSON(rows) }

@@ -292,8 +292,9 @@ extension MouthShape {
 }
 
 /// Frames of a video by index, in any order, holding at most `capacity` decoded frames: forward
-/// reads stream, and a read behind the decoder starts it again from the top and keeps the frames
-/// just before the one asked for (what playing backward needs next).
+/// reads stream, and a read behind the decoder seeks back to the keyframe before the frames to keep
+/// (or starts again from the top when the file cannot seek) and keeps the frames just before the
+/// one asked for (what playing backward needs next).
 final class FrameCache {
     private let source: VideoSource
     private let capacity: Int
@@ -306,10 +307,13 @@ final class FrameCache {
 
     func frame(_ index: Int) throws -> YUVImage {
         if let frame = cached[index] { return frame }
-        if index < source.position { try source.rewind() }
+        if index < source.position {
+            // Back to a keyframe just before the frames to keep, or else to the start.
+            if !source.seek(toFrame: max(0, index - capacity + 1)) { try source.rewind() }
+        }
         while source.position <= index {
-            let position = source.position
             guard let frame = try source.next() else { break }
+            let position = source.position - 1
             if position > index - capacity {
                 cached[position] = frame
                 // Beyond capacity, the frame farthest from the one asked for goes.

@@ -13,6 +13,9 @@ public struct MouthSample: Sendable {
     public let opening: Double
     /// Corner to corner, in eye distances.
     public let width: Double
+    /// How lopsided the mouth is, in eye distances: the corners' difference in height and the
+    /// mouth's sideways offset from the nose (a twisted grimace is not a speech shape).
+    public let asymmetry: Double
     /// The head's turn in that frame, degrees.
     public let yaw: Double
     /// The lower face, cut from the frame (even-aligned).
@@ -57,7 +60,18 @@ public struct MouthBank: Sendable {
         samples.append(
             MouthSample(
                 frameIndex: index, landmarks: lm.mapped { $0 - origin }, opening: max(0, lm.innerLipGap) / iod,
-                width: lm.mouthWidth / iod, yaw: face.pose.yaw, crop: crop))
+                width: lm.mouthWidth / iod, asymmetry: Self.asymmetry(lm), yaw: face.pose.yaw, crop: crop))
+    }
+
+    static func asymmetry(_ lm: FaceLandmarks) -> Double {
+        let iod = max(lm.interocular, 1)
+        let across = (lm.rightEyeCenter - lm.leftEyeCenter) * (1 / iod)
+        let down = Point(-across.y, across.x)
+        func dot(_ a: Point, _ b: Point) -> Double { a.x * b.x + a.y * b.y }
+        let tilt = abs(dot(lm[54] - lm[48], down))
+        // The mouth's middle against the line from the nose bridge to the nose tip, carried down.
+        let offset = abs(dot(lm.mouthCenter - lm[33], across) - dot(lm[33] - lm[27], across) * 0.5)
+        return (tilt + offset) / iod
     }
 
     /// The person's range: the opening of a closed mouth, of a wide one, and the relaxed width.
@@ -98,8 +112,9 @@ public struct MouthBank: Sendable {
             let o = (sample.opening - t.opening) / openingScale
             let w = (sample.width - t.width) / widthScale
             let turn = yaw.map { (sample.yaw - $0) / 8 } ?? 0
+            let lopsided = max(0, sample.asymmetry - 0.03) / 0.03
             // A mouth more open than asked shows teeth that should not be there: worse than less.
-            return (sample.opening > t.opening ? 1.5 : 1) * o * o + w * w + turn * turn
+            return (sample.opening > t.opening ? 1.5 : 1) * o * o + w * w + turn * turn + lopsided * lopsided
         }
         func yaw(_ n: Int) -> Double? { yaws.indices.contains(n) ? yaws[n] : nil }
         var cost = (0..<count).map { match($0, target(for: shapes[0]), yaw: yaw(0)) }

@@ -19,7 +19,8 @@ final class MouthBankTests: XCTestCase {
         let samples = (0..<90).map { n -> MouthSample in
             let speaking = n < 60
             let opening = speaking ? 0.02 + 0.1 * (0.5 + 0.5 * sin(Double(n) * 0.7)) : 0.004
-            return MouthSample(frameIndex: n, landmarks: face, opening: opening, width: 0.9, yaw: 0, crop: crop)
+            return MouthSample(
+                frameIndex: n, landmarks: face, opening: opening, width: 0.9, asymmetry: 0, yaw: 0, crop: crop)
         }
         let bank = MouthBank(samples: samples)
         let shapes = (0..<120).map { n -> MouthShape in
