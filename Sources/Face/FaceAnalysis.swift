@@ -25,6 +25,8 @@ public enum FaceWarning: String, Sendable, CaseIterable {
     case multipleFaces = "multiple_faces"
     case lowResolution = "low_resolution"
     case notFrontFacing = "not_front_facing"
+    /// Found by the rig, not the analysis: the portrait's lips are far apart.
+    case mouthOpenAtRest = "mouth_open_at_rest"
 
     public var message: String {
         switch self {
@@ -33,6 +35,9 @@ public enum FaceWarning: String, Sendable, CaseIterable {
                 "Several faces were found; one is animated (the largest, unless face_index picks another) and the others stay still."
         case .lowResolution: return "The face is small (under 80 px between the eyes); the result may look soft."
         case .notFrontFacing: return "The head is turned more than 30 degrees; a front-facing photo animates best."
+        case .mouthOpenAtRest:
+            return
+                "The mouth is wide open in the photo (lips apart by more than a third of its width): pauses and /p b m/ close it by stretching the lips over the gap, which shows; a photo with the mouth closed or in a small smile animates best."
         }
     }
 }

@@ -215,3 +215,67 @@ extension FaceTrack {
         return FaceTrack(frames: out)
     }
 }
+
+extension FaceTrack {
+    private static let magic = Array("MPTRACK1".utf8)
+
+    /// The track as bytes (to keep with a video avatar): a header, the frame count, then per frame
+    /// a flag (0 no face, 1 a face, 2 a usable face) and, with a face, yaw, roll and the 68 points
+    /// as little-endian 32-bit floats.
+    public func serialized() -> [UInt8] {
+        var out = Self.magic
+        func put(_ value: UInt32) { withUnsafeBytes(of: value.littleEndian) { out += $0 } }
+        func put(_ value: Double) { put(Float(value).bitPattern) }
+        put(UInt32(frames.count))
+        for frame in frames {
+            guard let frame else {
+                out.append(0)
+                continue
+            }
+            out.append(frame.usable ? 2 : 1)
+            put(frame.pose.yaw)
+            put(frame.pose.roll)
+            for p in frame.landmarks.points {
+                put(p.x)
+                put(p.y)
+            }
+        }
+        return out
+    }
+
+    /// Reads `serialized()` bytes; nil when they are not a track.
+    public init?(serialized bytes: [UInt8]) {
+        guard bytes.count >= 12, Array(bytes[0..<8]) == Self.magic else { return nil }
+        var offset = 8
+        func word() -> UInt32? {
+            guard offset + 4 <= bytes.count else { return nil }
+            defer { offset += 4 }
+            return UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16
+                | UInt32(bytes[offset + 3]) << 24
+        }
+        func number() -> Double? { word().map { Double(Float(bitPattern: $0)) } }
+        guard let count = word(), count <= 1_000_000 else { return nil }
+        var frames: [TrackedFace?] = []
+        frames.reserveCapacity(Int(count))
+        for _ in 0..<count {
+            guard offset < bytes.count else { return nil }
+            let flag = bytes[offset]
+            offset += 1
+            guard flag != 0 else {
+                frames.append(nil)
+                continue
+            }
+            guard flag <= 2, let yaw = number(), let roll = number() else { return nil }
+            var points: [Point] = []
+            for _ in 0..<68 {
+                guard let x = number(), let y = number() else { return nil }
+                points.append(Point(x, y))
+            }
+            frames.append(
+                TrackedFace(
+                    landmarks: FaceLandmarks(points: points), pose: HeadPose(yaw: yaw, roll: roll), usable: flag == 2))
+        }
+        guard offset == bytes.count else { return nil }
+        self.init(frames: frames)
+    }
+}

@@ -28,7 +28,13 @@ struct InspectCommand: ParsableCommand {
             if let overlay { try inspection.writeOverlay(to: overlay) }
             let a = inspection.analysis
             if json {
-                Terminal.printJSON(Self.object(a, overlay: overlay))
+                var object = Self.object(a, overlay: overlay)
+                object["warnings"] = inspection.warnings.map { ["code": $0.rawValue, "message": $0.message] }
+                object["mouth"] = [
+                    "open_at_rest": inspection.rig.mouthOpenAtRest,
+                    "opening_per_width": (inspection.rig.restOpeningShare * 1000).rounded() / 1000,
+                ]
+                Terminal.printJSON(object)
                 return
             }
             print("portrait: \(a.imageWidth)x\(a.imageHeight), \(a.faces.count) face(s)")
@@ -41,7 +47,12 @@ struct InspectCommand: ParsableCommand {
             }
             print("pose: yaw \(a.pose.yaw.formatted(1))°, roll \(a.pose.roll.formatted(1))°")
             print("mesh: \(inspection.rig.rest.count) vertices, \(inspection.rig.triangles.count) triangles")
-            for warning in a.warnings { Terminal.warning(warning.rawValue, warning.message) }
+            print(
+                "mouth: "
+                    + (inspection.rig.mouthOpenAtRest
+                        ? "open at rest, lips apart by \((inspection.rig.restOpeningShare * 100).formatted(0)) % of its width"
+                        : "closed at rest"))
+            for warning in inspection.warnings { Terminal.warning(warning.rawValue, warning.message) }
             if let overlay { print("overlay: \(overlay)") }
         }
     }

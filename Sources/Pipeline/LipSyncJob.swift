@@ -73,6 +73,12 @@ public struct LipSyncJob: Sendable {
     /// as long as the sound (`syncMode` is then ignored). It plays forward and backward between
     /// two moments where the head is at rest, so a turn-around shows no jump.
     public var clone = false
+    /// The clip's face track from an earlier look at it (`VideoInspection`, kept with a video
+    /// avatar): the faces are then not tracked again. Ignored when it does not fit the clip.
+    public var knownTrack: FaceTrack?
+
+    /// Takes a known track from `FaceTrack.serialized()` bytes (ignored when they are not one).
+    public mutating func useKnownTrack(serialized bytes: [UInt8]) { knownTrack = FaceTrack(serialized: bytes) }
 
     public init(
         videoPath: String, sound: RenderJob.Sound, outputPath: String, syncMode: SyncMode = .bounce,
@@ -115,8 +121,22 @@ public struct LipSyncJob: Sendable {
         let source = try VideoSource(path: videoPath, limits: videoLimits)
         let info = source.info
         let (track, bank) = try timed("face_tracking") { () throws -> (FaceTrack, MouthBank) in
-            let tracker = FaceTracker(models: try FaceModels.shared(), faceIndex: options.faceIndex)
             var bank = MouthBank(expectedFrames: info.estimatedFrameCount)
+            if let known = knownTrack {
+                // Only the mouths to collect: the faces were found when the avatar was made.
+                var n = 0
+                while let frame = try source.next() {
+                    if known.frames.indices.contains(n), let face = known.frames[n] {
+                        bank.offer(frame, face: face, index: n)
+                    }
+                    n += 1
+                    if shouldStop() { throw MouthpieceError(.canceled, "The render was stopped.") }
+                }
+                if n == known.frames.count { return (known, bank) }
+                try source.rewind()
+                bank = MouthBank(expectedFrames: info.estimatedFrameCount)
+            }
+            let tracker = FaceTracker(models: try FaceModels.shared(), faceIndex: options.faceIndex)
             var n = 0
             while let frame = try source.next() {
                 if let face = try tracker.track(frame) { bank.offer(frame, face: face, index: n) }

@@ -20,6 +20,9 @@ public struct PortraitInspection: Sendable {
 
     private let portrait: RGBImage
 
+    /// The analysis's warnings, and the rig's (`mouth_open_at_rest`).
+    public var warnings: [FaceWarning] { analysis.warnings + (rig.tooOpenToClose ? [.mouthOpenAtRest] : []) }
+
     /// Writes a PNG with boxes, landmarks and the mesh drawn on the portrait.
     public func writeOverlay(to path: String) throws {
         let picture = Overlay.draw(analysis: analysis, on: portrait, rig: rig)

@@ -193,7 +193,8 @@ public struct RenderJob: Sendable {
         return RenderSummary(
             output: outputPath, duration: Double(frameCount) / Double(options.fps), frames: frameCount,
             fps: options.fps, width: framing.width, height: framing.height, bytes: bytes, framing: framing.mode,
-            warnings: analysis.warnings, captions: captions, timings: timings)
+            warnings: analysis.warnings + (rig.tooOpenToClose ? [.mouthOpenAtRest] : []), captions: captions,
+            timings: timings)
     }
 
     /// The still picture every frame of this job starts from (the portrait, framed): what a plain

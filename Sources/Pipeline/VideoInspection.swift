@@ -12,6 +12,8 @@ public struct VideoInspection: Sendable {
     public let turningPoints: (first: Int, last: Int)
     /// The first frame with a usable face (RGB, for a preview).
     public let still: RGBImage
+    /// The face on every frame (what `LipSyncJob.knownTrack` takes).
+    public let track: FaceTrack
 
     /// Reads the whole clip; `no_face_detected` when no frame has a usable face.
     public init(videoPath: String, faceIndex: Int? = nil, limits: VideoSource.Limits = .init()) throws {
@@ -30,6 +32,7 @@ public struct VideoInspection: Sendable {
                 field: "video")
         }
         let track = tracker.finish()
+        self.track = track
         info = source.info
         frames = count
         usableFrames = track.usableCount

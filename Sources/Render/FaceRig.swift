@@ -83,6 +83,13 @@ public struct FaceRig: Sendable {
     /// Whether the portrait shows an open mouth (teeth or a gap between the lips).
     public var mouthOpenAtRest: Bool { !teethLine.isEmpty }
 
+    /// The portrait's own opening between the lips as a share of the mouth's width.
+    public var restOpeningShare: Double { restOpening / max(landmarks.mouthWidth, 1) }
+
+    /// Lips so far apart at rest that closing them by warping cannot look right: beyond a third of
+    /// the mouth's width (a broad smile with teeth measures well under a fifth).
+    public var tooOpenToClose: Bool { restOpeningShare > 1.0 / 3 }
+
     /// Builds the rig for a face in a frame. With `portrait` (the frame's still picture) the rig
     /// also looks at the pixels to tell whether the mouth shows teeth at rest.
     public init(

@@ -23,6 +23,15 @@ struct AvatarRoutes {
         var face_index: Int?
     }
 
+    /// Where a video avatar's analysis names its face-track blob (not shown to clients).
+    static let trackField = "track_blob"
+
+    /// The face-track blob of a video avatar.
+    static func trackBlob(_ avatar: Avatar) -> String? {
+        let object = (try? JSONSerialization.jsonObject(with: Data(avatar.analysis.utf8))) as? [String: Any]
+        return object?[trackField] as? String
+    }
+
     /// Whether an avatar was made from a video.
     static func isVideo(_ avatar: Avatar) -> Bool { avatar.analysis.contains("\"kind\":\"video\"") }
 
@@ -45,6 +54,7 @@ struct AvatarRoutes {
             // Videos made from it hold their own link to the image, so they are not affected.
             blobs.remove(avatar.imageBlob)
             blobs.remove(avatar.previewBlob)
+            if let track = Self.trackBlob(avatar) { blobs.remove(track) }
             return Response(status: .noContent)
         }
     }
@@ -97,7 +107,7 @@ struct AvatarRoutes {
                 "yaw_degrees": (a.pose.yaw * 10).rounded() / 10,
                 "roll_degrees": (a.pose.roll * 10).rounded() / 10,
             ],
-            "warnings": a.warnings.map { ["code": $0.rawValue, "message": $0.message] },
+            "warnings": inspection.warnings.map { ["code": $0.rawValue, "message": $0.message] },
         ]
         let avatar = Avatar(
             id: "avt_" + StoreRules.randomToken(bytes: 12), keyID: key.id, imageBlob: image, previewBlob: preview.id,
@@ -124,12 +134,14 @@ struct AvatarRoutes {
             blobs.remove(video)
             throw error
         }
+        // The face track is kept, so that clones do not track the clip again.
+        let track = try blobs.put(inspection.track.serialized())
         let info = inspection.info
         let analysis: [String: Any] = [
             "kind": "video", "width": info.width, "height": info.height, "fps": info.frameRate.perSecond,
             "frames": inspection.frames, "duration": info.duration, "frames_with_face": inspection.usableFrames,
             "loop": ["first_frame": inspection.turningPoints.first, "last_frame": inspection.turningPoints.last],
-            "warnings": [[String: Any]](),
+            "warnings": [[String: Any]](), Self.trackField: track,
         ]
         let avatar = Avatar(
             id: "avt_" + StoreRules.randomToken(bytes: 12), keyID: key.id, imageBlob: video, previewBlob: preview.id,
@@ -158,6 +170,7 @@ struct AvatarRoutes {
 
     func describe(_ avatar: Avatar) -> [String: Any] {
         var out = (try? JSONSerialization.jsonObject(with: Data(avatar.analysis.utf8)) as? [String: Any]) ?? [:]
+        out[Self.trackField] = nil
         out["id"] = avatar.id
         out["object"] = "avatar"
         out["created_at"] = avatar.createdAt.formatted(.iso8601)

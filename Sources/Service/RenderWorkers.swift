@@ -159,6 +159,11 @@ public struct RenderWorkers: Service {
                     videoPath: blobs.path(job.imageBlob), sound: sound, outputPath: output.path, syncMode: mode,
                     options: options)
                 if case .clone = stored.input { lipSync.clone = true }
+                if let track = stored.trackBlob,
+                    let bytes = FileManager.default.contents(atPath: blobs.path(track))
+                {
+                    lipSync.useKnownTrack(serialized: [UInt8](bytes))
+                }
                 let ready = lipSync
                 render = { try ready.run(progress: $0, shouldStop: $1) }
             }
@@ -349,6 +354,8 @@ public struct RenderWorkers: Service {
         var options: RenderOptions
         var script: Script?
         var input: Input
+        /// A video avatar's face track, kept from when it was made.
+        var trackBlob: String? = nil
     }
 
     static func options(from json: String) throws -> StoredJob {
@@ -365,8 +372,9 @@ public struct RenderWorkers: Service {
             case "clone": .clone(mode)
             default: .image
             }
+        let trackBlob = object["track_blob"] as? String
         guard let script = object["script"] as? [String: Any], let text = script["text"] as? String else {
-            return StoredJob(options: options, script: nil, input: input)
+            return StoredJob(options: options, script: nil, input: input, trackBlob: trackBlob)
         }
         options.burnCaptions = object["burn_captions"] as? Bool ?? false
         return StoredJob(
@@ -374,7 +382,7 @@ public struct RenderWorkers: Service {
             script: Script(
                 text: text, language: script["language"] as? String ?? "en-us", voice: script["voice"] as? String,
                 rate: script["rate"] as? Int ?? 160, pitch: script["pitch"] as? Int ?? 50),
-            input: input)
+            input: input, trackBlob: trackBlob)
     }
 }
 

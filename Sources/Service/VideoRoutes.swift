@@ -142,6 +142,7 @@ struct VideoRoutes {
         // clip to clone).
         let syncMode = try body.sync_mode.map { try SyncMode.parse($0) }
         var input = "image"
+        var trackBlob: String?
         var video: [UInt8]?
         var imageBlob = ""
         switch (body.avatar_id, body.image_url, body.image, body.video_url, body.video) {
@@ -149,7 +150,11 @@ struct VideoRoutes {
             guard let avatar = try await store.avatar(id, keyID: key.id) else {
                 throw MouthpieceError(.notFound, "No avatar \(id).", field: "avatar_id")
             }
-            if AvatarRoutes.isVideo(avatar) { input = "clone" }
+            if AvatarRoutes.isVideo(avatar) {
+                input = "clone"
+                // Read at render time if the avatar still exists then; tracked again otherwise.
+                trackBlob = AvatarRoutes.trackBlob(avatar)
+            }
             imageBlob = try blobs.link(avatar.imageBlob)
         case (nil, let url?, nil, nil, nil):
             let bytes = try await loader.load(url, field: "image_url", maxBytes: limits.imageBytes)
@@ -193,6 +198,7 @@ struct VideoRoutes {
         if input != "image" {
             stored["input"] = input
             stored["sync_mode"] = (syncMode ?? .bounce).rawValue
+            if let trackBlob { stored["track_blob"] = trackBlob }
         }
         if !extra.isEmpty { stored["protocol"] = extra }
         let optionsJSON = String(

@@ -147,4 +147,18 @@ final class FaceTrackTests: XCTestCase {
         let snapped = try XCTUnwrap(smoothed.frames[20]).landmarks
         XCTAssertGreaterThan(snapped[66].y - (truth[20][66].y - 14), 11)
     }
+
+    func testATrackSurvivesBeingStoredAndGarbageIsNotATrack() throws {
+        let points = (0..<68).map { Point(Double($0) * 1.25, 300 - Double($0) * 0.5) }
+        let face = TrackedFace(
+            landmarks: FaceLandmarks(points: points), pose: HeadPose(yaw: -12.5, roll: 3), usable: true)
+        let turned = TrackedFace(
+            landmarks: FaceLandmarks(points: points), pose: HeadPose(yaw: 50, roll: 0), usable: false)
+        let track = FaceTrack(frames: [face, nil, turned, face])
+        let bytes = track.serialized()
+        let back = try XCTUnwrap(FaceTrack(serialized: bytes))
+        XCTAssertEqual(back.frames, track.frames)
+        XCTAssertNil(FaceTrack(serialized: Array(bytes.dropLast())), "truncated")
+        XCTAssertNil(FaceTrack(serialized: Array("not a face track at all".utf8)))
+    }
 }

@@ -176,3 +176,15 @@ final class LipSyncTests: XCTestCase {
         return mse == 0 ? 99 : 10 * log10(255 * 255 / mse)
     }
 }
+
+final class OpenMouthWarningTests: XCTestCase {
+    /// A portrait with the mouth wide open is animated with a clear warning; a smile with teeth
+    /// (which closes well) is not.
+    func testAWideOpenMouthIsWarnedAboutAndASmileIsNot() throws {
+        let open = try PortraitInspection(imagePath: try TestFiles.fixture("portraits/woman_mouth_wide_open.jpg"))
+        XCTAssertTrue(open.warnings.contains(.mouthOpenAtRest), "\(open.rig.restOpeningShare)")
+        let smile = try PortraitInspection(imagePath: try TestFiles.fixture("Tom_Cruise_avp_2014_4.jpg"))
+        XCTAssertTrue(smile.rig.mouthOpenAtRest)
+        XCTAssertFalse(smile.warnings.contains(.mouthOpenAtRest), "\(smile.rig.restOpeningShare)")
+    }
+}

@@ -84,6 +84,7 @@ extension ServerProcessTests {
         let avatar = try object(avatarData)
         XCTAssertEqual(avatar["kind"] as? String, "video")
         XCTAssertEqual(avatar["frames_with_face"] as? Int, avatar["frames"] as? Int)
+        XCTAssertNil(avatar["track_blob"], "where the track is kept is not shown")
         let long = dir + "/long.wav"
         try TestFiles.ffmpeg(["-i", try TestFiles.fixture("speech/en_ljspeech_read.wav"), "-t", "5", long])
         let (cloneData, cloneStatus) = try await upload(
