@@ -220,22 +220,20 @@ public struct LipSyncJob: Sendable {
                 settings.audioMatchesVideo = true
                 return settings
             }(), audioPath: audioPath)
-        let frames = FrameCache(source: source)
         try source.rewind()
-        let compositor = MouthCompositor()
-        var pasteTime = Duration.zero
+        // Frames are fetched and pasted on a second thread while this one encodes.
+        let maker = PasteWork(
+            frames: FrameCache(source: source), track: track, bank: bank, path: path,
+            openings: shapes.map { bank.target(for: $0).opening }, sources: sources)
+        let producer = FrameProducer(count: frameCount) { try maker.frame($0) }
+        defer { producer.stop() }
+        var waitTime = Duration.zero
         var encodeTime = Duration.zero
         for n in 0..<frameCount {
-            let s = sources[n]
-            var frame = try frames.frame(s)
             let t0 = clock.now
-            if let face = track.frames[s], face.usable {
-                let sample = bank.samples[path[n]]
-                compositor.paste(
-                    sample, opening: bank.target(for: shapes[n]).opening, into: &frame, face: face.landmarks)
-            }
+            let frame = try producer.take(n)
             let t1 = clock.now
-            pasteTime += t1 - t0
+            waitTime += t1 - t0
             try writer.append(frame)
             encodeTime += clock.now - t1
             progress(RenderProgress(stage: .rendering, framesDone: n + 1, frameCount: frameCount))
@@ -245,7 +243,8 @@ public struct LipSyncJob: Sendable {
         let t2 = clock.now
         try writer.finish()
         encodeTime += clock.now - t2
-        timings.append(("render", pasteTime.inSeconds))
+        // "render" is the time spent waiting for pasted frames: work not hidden behind encoding.
+        timings.append(("render", waitTime.inSeconds))
         timings.append(("encode", encodeTime.inSeconds))
         let captions = prepared.spoken.map { Captions.cues($0.words) } ?? []
         if prepared.spoken != nil && options.captionFiles {
@@ -308,6 +307,37 @@ extension MouthShape {
         MouthShape(
             jawOpen: jawOpen * amount, lipGap: lipGap * amount, spread: spread * amount, rounding: rounding * amount,
             upperLipRaise: upperLipRaise * amount, lowerLipTuck: lowerLipTuck * amount)
+    }
+}
+
+/// What the paste thread of a `LipSyncJob` does for output frame `n`: fetch its source frame and,
+/// where that has a usable face, paste the chosen mouth with the asked-for opening. Used by one
+/// thread at a time.
+final class PasteWork: @unchecked Sendable {
+    let frames: FrameCache
+    let track: FaceTrack
+    let bank: MouthBank
+    let path: [Int]
+    let openings: [Double]
+    let sources: [Int]
+    let compositor = MouthCompositor()
+
+    init(frames: FrameCache, track: FaceTrack, bank: MouthBank, path: [Int], openings: [Double], sources: [Int]) {
+        self.frames = frames
+        self.track = track
+        self.bank = bank
+        self.path = path
+        self.openings = openings
+        self.sources = sources
+    }
+
+    func frame(_ n: Int) throws -> YUVImage {
+        let s = sources[n]
+        var frame = try frames.frame(s)
+        if let face = track.frames[s], face.usable {
+            compositor.paste(bank.samples[path[n]], opening: openings[n], into: &frame, face: face.landmarks)
+        }
+        return frame
     }
 }
 

@@ -147,6 +147,25 @@ final class LipSyncTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(measured.correlationAtZero, 0.5, "\(measured.correlationByLag)")
     }
 
+    /// Stopped at any moment (while tracking, or while pasting and encoding with the paste thread
+    /// ahead): `canceled`, nothing left behind, and the next job runs.
+    func testALipSyncStoppedAtAnyMomentEndsCleanly() throws {
+        let dir = try TestFiles.scratchDirectory(for: self)
+        let video = try TestFiles.fixture(Self.clip)
+        let audio = try TestFiles.fixture("speech/en_ljspeech_read.wav")
+        for stopAt in [5, 150, 200, 260] {
+            var asked = 0
+            XCTAssertThrowsError(
+                try LipSyncJob(videoPath: video, sound: .audio(path: audio), outputPath: dir + "/out.mp4").run(
+                    shouldStop: {
+                        asked += 1
+                        return asked >= stopAt
+                    })
+            ) { XCTAssertEqual(($0 as? MouthpieceError)?.code, .canceled, "stopped at \(stopAt)") }
+            XCTAssertEqual(ls(dir), [], "nothing left after a stop at \(stopAt)")
+        }
+    }
+
     func testSyncModesMapOutputFramesToSourceFrames() {
         XCTAssertEqual(
             (0..<12).map { SyncMode.bounce.sourceFrame($0, count: 4) }, [0, 1, 2, 3, 2, 1, 0, 1, 2, 3, 2, 1])
