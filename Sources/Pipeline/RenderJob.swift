@@ -138,7 +138,8 @@ public struct RenderJob: Sendable {
         let base = framing.baseFrame(from: portrait)
         let rig = FaceRig(
             landmarks: analysis.landmarks.mapped(framing.map), frameWidth: framing.width,
-            frameHeight: framing.height, expressiveness: options.expressiveness, portrait: base)
+            frameHeight: framing.height, expressiveness: options.expressiveness, portrait: base,
+            wholeHead: options.headMotion > 0)
         let renderer = FrameRenderer(base: base, rig: rig)
 
         let writer = try VideoWriter(

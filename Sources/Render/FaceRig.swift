@@ -43,6 +43,13 @@ public struct FaceRig: Sendable {
     /// what makes the face turn (2.5D) rather than slide, with the background still.
     let depth: [Double]
     let centre: Point
+    /// How much of the head's own motion (sway and tilt) each vertex follows.
+    let carry: [Double]
+    /// Where the head tilts about: below the chin.
+    let neck: Point
+    let frameSize: Point
+    /// Moving vertices on the frame's border, and which of their coordinates are pinned.
+    let edgePins: [(vertex: Int, x: Bool, y: Bool)]
     /// For a portrait whose mouth is open at rest, how far each lip vertex moves along the face's
     /// vertical (pixels, down positive) when the mouth is closed by warping: the upper lip comes a
     /// little way down with the teeth behind it, the lower lip and the jaw come up the rest and
@@ -92,10 +99,15 @@ public struct FaceRig: Sendable {
 
     /// Builds the rig for a face in a frame. With `portrait` (the frame's still picture) the rig
     /// also looks at the pixels to tell whether the mouth shows teeth at rest.
+    /// Whether head motion moves the whole head (hair, neck) rather than the face's inner features
+    /// alone; false keeps the animated region to the face.
+    public let wholeHead: Bool
+
     public init(
         landmarks: FaceLandmarks, frameWidth: Int, frameHeight: Int, expressiveness: Double = 1,
-        portrait: RGBImage? = nil
+        portrait: RGBImage? = nil, wholeHead: Bool = false
     ) {
+        self.wholeHead = wholeHead
         self.landmarks = landmarks
         self.expressiveness = expressiveness
         let eyes = landmarks.rightEyeCenter - landmarks.leftEyeCenter
@@ -106,17 +118,26 @@ public struct FaceRig: Sendable {
         chinDepth = max(Self.dot(landmarks[8] - pivot, down), unit * 0.5)
 
         var points = landmarks.points
-        func add(_ p: Point) -> Int? {
+        // How much of the head's own motion each vertex follows: 1 for the head, less for the
+        // neck, 0 for the background and the frame's edges.
+        var carry = [Double](repeating: 1, count: points.count)
+        func add(_ p: Point, carry share: Double = 1, insideOnly: Bool = false) -> Int? {
+            // A ring point beyond the frame is left out rather than pulled onto its edge, where the
+            // head's motion would fold thin triangles over.
+            if insideOnly && (p.x < 1 || p.y < 1 || p.x > Double(frameWidth) - 1 || p.y > Double(frameHeight) - 1) {
+                return nil
+            }
             let q = Point(min(Double(frameWidth), max(0, p.x)), min(Double(frameHeight), max(0, p.y)))
             // Near-duplicates would make slivers; the first point at a place wins.
             if points.contains(where: { $0.distance(to: q) < 2 }) { return nil }
             points.append(q)
+            carry.append(share)
             return points.count - 1
         }
         let centre = Point.mean(landmarks.points)
-        // Fixed points below the jaw: the skin between them and the jaw stretches as the chin
-        // drops, and nothing beyond them moves (the neck, the collar, the background).
-        for j in 2...14 { _ = add(landmarks[j] + (landmarks[j] - centre) * 0.45) }
+        // Points below the jaw: the skin between them and the jaw stretches as the chin drops; they
+        // follow the head's motion half way (the neck bends under it).
+        for j in 2...14 { _ = add(landmarks[j] + (landmarks[j] - centre) * 0.45, carry: 0.5) }
         // A ring of lid-skin vertices above each eye, between the lid and the brow, so that a blink
         // stretches the skin just above the eye rather than dragging the brow down.
         var lids: [(Int, Int, Double)] = []
@@ -160,26 +181,43 @@ public struct FaceRig: Sendable {
         var teethLine: [Int] = []
         for i in lowerContour {
             points.append(points[i] - down * 0.25)
+            carry.append(1)
             teethLine.append(points.count - 1)
         }
-        // Forehead, fixed: above the brows, away from the nose.
+        // Forehead: above the brows, away from the nose.
         for b in [17, 19, 21, 22, 24, 26] { _ = add(landmarks[b] + (landmarks[b] - landmarks[30]) * 0.45) }
-        // A fixed ring around the head confines the motion.
+        // A ring around the head (hair included) moves with it; below the mouth it is the neck,
+        // which follows less. A wider ring stays put: the band between the two stretches as the
+        // head moves, and nothing beyond it moves (background, shoulders).
         let box = Rect.bounding(landmarks.points)
-        let rx = box.width * 0.95
-        let ry = box.height * 1.05
-        for k in 0..<20 {
-            let angle = Double(k) / 20 * 2 * Double.pi
-            _ = add(centre + Point(rx * cos(angle), ry * sin(angle)))
+        let mouthLevel = Self.dot(landmarks[57] - centre, down)
+        for k in 0..<32 {
+            let angle = Double(k) / 32 * 2 * Double.pi
+            let p = centre + Point(box.width * 1.3 * cos(angle), box.height * 1.4 * sin(angle))
+            _ = add(p, carry: Self.dot(p - centre, down) > mouthLevel ? 0.3 : 1, insideOnly: true)
         }
+        for k in 0..<32 {
+            let angle = Double(k) / 32 * 2 * Double.pi
+            _ = add(
+                centre + Point(box.width * 2.3 * cos(angle), box.height * 2.4 * sin(angle)), carry: 0,
+                insideOnly: true)
+        }
+        // The frame's border, fixed.
         let (w, h) = (Double(frameWidth), Double(frameHeight))
-        for p in [
-            Point(0, 0), Point(w / 2, 0), Point(w, 0), Point(w, h / 2), Point(w, h), Point(w / 2, h), Point(0, h),
-            Point(0, h / 2),
-        ] {
-            _ = add(p)
+        for k in 0...8 {
+            let (x, y) = (w * Double(k) / 8, h * Double(k) / 8)
+            for p in [Point(x, 0), Point(x, h), Point(0, y), Point(w, y)] { _ = add(p, carry: 0) }
         }
         rest = points
+        self.carry = carry
+        frameSize = Point(w, h)
+        // A vertex on the frame's border may slide along it, never off it: the frame stays covered.
+        edgePins = points.indices.compactMap { i in
+            let p = points[i]
+            let (x, y) = (p.x <= 0 || p.x >= w, p.y <= 0 || p.y >= h)
+            return carry[i] > 0 && (x || y) ? (i, x, y) : nil
+        }
+        neck = landmarks[8] + down * unit
         self.lids = lids
         self.teethLine = teethLine
         self.upperEdge = upperEdge
@@ -227,7 +265,9 @@ public struct FaceRig: Sendable {
         self.expressiveness = expressiveness
         let mesh = Delaunay.triangulate(open)
         triangles = mesh
-        let movable = Set(Array(1...15) + Array(17...67) + lids.map(\.0) + teethLine + upperEdge + lowerEdge)
+        let movable = Set(
+            Array(1...15) + Array(17...67) + lids.map(\.0) + teethLine + upperEdge + lowerEdge
+                + (wholeHead ? Array(0...67) + carry.indices.filter { carry[$0] > 0 } : []))
         // The lower lip is drawn last: when it rises over the portrait's teeth, it covers them.
         let lowerLip = Set([55, 56, 57, 58, 59, 65, 66, 67] + lowerEdge)
         let teeth = Set(teethLine)
@@ -329,17 +369,34 @@ public struct FaceRig: Sendable {
         return out
     }
 
-    /// Turns, nods and tilts move the face's inner features by their depth (the outline stays),
-    /// and the brows lift.
+    /// How far the whole head sways for a turn or nod of one radian, in eye distances.
+    static let headSway = 3.6
+
+    /// Turns and nods shift the face's inner features by their depth (a 2.5D turn); the whole
+    /// head, hair included, sways with them and tilts about the neck, the neck following part way;
+    /// the brows lift.
     private func applyHead(_ h: HeadMotion, to out: inout [Point]) {
         let reach = 2.2 * unit
-        let (sr, cr) = (sin(h.roll), cos(h.roll))
-        let shift = across * (sin(h.yaw) * reach) + down * (sin(h.pitch) * reach)
-        for i in out.indices where depth[i] > 0 {
-            let d = out[i] - centre
-            out[i] = centre + Point(d.x * cr - d.y * sr, d.x * sr + d.y * cr) + shift * depth[i]
-        }
+        let turn = across * (sin(h.yaw) * reach) + down * (sin(h.pitch) * reach)
+        for i in out.indices where depth[i] > 0 { out[i] = out[i] + turn * depth[i] }
         for i in 17...26 { out[i] = out[i] - down * (h.browLift * 0.05 * unit) }
+        guard wholeHead else { return }
+        let sway = across * (sin(h.yaw) * Self.headSway * unit) + down * (sin(h.pitch) * Self.headSway * unit)
+        let (sr, cr) = (sin(h.roll), cos(h.roll))
+        for i in out.indices where carry[i] > 0 {
+            let c = carry[i]
+            let d = out[i] - neck
+            let tilted = Point(d.x * cr - d.y * sr, d.x * sr + d.y * cr)
+            out[i] = out[i] + (tilted - d) * c + sway * c
+        }
+        for (i, x, y) in edgePins {
+            if x { out[i].x = rest[i].x }
+            if y { out[i].y = rest[i].y }
+        }
+        // Vertices near the border must not cross it (their triangles would fold over).
+        for i in out.indices where carry[i] > 0 {
+            out[i] = Point(min(frameSize.x, max(0, out[i].x)), min(frameSize.y, max(0, out[i].y)))
+        }
     }
 
     /// The parted lips' outline in a deformed pose: the upper edge (left corner to right corner)

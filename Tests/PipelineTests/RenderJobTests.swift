@@ -53,7 +53,7 @@ final class RenderJobTests: XCTestCase {
         try VideoReader.forEachFrame(path: output) { _, frame in
             let landmarks = try analyzer.analyze(frame).landmarks
             openings.append(landmarks.innerLipGap / landmarks.interocular)
-            if let previous { backgroundSteps.append(Self.meanDifference(previous, frame, rows: 0..<120)) }
+            if let previous { backgroundSteps.append(Self.cornerDifference(previous, frame, size: 32)) }
             previous = frame
             return true
         }
@@ -66,8 +66,9 @@ final class RenderJobTests: XCTestCase {
         // He smiles with his teeth showing; in silence the lips close over them (by warping).
         XCTAssertLessThan(silenceMean, speechMean / 3, "speech \(speechMean) vs silence \(silenceMean)")
         XCTAssertLessThan(silenceFrames.max()! - silenceFrames.min()!, 0.05, "no quiver in silence")
-        // The top of the picture (background and hair) does not change beyond encoder noise: frame to
-        // frame it is still, with a small step where the encoder starts a new group of pictures.
+        // The corners of the picture (background, shoulders) do not change beyond encoder noise while
+        // the head moves: frame to frame they are still, with a small step where the encoder
+        // starts a new group of pictures.
         let steps = backgroundSteps.sorted()
         XCTAssertLessThan(steps[steps.count / 2], 0.2)
         XCTAssertLessThan(steps.last!, 3)
@@ -167,13 +168,17 @@ final class RenderJobTests: XCTestCase {
         }
     }
 
-    static func meanDifference(_ a: RGBImage, _ b: RGBImage, rows: Range<Int>) -> Double {
+    /// Mean absolute difference over the four `size` x `size` corners.
+    static func cornerDifference(_ a: RGBImage, _ b: RGBImage, size: Int) -> Double {
         var sum = 0
         var count = 0
-        for y in rows {
-            for i in (y * a.stride)..<((y + 1) * a.stride) {
-                sum += abs(Int(a.pixels[i]) - Int(b.pixels[i]))
-                count += 1
+        for (x0, y0) in [(0, 0), (a.width - size, 0), (0, a.height - size), (a.width - size, a.height - size)] {
+            for y in y0..<(y0 + size) {
+                for x in x0..<(x0 + size) {
+                    let (p, q) = (a[x, y], b[x, y])
+                    sum += abs(Int(p.0) - Int(q.0)) + abs(Int(p.1) - Int(q.1)) + abs(Int(p.2) - Int(q.2))
+                    count += 3
+                }
             }
         }
         return Double(sum) / Double(count)
@@ -315,6 +320,7 @@ final class HeadMotionMeasureTests: XCTestCase {
         }
         print("head motion (brows / eye-corner distance): still \(figures[0]), default \(figures[1])")
         XCTAssertLessThan(figures[0], 0.01, "a still head")
-        XCTAssertGreaterThan(figures[1], 2 * figures[0], "the default moves the head")
+        // REALISM.md: real speakers measure 0.08 to 0.5; the issue asks at least 0.08 at the default.
+        XCTAssertGreaterThanOrEqual(figures[1], 0.08, "the default moves the head like a speaker's")
     }
 }
