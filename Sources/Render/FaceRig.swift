@@ -199,7 +199,7 @@ public struct FaceRig: Sendable {
         for k in 0..<32 {
             let angle = Double(k) / 32 * 2 * Double.pi
             _ = add(
-                centre + Point(box.width * 2.3 * cos(angle), box.height * 2.4 * sin(angle)), carry: 0,
+                centre + Point(box.width * 1.75 * cos(angle), box.height * 1.85 * sin(angle)), carry: 0,
                 insideOnly: true)
         }
         // The frame's border, fixed.
