@@ -20,6 +20,25 @@ public struct MouthSample: Sendable {
     public let yaw: Double
     /// The lower face, cut from the frame (even-aligned).
     public let crop: YUVImage
+    /// The outer lips' height over their width: higher when rounded ("oo") or wide open.
+    public let roundness: Double
+    /// How much teeth show between the lips, 0 (none: closed, or a dark mouth) to 1.
+    public let teeth: Double
+
+    public init(
+        frameIndex: Int, landmarks: FaceLandmarks, opening: Double, width: Double, asymmetry: Double, yaw: Double,
+        crop: YUVImage, roundness: Double = 0.35, teeth: Double = 0
+    ) {
+        self.frameIndex = frameIndex
+        self.landmarks = landmarks
+        self.opening = opening
+        self.width = width
+        self.asymmetry = asymmetry
+        self.yaw = yaw
+        self.crop = crop
+        self.roundness = roundness
+        self.teeth = teeth
+    }
 }
 
 /// A bank of real mouths from footage of one person, indexed by shape: the mouths a render picks
@@ -57,10 +76,51 @@ public struct MouthBank: Sendable {
         guard x1 - x0 >= 8, y1 - y0 >= 8 else { return }
         let crop = frame.cropped(x: x0, y: y0, width: x1 - x0, height: y1 - y0)
         let origin = Point(Double(x0), Double(y0))
+        let local = lm.mapped { $0 - origin }
+        let opening = max(0, lm.innerLipGap) / iod
         samples.append(
             MouthSample(
-                frameIndex: index, landmarks: lm.mapped { $0 - origin }, opening: max(0, lm.innerLipGap) / iod,
-                width: lm.mouthWidth / iod, asymmetry: Self.asymmetry(lm), yaw: face.pose.yaw, crop: crop))
+                frameIndex: index, landmarks: local, opening: opening, width: lm.mouthWidth / iod,
+                asymmetry: Self.asymmetry(lm), yaw: face.pose.yaw, crop: crop,
+                roundness: lm[57].distance(to: lm[51]) / max(lm.mouthWidth, 1),
+                teeth: opening > 0.02 ? Self.teeth(in: crop, landmarks: local) : 0))
+    }
+
+    /// Teeth between the lips: how much brighter the inside of the inner-lip outline is than the
+    /// lips themselves (luma), as a share of 40 levels, 0...1.
+    static func teeth(in crop: YUVImage, landmarks lm: FaceLandmarks) -> Double {
+        let inner = Array(60...67).map { lm[$0] }
+        let outer = Array(48...59).map { lm[$0] }
+        let box = Rect.bounding(outer)
+        var (insideSum, insideCount, lipSum, lipCount) = (0, 0, 0, 0)
+        for row in max(0, Int(box.minY))..<min(crop.height, Int(box.maxY) + 1) {
+            for x in max(0, Int(box.minX))..<min(crop.width, Int(box.maxX) + 1) {
+                let p = Point(Double(x) + 0.5, Double(row) + 0.5)
+                let value = Int(crop.y[row * crop.width + x])
+                if Self.contains(inner, p) {
+                    insideSum += value
+                    insideCount += 1
+                } else if Self.contains(outer, p) {
+                    lipSum += value
+                    lipCount += 1
+                }
+            }
+        }
+        guard insideCount > 4, lipCount > 4 else { return 0 }
+        let contrast = Double(insideSum) / Double(insideCount) - Double(lipSum) / Double(lipCount)
+        return min(1, max(0, contrast / 40))
+    }
+
+    /// Even-odd point-in-polygon.
+    static func contains(_ polygon: [Point], _ p: Point) -> Bool {
+        var inside = false
+        var j = polygon.count - 1
+        for i in polygon.indices {
+            let (a, b) = (polygon[i], polygon[j])
+            if (a.y > p.y) != (b.y > p.y), p.x < (b.x - a.x) * (p.y - a.y) / (b.y - a.y) + a.x { inside.toggle() }
+            j = i
+        }
+        return inside
     }
 
     static func asymmetry(_ lm: FaceLandmarks) -> Double {
@@ -87,12 +147,30 @@ public struct MouthBank: Sendable {
 
     /// The opening and width (eye distances) this person's mouth has for `shape`.
     public func target(for shape: MouthShape) -> (opening: Double, width: Double) {
-        let r = range
+        target(for: shape, range: range)
+    }
+
+    func target(for shape: MouthShape, range r: (closed: Double, wide: Double, width: Double)) -> (
+        opening: Double, width: Double
+    ) {
         // How far the lips part, 0...1 of the widest, as the portrait rig measures it.
-        let openness = min(1, max(0, (0.136 * shape.jawOpen + 0.075 * shape.lipGap) / 0.211))
-        let opening = openness * r.wide
+        let opening = Self.openness(shape) * r.wide
         let width = r.width * (1 + 0.1 * shape.spread - 0.15 * shape.rounding)
         return (opening, width)
+    }
+
+    static func openness(_ shape: MouthShape) -> Double {
+        min(1, max(0, (0.136 * shape.jawOpen + 0.075 * shape.lipGap) / 0.211))
+    }
+
+    /// Extra cost of a sample's roundness and teeth for `shape`: a rounded vowel wants a taller,
+    /// narrower mouth; teeth show on sibilants and open spread vowels, not on rounded ones.
+    func detailCost(_ sample: MouthSample, _ shape: MouthShape, calmRoundness: Double) -> Double {
+        let wantRound = calmRoundness + 0.25 * shape.rounding + 0.3 * Self.openness(shape)
+        let wantTeeth = min(1, max(0, 1.2 * shape.upperLipRaise + 0.4 * max(0, shape.spread) - 0.8 * shape.rounding))
+        let round = (sample.roundness - wantRound) / 0.12
+        let teeth = sample.opening > 0.02 ? (sample.teeth - wantTeeth) / 0.6 : 0
+        return 0.5 * (round * round + teeth * teeth)
     }
 
     /// For each target shape, the sample to show: a path through the bank that matches the shapes
@@ -117,12 +195,17 @@ public struct MouthBank: Sendable {
             return (sample.opening > t.opening ? 1.5 : 1) * o * o + w * w + turn * turn + lopsided * lopsided
         }
         func yaw(_ n: Int) -> Double? { yaws.indices.contains(n) ? yaws[n] : nil }
-        var cost = (0..<count).map { match($0, target(for: shapes[0]), yaw: yaw(0)) }
+        let closedish = samples.filter { $0.opening <= r.closed + 0.2 * (r.wide - r.closed) }.map(\.roundness).sorted()
+        let calmRoundness = closedish.isEmpty ? 0.3 : closedish[closedish.count / 2]
+        let targets = shapes.map { target(for: $0, range: r) }
+        func fit(_ s: Int, _ n: Int) -> Double {
+            match(s, targets[n], yaw: yaw(n)) + detailCost(samples[s], shapes[n], calmRoundness: calmRoundness)
+        }
+        var cost = (0..<count).map { fit($0, 0) }
         var back: [[Int32]] = []
         back.reserveCapacity(shapes.count)
         back.append([Int32](repeating: -1, count: count))
         for n in 1..<shapes.count {
-            let t = target(for: shapes[n])
             // The cheapest predecessor for an arbitrary jump is the same for every sample.
             var best = 0
             for s in 1..<count where cost[s] < cost[best] { best = s }
@@ -139,7 +222,7 @@ public struct MouthBank: Sendable {
                     c = cost[s] + holdCost
                     f = s
                 }
-                next[s] = c + match(s, t, yaw: yaw(n))
+                next[s] = c + fit(s, n)
                 from[s] = Int32(f)
             }
             cost = next
