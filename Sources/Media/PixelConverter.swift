@@ -7,16 +7,7 @@ public enum PixelConverter {
     static func toRGB(_ frame: UnsafeMutablePointer<AVFrame>) throws -> RGBImage {
         let width = Int(frame.pointee.width)
         let height = Int(frame.pointee.height)
-        var format = AVPixelFormat(frame.pointee.format)
-        // JPEG's full-range YUV formats are deprecated names; swscale wants range set explicitly.
-        var fullRange = frame.pointee.color_range == AVCOL_RANGE_JPEG
-        switch format {
-        case AV_PIX_FMT_YUVJ420P: format = AV_PIX_FMT_YUV420P; fullRange = true
-        case AV_PIX_FMT_YUVJ422P: format = AV_PIX_FMT_YUV422P; fullRange = true
-        case AV_PIX_FMT_YUVJ444P: format = AV_PIX_FMT_YUV444P; fullRange = true
-        case AV_PIX_FMT_YUVJ440P: format = AV_PIX_FMT_YUV440P; fullRange = true
-        default: break
-        }
+        let (format, fullRange) = sourceFormat(frame)
         guard
             let scaler = sws_getContext(
                 Int32(width), Int32(height), format, Int32(width), Int32(height), AV_PIX_FMT_RGB24,
@@ -44,6 +35,20 @@ public enum PixelConverter {
             }
         }
         return RGBImage(width: width, height: height, pixels: pixels)
+    }
+
+    /// A decoded frame's pixel format as swscale wants it, and whether it is full range: JPEG's
+    /// full-range YUV formats are deprecated names for the plain ones with the range set.
+    static func sourceFormat(_ frame: UnsafeMutablePointer<AVFrame>) -> (AVPixelFormat, fullRange: Bool) {
+        let format = AVPixelFormat(frame.pointee.format)
+        let fullRange = frame.pointee.color_range == AVCOL_RANGE_JPEG
+        switch format {
+        case AV_PIX_FMT_YUVJ420P: return (AV_PIX_FMT_YUV420P, true)
+        case AV_PIX_FMT_YUVJ422P: return (AV_PIX_FMT_YUV422P, true)
+        case AV_PIX_FMT_YUVJ444P: return (AV_PIX_FMT_YUV444P, true)
+        case AV_PIX_FMT_YUVJ440P: return (AV_PIX_FMT_YUV440P, true)
+        default: return (format, fullRange)
+        }
     }
 
     /// Resamples a region of `image` (`source`, in pixels) to `width` x `height` with a

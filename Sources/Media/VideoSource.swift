@@ -244,14 +244,7 @@ public final class VideoSource {
         guard sourceWidth >= 16, sourceHeight >= 16 else {
             throw MouthpieceError(.unsupportedVideo, "A frame of the video has no picture.", field: "video")
         }
-        var pixelFormat = AVPixelFormat(frame.pointee.format)
-        var fullRange = frame.pointee.color_range == AVCOL_RANGE_JPEG
-        switch pixelFormat {
-        case AV_PIX_FMT_YUVJ420P: pixelFormat = AV_PIX_FMT_YUV420P; fullRange = true
-        case AV_PIX_FMT_YUVJ422P: pixelFormat = AV_PIX_FMT_YUV422P; fullRange = true
-        case AV_PIX_FMT_YUVJ444P: pixelFormat = AV_PIX_FMT_YUV444P; fullRange = true
-        default: break
-        }
+        let (pixelFormat, fullRange) = PixelConverter.sourceFormat(frame)
         let key = (sourceWidth, sourceHeight, pixelFormat.rawValue)
         if scaler == nil || scalerInput != key {
             if let scaler { sws_freeContext(scaler) }

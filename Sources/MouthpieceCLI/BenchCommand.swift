@@ -63,34 +63,9 @@ struct BenchCommand: ParsableCommand {
             try AtomicFile.write(try ImageEncoder.png(frame), to: still)
             let me = try executablePath()
 
-            var ours: [Double] = []
-            var theirs: [Double] = []
-            var ourPeak = 0.0
-            var theirPeak = 0.0
-            var stages: [String: [Double]] = [:]
-            for run in 0..<runs {
-                let reference = try ChildProcess.run(ffmpeg, referenceArguments(still, speech, scratch + "/ref.mp4"))
-                guard reference.status == 0 else {
-                    throw MouthpieceError(.internalError, "The reference ffmpeg encode failed.")
-                }
-                let render = try ChildProcess.run(
-                    me, renderArguments(speech, scratch + "/out.mp4"), stdoutPath: scratch + "/summary.json")
-                guard render.status == 0 else {
-                    throw MouthpieceError(.internalError, "mouthpiece render failed (exit \(render.status)).")
-                }
-                theirs.append(reference.seconds)
-                ours.append(render.seconds)
-                theirPeak = max(theirPeak, reference.peakMiB)
-                ourPeak = max(ourPeak, render.peakMiB)
-                for (stage, seconds) in try timings(scratch + "/summary.json") {
-                    stages[stage, default: []].append(seconds)
-                }
-                if !json {
-                    print(
-                        "run \(run + 1)/\(runs): ffmpeg \(reference.seconds.formatted(2)) s, "
-                            + "mouthpiece \(render.seconds.formatted(2)) s")
-                }
-            }
+            let (ours, theirs, ourPeak, theirPeak, stages) = try alternate(
+                reference: referenceArguments(still, speech, scratch + "/ref.mp4"),
+                ours: renderArguments(speech, scratch + "/out.mp4"), scratch: scratch, names: ("ffmpeg", "mouthpiece"))
             let info = try MediaProbe.probe(path: scratch + "/out.mp4")
             let ratio = median(ours) / median(theirs)
             var figures: [String: Any] = [
@@ -161,44 +136,16 @@ struct BenchCommand: ParsableCommand {
                     "scale=-2:1080:flags=lanczos,pad=1920:1080:(ow-iw)/2:0,fps=30,format=yuv420p", "-c:v", "libx264",
                     "-preset", "veryfast", "-crf", "18", clip,
                 ])
-            let me = try executablePath()
-            var ours: [Double] = []
-            var theirs: [Double] = []
-            var (ourPeak, theirPeak) = (0.0, 0.0)
-            var stages: [String: [Double]] = [:]
-            for run in 0..<runs {
-                let reference = try ChildProcess.run(
-                    ffmpeg,
-                    [
-                        "-v", "error", "-y", "-i", clip, "-i", speech, "-map", "0:v", "-map", "1:a", "-c:v", "libx264",
-                        "-preset", preset, "-crf", String(crf), "-c:a", "aac", "-shortest", "-movflags", "+faststart",
-                        scratch + "/ref.mp4",
-                    ])
-                guard reference.status == 0 else {
-                    throw MouthpieceError(.internalError, "The reference encode failed.")
-                }
-                let render = try ChildProcess.run(
-                    me,
-                    [
-                        "lipsync", "--video", clip, "--audio", speech, "-o", scratch + "/out.mp4", "--sync-mode", "cut",
-                        "--preset", preset, "--crf", String(crf), "--json", "--quiet",
-                    ], stdoutPath: scratch + "/summary.json")
-                guard render.status == 0 else {
-                    throw MouthpieceError(.internalError, "mouthpiece lipsync failed (exit \(render.status)).")
-                }
-                theirs.append(reference.seconds)
-                ours.append(render.seconds)
-                theirPeak = max(theirPeak, reference.peakMiB)
-                ourPeak = max(ourPeak, render.peakMiB)
-                for (stage, seconds) in try timings(scratch + "/summary.json") {
-                    stages[stage, default: []].append(seconds)
-                }
-                if !json {
-                    print(
-                        "run \(run + 1)/\(runs): ffmpeg re-encode \(reference.seconds.formatted(2)) s, "
-                            + "mouthpiece lipsync \(render.seconds.formatted(2)) s")
-                }
-            }
+            let (ours, theirs, ourPeak, theirPeak, stages) = try alternate(
+                reference: [
+                    "-v", "error", "-y", "-i", clip, "-i", speech, "-map", "0:v", "-map", "1:a", "-c:v", "libx264",
+                    "-preset", preset, "-crf", String(crf), "-c:a", "aac", "-shortest", "-movflags", "+faststart",
+                    scratch + "/ref.mp4",
+                ],
+                ours: [
+                    "lipsync", "--video", clip, "--audio", speech, "-o", scratch + "/out.mp4", "--sync-mode", "cut",
+                    "--preset", preset, "--crf", String(crf), "--json", "--quiet",
+                ], scratch: scratch, names: ("ffmpeg re-encode", "mouthpiece lipsync"))
             let info = try MediaProbe.probe(path: scratch + "/out.mp4")
             let ratio = median(ours) / median(theirs)
             if json {
@@ -223,6 +170,39 @@ struct BenchCommand: ParsableCommand {
                 )
             }
         }
+    }
+
+    /// Runs ffmpeg with `reference` and this binary with `ours`, alternately, `runs` times: wall
+    /// times, peak memory, and our per-stage times (from `--json`).
+    func alternate(reference: [String], ours: [String], scratch: String, names: (String, String)) throws -> (
+        ours: [Double], theirs: [Double], ourPeak: Double, theirPeak: Double, stages: [String: [Double]]
+    ) {
+        let me = try executablePath()
+        var (mine, theirs, myPeak, theirPeak) = ([Double](), [Double](), 0.0, 0.0)
+        var stages: [String: [Double]] = [:]
+        for run in 0..<runs {
+            let referenceRun = try ChildProcess.run(ffmpeg, reference)
+            guard referenceRun.status == 0 else {
+                throw MouthpieceError(.internalError, "The reference ffmpeg run failed.")
+            }
+            let ourRun = try ChildProcess.run(me, ours, stdoutPath: scratch + "/summary.json")
+            guard ourRun.status == 0 else {
+                throw MouthpieceError(.internalError, "\(names.1) failed (exit \(ourRun.status)).")
+            }
+            theirs.append(referenceRun.seconds)
+            mine.append(ourRun.seconds)
+            theirPeak = max(theirPeak, referenceRun.peakMiB)
+            myPeak = max(myPeak, ourRun.peakMiB)
+            for (stage, seconds) in try timings(scratch + "/summary.json") {
+                stages[stage, default: []].append(seconds)
+            }
+            if !json {
+                print(
+                    "run \(run + 1)/\(runs): \(names.0) \(referenceRun.seconds.formatted(2)) s, "
+                        + "\(names.1) \(ourRun.seconds.formatted(2)) s")
+            }
+        }
+        return (mine, theirs, myPeak, theirPeak, stages)
     }
 
     func referenceArguments(_ still: String, _ speech: String, _ output: String) -> [String] {

@@ -85,13 +85,8 @@ struct LipSyncCommand: ParsableCommand {
             options.crf = crf
             let job = LipSyncJob(videoPath: video, sound: sound, outputPath: output, syncMode: mode, options: options)
             let bar = ProgressBar(enabled: !quiet && Terminal.stderrIsTerminal)
-            let summary = try job.run { progress in
-                switch progress.stage {
-                case .analysing: bar.message("following the face and measuring the voice...")
-                case .rendering: bar.update(label: "lip-syncing", done: progress.framesDone, total: progress.frameCount)
-                case .finishing:
-                    bar.update(label: "lip-syncing", done: progress.framesDone, total: progress.frameCount, force: true)
-                }
+            let summary = try job.run {
+                bar.show($0, analysing: "following the face and measuring the voice...", label: "lip-syncing")
             }
             bar.finish()
             if json {

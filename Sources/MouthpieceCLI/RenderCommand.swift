@@ -101,13 +101,8 @@ struct ClipOptions: ParsableArguments {
             default:
                 throw MouthpieceError(.invalidParameter, "Give either --image or --video.", field: "image")
             }
-            let summary = try run { progress in
-                switch progress.stage {
-                case .analysing: bar.message("analysing the portrait and the voice...")
-                case .rendering: bar.update(label: "rendering", done: progress.framesDone, total: progress.frameCount)
-                case .finishing:
-                    bar.update(label: "rendering", done: progress.framesDone, total: progress.frameCount, force: true)
-                }
+            let summary = try run {
+                bar.show($0, analysing: "analysing the portrait and the voice...", label: "rendering")
             }
             bar.finish()
             for warning in summary.warnings where !json { Terminal.warning(warning.rawValue, warning.message) }
@@ -182,4 +177,15 @@ struct AnimateCommand: ParsableCommand {
     @OptionGroup var clip: ClipOptions
 
     func run() throws { try clip.run(.silence(seconds: duration)) }
+}
+
+extension ProgressBar {
+    /// Shows a render's progress: a message while analysing, then a bar labelled `label`.
+    func show(_ progress: RenderProgress, analysing: String, label: String) {
+        switch progress.stage {
+        case .analysing: message(analysing)
+        case .rendering: update(label: label, done: progress.framesDone, total: progress.frameCount)
+        case .finishing: update(label: label, done: progress.framesDone, total: progress.frameCount, force: true)
+        }
+    }
 }

@@ -98,13 +98,8 @@ public struct LipSyncJob: Sendable {
         progress: (RenderProgress) -> Void = { _ in }, shouldStop: () -> Bool = { false }
     ) throws -> RenderSummary {
         let clock = ContinuousClock()
-        let started = clock.now
-        var timings: [(String, Double)] = []
-        func timed<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
-            let t0 = clock.now
-            defer { timings.append((name, (clock.now - t0).inSeconds)) }
-            return try body()
-        }
+        let stages = StageTimer()
+        func timed<T>(_ name: String, _ body: () throws -> T) rethrows -> T { try stages.time(name, body) }
         let temporary = try OutputFile.reserve(outputPath)
         var keep = false
         defer { if !keep { OutputFile.discard(temporary) } }
@@ -244,8 +239,8 @@ public struct LipSyncJob: Sendable {
         try writer.finish()
         encodeTime += clock.now - t2
         // "render" is the time spent waiting for pasted frames: work not hidden behind encoding.
-        timings.append(("render", waitTime.inSeconds))
-        timings.append(("encode", encodeTime.inSeconds))
+        stages.record("render", waitTime.inSeconds)
+        stages.record("encode", encodeTime.inSeconds)
         let captions = prepared.spoken.map { Captions.cues($0.words) } ?? []
         if prepared.spoken != nil && options.captionFiles {
             let paths = Captions.paths(besides: outputPath)
@@ -254,12 +249,12 @@ public struct LipSyncJob: Sendable {
         }
         try OutputFile.commit(temporary, to: outputPath)
         keep = true
-        timings.append(("total", (clock.now - started).inSeconds))
+        stages.finish()
         let bytes = ((try? FileManager.default.attributesOfItem(atPath: outputPath))?[.size] as? Int) ?? 0
         return RenderSummary(
             output: outputPath, duration: info.frameRate.seconds(ofFrame: frameCount), frames: frameCount,
             fps: Int(info.frameRate.perSecond.rounded()), width: info.width, height: info.height, bytes: bytes,
-            framing: .fit, warnings: [], captions: captions, timings: timings)
+            framing: .fit, warnings: [], captions: captions, timings: stages.timings)
     }
 
     /// Where a clone turns around: the frame where the head moves least in the clip's first fifth

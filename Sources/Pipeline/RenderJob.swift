@@ -71,13 +71,8 @@ public struct RenderJob: Sendable {
         progress: (RenderProgress) -> Void = { _ in }, shouldStop: () -> Bool = { false }
     ) throws -> RenderSummary {
         let clock = ContinuousClock()
-        let started = clock.now
-        var timings: [(String, Double)] = []
-        func timed<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
-            let t0 = clock.now
-            defer { timings.append((name, (clock.now - t0).inSeconds)) }
-            return try body()
-        }
+        let stages = StageTimer()
+        func timed<T>(_ name: String, _ body: () throws -> T) rethrows -> T { try stages.time(name, body) }
 
         let temporary = try OutputFile.reserve(outputPath)
         var keep = false
@@ -177,8 +172,8 @@ public struct RenderJob: Sendable {
         try writer.finish()
         encodeTime += clock.now - t2
         // "render" is the time spent waiting for frames: rendering not hidden behind encoding.
-        timings.append(("render", renderTime.inSeconds))
-        timings.append(("encode", encodeTime.inSeconds))
+        stages.record("render", renderTime.inSeconds)
+        stages.record("encode", encodeTime.inSeconds)
         if let sheet, let path = options.contactSheetPath {
             try AtomicFile.write(try ImageEncoder.png(sheet.image), to: path)
         }
@@ -189,13 +184,13 @@ public struct RenderJob: Sendable {
         }
         try OutputFile.commit(temporary, to: outputPath)
         keep = true
-        timings.append(("total", (clock.now - started).inSeconds))
+        stages.finish()
         let bytes = ((try? FileManager.default.attributesOfItem(atPath: outputPath))?[.size] as? Int) ?? 0
         return RenderSummary(
             output: outputPath, duration: Double(frameCount) / Double(options.fps), frames: frameCount,
             fps: options.fps, width: framing.width, height: framing.height, bytes: bytes, framing: framing.mode,
             warnings: analysis.warnings + (rig.tooOpenToClose ? [.mouthOpenAtRest] : []), captions: captions,
-            timings: timings)
+            timings: stages.timings)
     }
 
     /// The still picture every frame of this job starts from (the portrait, framed): what a plain

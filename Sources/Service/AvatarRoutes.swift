@@ -109,8 +109,13 @@ struct AvatarRoutes {
             ],
             "warnings": inspection.warnings.map { ["code": $0.rawValue, "message": $0.message] },
         ]
+        return try await save(analysis, image: image, preview: preview.id, key: key)
+    }
+
+    /// Stores a new avatar with its analysis and answers 201 with it.
+    func save(_ analysis: [String: Any], image: String, preview: String, key: APIKey) async throws -> Response {
         let avatar = Avatar(
-            id: "avt_" + StoreRules.randomToken(bytes: 12), keyID: key.id, imageBlob: image, previewBlob: preview.id,
+            id: "avt_" + StoreRules.randomToken(bytes: 12), keyID: key.id, imageBlob: image, previewBlob: preview,
             analysis: String(
                 decoding: try JSONSerialization.data(withJSONObject: analysis, options: [.sortedKeys]), as: UTF8.self),
             createdAt: Date())
@@ -143,13 +148,7 @@ struct AvatarRoutes {
             "loop": ["first_frame": inspection.turningPoints.first, "last_frame": inspection.turningPoints.last],
             "warnings": [[String: Any]](), Self.trackField: track,
         ]
-        let avatar = Avatar(
-            id: "avt_" + StoreRules.randomToken(bytes: 12), keyID: key.id, imageBlob: video, previewBlob: preview.id,
-            analysis: String(
-                decoding: try JSONSerialization.data(withJSONObject: analysis, options: [.sortedKeys]), as: UTF8.self),
-            createdAt: Date())
-        try await store.addAvatar(avatar)
-        return JSONResponse.make(describe(avatar), status: .created)
+        return try await save(analysis, image: video, preview: preview.id, key: key)
     }
 
     func list(_ context: APIContext) async throws -> Response {
