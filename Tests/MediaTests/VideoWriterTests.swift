@@ -69,6 +69,32 @@ final class VideoSourceTests: XCTestCase {
         XCTAssertEqual(again, 135, "a second pass reads the same frames")
     }
 
+    /// The codecs and containers a video input may come in, each decoded frame by frame.
+    func testHEVCVP8VP9AndAV1InMP4MOVWebMAndMKVAreRead() throws {
+        let dir = try TestFiles.scratchDirectory(for: self)
+        for (name, codec, expected) in [
+            ("hevc.mov", ["-c:v", "libx265", "-x265-params", "log-level=error"], "hevc"),
+            ("vp8.webm", ["-c:v", "libvpx"], "vp8"),
+            ("vp9.mkv", ["-c:v", "libvpx-vp9", "-deadline", "realtime"], "vp9"),
+            ("av1.mp4", ["-c:v", "libsvtav1"], "av1"),
+        ] {
+            let path = dir + "/" + name
+            try TestFiles.ffmpeg(
+                ["-f", "lavfi", "-i", "testsrc=size=128x96:rate=25:duration=0.4", "-pix_fmt", "yuv420p"] + codec + [
+                    path
+                ])
+            let source = try VideoSource(path: path)
+            XCTAssertEqual(source.info.codec, expected, name)
+            XCTAssertEqual(source.info.frameRate, FrameRate(25), name)
+            var frames = 0
+            while let frame = try source.next() {
+                XCTAssertEqual(frame.width, 128, name)
+                frames += 1
+            }
+            XCTAssertEqual(frames, 10, name)
+        }
+    }
+
     func testRotationMetadataIsAppliedAndOddSizesAreTrimmed() throws {
         let dir = try TestFiles.scratchDirectory(for: self)
         // 99x75, a white square in the top-left corner, tagged to be shown turned a quarter turn
