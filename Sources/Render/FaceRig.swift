@@ -69,9 +69,12 @@ public struct FaceRig: Sendable {
 
     /// The voice's openness (0...1 of the widest) that the portrait's own open mouth stands for:
     /// its opening as a share of the rig's widest, but never more than 0.6, so that loud open
-    /// vowels still drop the jaw beyond a broad smile.
+    /// vowels still drop the jaw beyond a broad smile. A mouth already wide open
+    /// (`tooOpenToClose`) stands for the widest: it only closes, since opening it further would
+    /// split what is inside it (a tongue, a dark throat) along a traced edge that is not the lip's.
     var portraitOpenness: Double {
-        min(0.6, restOpening / (middleTravel(.widest) * unit * expressiveness))
+        if tooOpenToClose { return 1 }
+        return min(0.6, restOpening / (middleTravel(.widest) * unit * expressiveness))
     }
 
     /// How far the jaw, the lower lip and the upper lip travel at full control, in interocular units.
