@@ -153,36 +153,10 @@ public struct LipSyncJob: Sendable {
         let videoFrames = track.frames.count
 
         // The voice, measured at a fixed rate and read at the video's own frame times.
-        let features = try timed("voice_analysis") { () throws -> VoiceFeatures in
-            guard let audioPath else {
-                // No sound (a clone that only idles): a silent voice for the time asked.
-                guard case .silence(let seconds) = sound, seconds.isFinite, seconds >= 0.5,
-                    seconds <= options.maxAudioSeconds
-                else {
-                    throw MouthpieceError(
-                        .invalidParameter,
-                        "duration must be between 0.5 and \(options.maxAudioSeconds.formatted(0)) seconds.",
-                        field: "duration")
-                }
-                let quiet = VoiceFrame(loudness: -100, lowBand: 0, midBand: 0, highBand: 0, centroid: 0)
-                let count = Int((seconds * Double(Self.voiceRate)).rounded())
-                return VoiceFeatures(fps: Self.voiceRate, frames: [VoiceFrame](repeating: quiet, count: count))
-            }
-            return try VoiceAnalyzer().analyze(
-                path: audioPath, fps: Self.voiceRate, limits: AudioDecoder.Limits(maxDuration: options.maxAudioSeconds))
+        let features = try timed("voice_analysis") {
+            try prepared.features(of: sound, fps: Self.voiceRate, maxSeconds: options.maxAudioSeconds)
         }
-        var mouthTrack = MouthShapeTrack()
-        mouthTrack.lead = options.lipLead
-        let voiceShapes: [MouthShape]
-        if let spoken = prepared.spoken {
-            var phonemeTrack = PhonemeMouthTrack()
-            phonemeTrack.base = mouthTrack
-            voiceShapes = phonemeTrack.shapes(
-                for: spoken.phonemes.map(\.span), frameCount: features.frames.count, fps: Self.voiceRate,
-                voice: features)
-        } else {
-            voiceShapes = mouthTrack.shapes(for: features)
-        }
+        let voiceShapes = prepared.mouthShapes(for: features, lipLead: options.lipLead)
         let soundSeconds = Double(features.frames.count) / Double(Self.voiceRate)
         let soundFrames = max(1, info.frameRate.frames(in: soundSeconds))
         let frameCount = clone ? soundFrames : syncMode.outputFrames(video: videoFrames, sound: soundFrames)

@@ -91,25 +91,10 @@ public struct RenderJob: Sendable {
         }
         // The audio streams through the analysis: never held whole.
         let features = try timed("voice_analysis") {
-            switch sound {
-            case .audio, .script:
-                return try VoiceAnalyzer().analyze(
-                    path: audioPath!, fps: options.fps,
-                    limits: AudioDecoder.Limits(maxDuration: options.maxAudioSeconds))
-            case .silence(let seconds):
-                guard seconds.isFinite, seconds >= 0.5, seconds <= options.maxAudioSeconds else {
-                    throw MouthpieceError(
-                        .invalidParameter,
-                        "duration must be between 0.5 and \(options.maxAudioSeconds.formatted(0)) seconds.",
-                        field: "duration")
-                }
-                let count = max(1, Int((seconds * Double(options.fps)).rounded()))
-                let quiet = VoiceFrame(loudness: -100, lowBand: 0, midBand: 0, highBand: 0, centroid: 0)
-                return VoiceFeatures(fps: options.fps, frames: [VoiceFrame](repeating: quiet, count: count))
-            }
+            try prepared.features(of: sound, fps: options.fps, maxSeconds: options.maxAudioSeconds)
         }
         let frameCount = features.frames.count
-        let motion = motionTrack(for: features, spoken: spoken)
+        let motion = motionTrack(for: features, sound: prepared)
         let captions = spoken.map { Captions.cues($0.words) } ?? []
         // Captions to draw into the frames go to the filter through a file of our own naming.
         var burnPath: String?
@@ -205,19 +190,9 @@ public struct RenderJob: Sendable {
     }
 
     /// Voice (or a script's phonemes) -> mouth shapes, plus blinks from the seed.
-    func motionTrack(for features: VoiceFeatures, spoken: SpokenText? = nil) -> MotionTrack {
-        var mouthTrack = MouthShapeTrack()
-        mouthTrack.lead = options.lipLead
+    func motionTrack(for features: VoiceFeatures, sound: SpokenSound) -> MotionTrack {
         let frameCount = features.frames.count
-        let mouths: [MouthShape]
-        if let spoken {
-            var phonemeTrack = PhonemeMouthTrack()
-            phonemeTrack.base = mouthTrack
-            mouths = phonemeTrack.shapes(
-                for: spoken.phonemes.map(\.span), frameCount: frameCount, fps: features.fps, voice: features)
-        } else {
-            mouths = mouthTrack.shapes(for: features)
-        }
+        let mouths = sound.mouthShapes(for: features, lipLead: options.lipLead)
         let blinks = BlinkTrack().closure(frameCount: frameCount, fps: options.fps, seed: options.seed)
         var headTrack = HeadMotionTrack()
         headTrack.scale = options.headMotion

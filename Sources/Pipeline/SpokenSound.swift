@@ -1,6 +1,9 @@
 import Foundation
+import Media
+import Motion
 import MouthpieceCore
 import Speech
+import Voice
 
 /// The sound of a job made ready: the audio file to read (a script is spoken first, into a
 /// temporary WAV file that `cleanUp()` removes) and, for a script, its phonemes.
@@ -30,5 +33,36 @@ struct SpokenSound {
 
     func cleanUp() {
         if spoken != nil, let audioPath { try? FileManager.default.removeItem(atPath: audioPath) }
+    }
+}
+
+extension SpokenSound {
+    /// The voice at `fps`: measured from the audio (streamed, never held whole), or for a job with
+    /// no sound (`.silence(seconds)`) a silent voice of that length.
+    func features(of sound: RenderJob.Sound, fps: Int, maxSeconds: Double) throws -> VoiceFeatures {
+        if let audioPath {
+            return try VoiceAnalyzer().analyze(
+                path: audioPath, fps: fps, limits: AudioDecoder.Limits(maxDuration: maxSeconds))
+        }
+        guard case .silence(let seconds) = sound, seconds.isFinite, seconds >= 0.5, seconds <= maxSeconds else {
+            throw MouthpieceError(
+                .invalidParameter, "duration must be between 0.5 and \(maxSeconds.formatted(0)) seconds.",
+                field: "duration")
+        }
+        let count = max(1, Int((seconds * Double(fps)).rounded()))
+        let quiet = VoiceFrame(loudness: -100, lowBand: 0, midBand: 0, highBand: 0, centroid: 0)
+        return VoiceFeatures(fps: fps, frames: [VoiceFrame](repeating: quiet, count: count))
+    }
+
+    /// Mouth shapes for `features`: from a script's phonemes when there is one, else from the audio;
+    /// the lips leading the sound by `lipLead` seconds.
+    func mouthShapes(for features: VoiceFeatures, lipLead: Double) -> [MouthShape] {
+        var mouthTrack = MouthShapeTrack()
+        mouthTrack.lead = lipLead
+        guard let spoken else { return mouthTrack.shapes(for: features) }
+        var phonemeTrack = PhonemeMouthTrack()
+        phonemeTrack.base = mouthTrack
+        return phonemeTrack.shapes(
+            for: spoken.phonemes.map(\.span), frameCount: features.frames.count, fps: features.fps, voice: features)
     }
 }
