@@ -114,6 +114,14 @@ enum PhonemeShapes {
     }
 }
 
+extension MouthShape {
+    /// The shape the lips take for one IPA symbol (a diphthong's first vowel), at full loudness;
+    /// nil for a symbol that is not a sound. For previews of a portrait's mouth.
+    public static func articulation(of symbol: String) -> MouthShape? {
+        PhonemeShapes.articulations(symbol).first?.shape
+    }
+}
+
 /// A mouth-shape track from the script's phonemes and their exact times (espeak-ng's events),
 /// with the same coarticulation as the audio path (`MouthShapeTrack.finish`): every control
 /// smoothed without lag and led, and the lips shut on every bilabial.

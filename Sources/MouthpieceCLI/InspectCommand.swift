@@ -16,6 +16,12 @@ struct InspectCommand: ParsableCommand {
     @Option(help: "Write a PNG with face boxes, landmarks and the rig's mesh drawn on the portrait.")
     var overlay: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Write a PNG of the mouth at 1080p: the portrait's own, then the shapes for a, i, u, o, f, s and m.",
+            valueName: "png"))
+    var poses: String?
+
     @Option(name: .customLong("face-index"), help: "Which face to analyse when there are several.")
     var faceIndex: Int?
 
@@ -26,9 +32,11 @@ struct InspectCommand: ParsableCommand {
         try Terminal.run(json: json) {
             let inspection = try PortraitInspection(imagePath: image, faceIndex: faceIndex)
             if let overlay { try inspection.writeOverlay(to: overlay) }
+            if let poses { try inspection.writePoses(to: poses) }
             let a = inspection.analysis
             if json {
                 var object = Self.object(a, overlay: overlay)
+                if let poses { object["poses"] = poses }
                 object["warnings"] = inspection.warnings.map { ["code": $0.rawValue, "message": $0.message] }
                 object["mouth"] = [
                     "open_at_rest": inspection.rig.mouthOpenAtRest,
@@ -54,6 +62,7 @@ struct InspectCommand: ParsableCommand {
                         : "closed at rest"))
             for warning in inspection.warnings { Terminal.warning(warning.rawValue, warning.message) }
             if let overlay { print("overlay: \(overlay)") }
+            if let poses { print("poses: \(poses)") }
         }
     }
 

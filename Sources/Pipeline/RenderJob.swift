@@ -120,7 +120,7 @@ public struct RenderJob: Sendable {
             landmarks: analysis.landmarks.mapped(framing.map), frameWidth: framing.width,
             frameHeight: framing.height, expressiveness: options.expressiveness, portrait: base,
             wholeHead: options.headMotion > 0)
-        let renderer = FrameRenderer(base: base, rig: rig)
+        let renderer = FrameRenderer(base: base, rig: rig, enlargement: framing.scale)
 
         let writer = try VideoWriter(
             path: temporary,

@@ -285,25 +285,35 @@ public struct FaceRig: Sendable {
         movingTriangles = under + onTop
     }
 
+    /// The mouth shape that moves the rig's vertices for `m`, and how far (0...1) an open
+    /// portrait mouth is closed. A mouth open at rest is the reference for a middling opening
+    /// (`portraitOpenness`): less is made by closing it (warping the lips together), more by
+    /// dropping the jaw beyond it.
+    func beyondPortrait(_ m: MouthShape) -> (MouthShape, closure: Double) {
+        guard restOpening > 0 && expressiveness > 0 else { return (m, 0) }
+        let reference = portraitOpenness
+        let openness = middleTravel(m) / middleTravel(.widest)
+        // Within a millionth of the portrait's own opening is the portrait itself.
+        let k = abs(openness - reference) < 1e-6 ? 0 : max(0, (openness - reference) / openness)
+        var beyond = m
+        beyond.jawOpen *= k
+        beyond.lipGap *= k
+        return (beyond, openness < reference - 1e-6 ? 1 - openness / reference : 0)
+    }
+
+    /// How far the lower teeth have dropped for `mouth`, in pixels along the face's vertical.
+    public func lowerJawShift(_ mouth: MouthShape) -> Double {
+        let (m, closure) = beyondPortrait(mouth)
+        return (m.jawOpen * Self.jawTravel * unit * expressiveness - closingJaw * closure) * reach(rest[66])
+    }
+
     /// Where every vertex goes for `motion`.
     public func deform(_ motion: FaceMotion) -> [Point] { deform(motion, closing: true) }
 
     private func deform(_ motion: FaceMotion, closing closes: Bool) -> [Point] {
         var out = rest
-        var m = motion.mouth
         let scale = expressiveness
-        // A mouth open at rest is the reference for a middling opening (`portraitOpenness`): less is
-        // made by closing it (warping the lips together), more by dropping the jaw beyond it.
-        var closure = 0.0
-        if closes && restOpening > 0 && scale > 0 {
-            let reference = portraitOpenness
-            let openness = middleTravel(m) / middleTravel(.widest)
-            // Within a millionth of the portrait's own opening is the portrait itself.
-            let k = abs(openness - reference) < 1e-6 ? 0 : max(0, (openness - reference) / openness)
-            closure = openness < reference - 1e-6 ? 1 - openness / reference : 0
-            m.jawOpen *= k
-            m.lipGap *= k
-        }
+        let (m, closure) = closes ? beyondPortrait(motion.mouth) : (motion.mouth, 0)
         let jawDrop = m.jawOpen * Self.jawTravel * unit * scale
         let lipExtra = m.lipGap * Self.lowerLipTravel * unit * scale
         let upperLift = m.lipGap * Self.upperLipTravel * unit * scale

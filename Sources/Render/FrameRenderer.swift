@@ -29,11 +29,12 @@ public struct FrameRenderer: Sendable {
         )
     }
 
-    /// `base` is the still frame in RGB; it is converted to YUV once here.
-    public init(base: RGBImage, rig: FaceRig) {
+    /// `base` is the still frame in RGB; it is converted to YUV once here. `enlargement` is how
+    /// much the portrait was scaled up to make it (1 or less: not at all).
+    public init(base: RGBImage, rig: FaceRig, enlargement: Double = 1) {
         self.base = PixelConverter.toYUV(base)
         self.rig = rig
-        interior = MouthInterior(base: base, landmarks: rig.landmarks)
+        interior = MouthInterior(base: base, landmarks: rig.landmarks, softness: enlargement)
         restOpening = rig.mouthOpening(rig.rest)
         chromaRest = rig.rest.map { $0 * 0.5 }
         // The moving triangles' outer edges join fixed vertices, so their union never changes.
@@ -60,6 +61,11 @@ public struct FrameRenderer: Sendable {
         let chroma = (target.map { $0 * 0.5 }, chromaRest)
         let (width, height) = (base.width, base.height)
         let opening = rig.mouthOpening(target)
+        let still = stillMouth(motion.head)
+        let jaws = MouthInterior.Jaws(
+            centre: still.centre, across: still.across, width: rig.landmarks.mouthWidth, reference: still.meeting,
+            lowerShift: rig.lowerJawShift(motion.mouth), upperTeeth: !rig.mouthOpenAtRest,
+            tracedEdges: rig.mouthOpenAtRest)
         base.y.withUnsafeBufferPointer { by in
             base.u.withUnsafeBufferPointer { bu in
                 base.v.withUnsafeBufferPointer { bv in
@@ -97,14 +103,32 @@ public struct FrameRenderer: Sendable {
                                 }
                                 interior.paint(
                                     into: MouthInterior.Planes(y: y, u: u, v: v, width: width, height: height),
-                                    upper: opening.upper, lower: opening.lower, rest: restOpening,
-                                    teeth: !rig.mouthOpenAtRest, teethShare: 0.38 + 0.5 * motion.mouth.lowerLipTuck)
+                                    upper: opening.upper, lower: opening.lower, rest: still.opening, jaws: jaws)
                             }
                         }
                     }
                 }
             }
         }
+    }
+
+    /// The portrait's own mouth moved with the head alone: its opening, where its lips meet (the
+    /// middle of the opening, left to right), its centre and its direction across.
+    private func stillMouth(_ head: HeadMotion) -> (
+        opening: (upper: [Point], lower: [Point]), meeting: [Point], centre: Point, across: Point
+    ) {
+        let opening: (upper: [Point], lower: [Point])
+        let points: [Point]
+        if head == .still {
+            (opening, points) = (restOpening, rig.rest)
+        } else {
+            points = rig.deform(FaceMotion(mouth: rig.portraitMouth, head: head))
+            opening = rig.mouthOpening(points)
+        }
+        let meeting = zip(opening.upper, opening.lower).map { $0.lerp(to: $1, 0.5) }
+        let corners = (points[48], points[54])
+        let span = corners.1 - corners.0
+        return (opening, meeting, corners.0.lerp(to: corners.1, 0.5), span * (1 / max(span.length, 1)))
     }
 
     private func restore(

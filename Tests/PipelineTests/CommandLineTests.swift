@@ -1,4 +1,5 @@
 import Foundation
+import Media
 import TestSupport
 import XCTest
 
@@ -53,11 +54,20 @@ final class CommandLineTests: XCTestCase {
         let dir = try TestFiles.scratchDirectory(for: self)
         let result = try TestFiles.run(
             binary,
-            ["inspect", "--image", try TestFiles.fixture("2008_001009.jpg"), "--overlay", dir + "/o.png", "--json"])
+            [
+                "inspect", "--image", try TestFiles.fixture("2008_001009.jpg"), "--overlay", dir + "/o.png", "--poses",
+                dir + "/p.png", "--json",
+            ])
         XCTAssertEqual(result.status, 0, result.stderr)
         let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
         XCTAssertEqual((json?["faces"] as? [Any])?.count, 2)
+        XCTAssertEqual(json?["poses"] as? String, dir + "/p.png")
         let png = try Data(contentsOf: URL(fileURLWithPath: dir + "/o.png"))
         XCTAssertEqual(Array(png.prefix(4)), [0x89, 0x50, 0x4E, 0x47])
+        // The pose sheet: the portrait's mouth and seven sounds' in two rows of four tiles, each the
+        // mouth at 1080p pixel for pixel (wider than the face's mouth in the 500-pixel photo).
+        let poses = try ImageDecoder.decode(path: dir + "/p.png")
+        XCTAssertGreaterThan(poses.width, 4 * 200)
+        XCTAssertGreaterThan(poses.width, poses.height)
     }
 }

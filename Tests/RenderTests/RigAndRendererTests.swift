@@ -142,6 +142,81 @@ final class RigAndRendererTests: XCTestCase {
         XCTAssertGreaterThan(teeth, cavity + 30, "teeth \(teeth) vs cavity \(cavity)")
     }
 
+    /// Luma along the row `y` from `x0` to `x1`.
+    static func row(_ frame: YUVImage, y: Int, from x0: Int, to x1: Int) -> [Double] {
+        (x0..<x1).map { Double(frame.y[y * frame.width + $0]) }
+    }
+
+    func testTeethAreSeparateAndStayWithTheirJaws() throws {
+        let (image, marks) = try landmarks("portraits/man_neutral_frontal.jpg")
+        let rig = FaceRig(landmarks: marks, frameWidth: image.width, frameHeight: image.height, portrait: image)
+        XCTAssertFalse(rig.mouthOpenAtRest)
+        let renderer = FrameRenderer(base: image, rig: rig)
+        let mouthWidth = marks.mouthWidth
+        let middle = marks[62].lerp(to: marks[66], 0.5)
+        // The upper teeth's biting edge: the last bright row going down the middle of the mouth.
+        func upperEdge(_ shape: MouthShape) -> (edge: Int, frame: YUVImage) {
+            var frame = renderer.makeFrame()
+            renderer.render(FaceMotion(mouth: shape), into: &frame)
+            let points = rig.deform(FaceMotion(mouth: shape))
+            let x = Int(middle.x + 0.085 * mouthWidth)  // the middle of a central incisor
+            // The end of the first run of tooth below the upper lip: bright and nearly grey (lips
+            // are red).
+            func tooth(_ y: Int) -> Bool {
+                let red = Int(frame.v[(y / 2) * frame.chromaWidth + x / 2]) - 128
+                return frame.y[y * frame.width + x] > 110 && red < 14
+            }
+            var y = Int(points[62].y)
+            while y < Int(points[66].y) && !tooth(y) { y += 1 }
+            while y < Int(points[66].y) && tooth(y) { y += 1 }
+            return (y - 1, frame)
+        }
+        let wide = upperEdge(MouthShape(jawOpen: 1.1, lipGap: 1.1))
+        let middling = upperEdge(MouthShape(jawOpen: 0.6, lipGap: 1.1))
+        // The upper teeth hang from the head: the jaw's drop leaves their edge where it was.
+        XCTAssertEqual(Double(wide.edge), Double(middling.edge), accuracy: 1.5)
+        // ... a little below where the lips met at rest (between the middle and the next points).
+        let meeting = (marks[62].lerp(to: marks[66], 0.5), marks[63].lerp(to: marks[65], 0.5))
+        let x = middle.x + 0.085 * mouthWidth
+        let restLine = meeting.0.y + (meeting.1.y - meeting.0.y) * (x - meeting.0.x) / (meeting.1.x - meeting.0.x)
+        XCTAssertGreaterThan(Double(wide.edge) - restLine, 0.01 * mouthWidth)
+        XCTAssertLessThan(Double(wide.edge) - restLine, 0.05 * mouthWidth)
+        // Along a row through the upper teeth, bright teeth alternate with dark gaps: at least the
+        // two central incisors and the laterals beside them, not one band.
+        let y = wide.edge - Int(0.02 * mouthWidth)
+        let row = Self.row(
+            wide.frame, y: y, from: Int(middle.x - 0.3 * mouthWidth), to: Int(middle.x + 0.3 * mouthWidth))
+        let peak = row.max() ?? 0
+        var dips = 0
+        var inDip = false
+        for value in row {
+            if !inDip && value < peak - 45 {
+                dips += 1
+                inDip = true
+            } else if value > peak - 20 {
+                inDip = false
+            }
+        }
+        XCTAssertGreaterThanOrEqual(dips, 3, "gaps between teeth along \(row.map { Int($0) })")
+        // The lower teeth ride the jaw: with the jaw lower, the first bright row above the lower
+        // lip is lower too, by about the jaw's extra drop.
+        func lowerTeethTop(_ frame: YUVImage, _ shape: MouthShape) -> Int {
+            let points = rig.deform(FaceMotion(mouth: shape))
+            let x = Int(middle.x + 0.05 * mouthWidth)
+            var y = Int(points[66].y) - 1
+            while y > Int(points[62].y) && frame.y[y * frame.width + x] > 90 { y -= 1 }
+            return y
+        }
+        let drop =
+            rig.lowerJawShift(MouthShape(jawOpen: 1.1, lipGap: 1.1))
+            - rig.lowerJawShift(
+                MouthShape(jawOpen: 0.6, lipGap: 1.1))
+        let moved = Double(
+            lowerTeethTop(wide.frame, MouthShape(jawOpen: 1.1, lipGap: 1.1))
+                - lowerTeethTop(middling.frame, MouthShape(jawOpen: 0.6, lipGap: 1.1)))
+        XCTAssertEqual(moved, drop, accuracy: max(2, 0.15 * drop))
+    }
+
     func testBlinkClosesTheEyes() throws {
         let (image, face) = try landmarks("Tom_Cruise_avp_2014_4.jpg")
         let rig = FaceRig(landmarks: face, frameWidth: image.width, frameHeight: image.height)
