@@ -44,10 +44,8 @@ extension PortraitInspection {
         let framing = Framing.plan(
             imageWidth: portrait.width, imageHeight: portrait.height, face: analysis.landmarks, resolution: .p1080,
             aspect: .original)
-        let base = framing.baseFrame(from: portrait)
-        let rig = FaceRig(
-            landmarks: analysis.landmarks.mapped(framing.map), frameWidth: framing.width,
-            frameHeight: framing.height, portrait: base)
+        let (base, rig, _) = MouthCloser.rig(
+            base: framing.baseFrame(from: portrait), landmarks: analysis.landmarks.mapped(framing.map))
         let renderer = FrameRenderer(base: base, rig: rig, enlargement: framing.scale)
         let lips = Array(rig.landmarks.points[48...67])
         let middle = Point.mean(lips)

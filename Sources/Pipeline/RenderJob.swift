@@ -115,11 +115,9 @@ public struct RenderJob: Sendable {
         let framing = Framing.plan(
             imageWidth: portrait.width, imageHeight: portrait.height, face: analysis.landmarks,
             resolution: options.resolution, aspect: options.aspect)
-        let base = framing.baseFrame(from: portrait)
-        let rig = FaceRig(
-            landmarks: analysis.landmarks.mapped(framing.map), frameWidth: framing.width,
-            frameHeight: framing.height, expressiveness: options.expressiveness, portrait: base,
-            wholeHead: options.headMotion > 0)
+        let (base, rig, closedMouth) = MouthCloser.rig(
+            base: framing.baseFrame(from: portrait), landmarks: analysis.landmarks.mapped(framing.map),
+            expressiveness: options.expressiveness, wholeHead: options.headMotion > 0)
         let renderer = FrameRenderer(base: base, rig: rig, enlargement: framing.scale)
 
         let writer = try VideoWriter(
@@ -174,7 +172,7 @@ public struct RenderJob: Sendable {
         return RenderSummary(
             output: outputPath, duration: Double(frameCount) / Double(options.fps), frames: frameCount,
             fps: options.fps, width: framing.width, height: framing.height, bytes: bytes, framing: framing.mode,
-            warnings: analysis.warnings + (rig.tooOpenToClose ? [.mouthOpenAtRest] : []), captions: captions,
+            warnings: analysis.warnings + (closedMouth ? [.mouthOpenAtRest] : []), captions: captions,
             timings: stages.timings)
     }
 

@@ -64,8 +64,7 @@ public struct FrameRenderer: Sendable {
         let still = stillMouth(motion.head)
         let jaws = MouthInterior.Jaws(
             centre: still.centre, across: still.across, width: rig.landmarks.mouthWidth, reference: still.meeting,
-            lowerShift: rig.lowerJawShift(motion.mouth), upperTeeth: !rig.mouthOpenAtRest,
-            tracedEdges: rig.mouthOpenAtRest)
+            lowerShift: rig.lowerJawShift(motion.mouth), upperTeeth: !rig.mouthOpenAtRest)
         base.y.withUnsafeBufferPointer { by in
             base.u.withUnsafeBufferPointer { bu in
                 base.v.withUnsafeBufferPointer { bv in

@@ -55,6 +55,38 @@ struct MouthInterior: Sendable {
         tongue = mix(lip, (205 * light, 108 * light, 108 * light), 0.5)
         gum = mix(lip, (214 * light, 122 * light, 126 * light), 0.45)
         grain = Self.grain(base, around: landmarks)
+        blackLevel = Self.blackLevel(base, in: face)
+        // That black, a little warm like a throat in shadow.
+        black = (blackLevel * 0.85, blackLevel * 0.7, blackLevel * 0.7)
+    }
+
+    /// `blackLevel` as a colour, slightly warm.
+    let black: Colour
+
+    /// The picture's darkest level around the face (its 2nd percentile of luma): a faded or hazy
+    /// photo has no true black, and a mouth painted darker than that looks cut out.
+    let blackLevel: Double
+
+    static func blackLevel(_ image: RGBImage, in rect: Rect) -> Double {
+        var histogram = [Int](repeating: 0, count: 256)
+        var n = 0
+        let (x0, x1) = (max(0, Int(rect.minX)), min(image.width, Int(rect.maxX)))
+        let (y0, y1) = (max(0, Int(rect.minY)), min(image.height, Int(rect.maxY)))
+        guard x0 < x1, y0 < y1 else { return 0 }
+        for y in stride(from: y0, to: y1, by: 2) {
+            for x in stride(from: x0, to: x1, by: 2) {
+                let p = image[x, y]
+                let luma = 0.299 * Double(p.0) + 0.587 * Double(p.1) + 0.114 * Double(p.2)
+                histogram[min(255, Int(luma.rounded()))] += 1
+                n += 1
+            }
+        }
+        var seen = 0
+        for (level, count) in histogram.enumerated() {
+            seen += count
+            if seen * 50 >= n { return Double(level) }
+        }
+        return 0
     }
 
     /// Mean colour inside `rect`.
@@ -119,9 +151,6 @@ struct MouthInterior: Sendable {
         let lowerShift: Double
         /// Whether to draw upper teeth: off when the portrait's own are already there.
         let upperTeeth: Bool
-        /// Whether the opening's edges were traced from the portrait, joined to the corners by
-        /// straight segments: those cut across lips and teeth, so only the traced span is painted.
-        let tracedEdges: Bool
     }
 
     /// Paints into `planes` between the `upper` and `lower` edges of the opening (corner to
@@ -135,11 +164,7 @@ struct MouthInterior: Sendable {
             upper: Self.smooth(upperEdge), lower: Self.smooth(lowerEdge), restUpper: Self.smooth(rest.upper),
             restLower: Self.smooth(rest.lower), reference: Self.smooth(jaws.reference),
             left: min(upperEdge[0].x, upperEdge[upperEdge.count - 1].x),
-            right: max(upperEdge[0].x, upperEdge[upperEdge.count - 1].x),
-            span: jaws.tracedEdges && upperEdge.count > 3
-                ? min(
-                    upperEdge[1].x, upperEdge[upperEdge.count - 2].x)...max(
-                        upperEdge[1].x, upperEdge[upperEdge.count - 2].x) : nil)
+            right: max(upperEdge[0].x, upperEdge[upperEdge.count - 1].x))
         shade(shape, jaws, cell: 1, gridWidth: planes.width, gridHeight: planes.height) { i, c, alpha in
             let yuv = YUVImage.components(r: c.0, g: c.1, b: c.2)
             planes.y[i] = blend(planes.y[i], yuv.y, alpha)
@@ -159,8 +184,6 @@ struct MouthInterior: Sendable {
         let reference: [Point]
         let left: Double
         let right: Double
-        /// Where painting fades out towards the corners, if it does.
-        let span: ClosedRange<Double>?
     }
 
     /// Visits every sample of a grid of `cell`-pixel cells inside the opening with its colour and
@@ -185,10 +208,7 @@ struct MouthInterior: Sendable {
                 (Self.interpolate(o.restLower, at: px) ?? bottom) - (Self.interpolate(o.restUpper, at: px) ?? top)
             let excess = gap - max(0, restGap)
             if excess < 0.5 { continue }
-            var opacity = smoothstep((excess - 0.5) / 2.5)
-            if let span = o.span {
-                opacity *= smoothstep((px - span.lowerBound) / 4 + 0.5) * smoothstep((span.upperBound - px) / 4 + 0.5)
-            }
+            let opacity = smoothstep((excess - 0.5) / 2.5)
             let reference = Self.interpolate(o.reference, at: px) ?? (top + bottom) / 2
             // Light reaches into a wide opening; a narrow one stays mostly in shadow.
             let openLight = 0.45 + 0.55 * smoothstep(gap / (0.16 * mw))
@@ -209,6 +229,11 @@ struct MouthInterior: Sendable {
                     openLight * (0.42 + 0.58 * smoothstep(fromTop / 0.07)) * (0.7 + 0.3 * smoothstep(fromBottom / 0.04))
                 // Light bounced off the lips and cheeks inside: shadows there go warm, not grey.
                 colour = (colour.0 * shadow, colour.1 * pow(shadow, 1.12), colour.2 * pow(shadow, 1.18))
+                // No darker than the picture's own blacks.
+                let lift = 1 - blackLevel / 255
+                colour = (
+                    black.0 + colour.0 * lift, black.1 + colour.1 * lift, black.2 + colour.2 * lift
+                )
                 write(gy * gridWidth + gx, colour, alpha)
             }
         }

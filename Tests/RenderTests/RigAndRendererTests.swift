@@ -217,6 +217,33 @@ final class RigAndRendererTests: XCTestCase {
         XCTAssertEqual(moved, drop, accuracy: max(2, 0.15 * drop))
     }
 
+    func testAWideOpenMouthIsClosedBeforeAnimating() throws {
+        let (image, marks) = try landmarks("portraits/woman_mouth_wide_open.jpg")
+        XCTAssertGreaterThan(marks.innerLipGap / marks.mouthWidth, 0.3)
+        let (base, rig, closed) = MouthCloser.rig(base: image, landmarks: marks)
+        XCTAssertTrue(closed)
+        XCTAssertFalse(rig.tooOpenToClose)
+        // Found again from the pixels alone, the face's lips now meet.
+        let again = try FaceAnalyzer(models: FaceModels.shared()).analyze(base).landmarks
+        XCTAssertLessThan(again.innerLipGap / again.mouthWidth, 0.08, "\(again.innerLipGap) of \(again.mouthWidth)")
+        // The jaw came up: the chin is higher than in the photo, by less than the gap was.
+        XCTAssertLessThan(again[8].y, marks[8].y - 0.1 * marks.innerLipGap)
+        XCTAssertGreaterThan(again[8].y, marks[8].y - marks.innerLipGap)
+        // Above the nose and beyond the jaw's sides, nothing moved.
+        let top = Int(marks[33].y) - 2
+        XCTAssertEqual(Array(base.pixels[0..<(top * base.stride)]), Array(image.pixels[0..<(top * base.stride)]))
+        for y in stride(from: top, to: image.height, by: 7) {
+            for x in [0, 1, image.width - 2, image.width - 1] {
+                XCTAssertTrue(base[x, y] == image[x, y], "moved at \(x), \(y)")
+            }
+        }
+        // And it animates from there like a closed mouth: the rest pose is the closed picture.
+        let renderer = FrameRenderer(base: base, rig: rig)
+        var frame = renderer.makeFrame()
+        renderer.render(FaceMotion(), into: &frame)
+        XCTAssertEqual(Self.differingSamples(frame, renderer.base), 0)
+    }
+
     func testBlinkClosesTheEyes() throws {
         let (image, face) = try landmarks("Tom_Cruise_avp_2014_4.jpg")
         let rig = FaceRig(landmarks: face, frameWidth: image.width, frameHeight: image.height)
