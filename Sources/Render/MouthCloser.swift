@@ -135,7 +135,7 @@ public enum MouthCloser {
             let outerLower = [48, 59, 58, 57, 56, 55, 54].map(st)
             let (left, right) = (st(48).x, st(54).x)
             let upperThickness = max(0, st(62).y - st(51).y)
-            let lowerThickness = max(0, st(57).y - st(66).y)
+            let lowerThickness = 0.75 * max(0, st(57).y - st(66).y)
             func profile(_ x: Double) -> Double {
                 let u = (x - left) / max(right - left, 1)
                 return 0.5 + 0.5 * min(1, max(0, 2 * min(u, 1 - u))).squareRoot()
@@ -285,7 +285,7 @@ public enum MouthCloser {
             let u = (s - mouthSpan.lowerBound) / (mouthSpan.upperBound - mouthSpan.lowerBound)
             let taper = smoothstep(min(u, 1 - u) * 6)
             let width = max(1.0, 0.008 * mouthWidth)
-            return 0.3 * taper * exp(-(d / width) * (d / width))
+            return 0.5 * taper * exp(-(d / width) * (d / width))
         }
     }
 }
