@@ -37,6 +37,24 @@ public struct FaceLandmarks: Equatable, Sendable {
         (points[66].y - points[62].y + points[67].y - points[61].y + points[65].y - points[63].y) / 3
     }
 
+    /// For each point, the point that takes its place in a mirror image (left and right swap).
+    public static let mirrorIndex: [Int] = {
+        var m = Array(0..<68)
+        func pair(_ a: [Int], _ b: [Int]) {
+            for (x, y) in zip(a, b) {
+                m[x] = y
+                m[y] = x
+            }
+        }
+        pair(Array(0...7), Array((9...16).reversed()))
+        pair(Array(17...21), Array((22...26).reversed()))
+        pair([31, 32], [35, 34])
+        pair([36, 37, 38, 39, 40, 41], [45, 44, 43, 42, 47, 46])
+        pair([48, 49, 50, 59, 58], [54, 53, 52, 55, 56])
+        pair([60, 61, 67], [64, 63, 65])
+        return m
+    }()
+
     /// Every point moved by `transform`.
     public func mapped(_ transform: (Point) -> Point) -> FaceLandmarks {
         FaceLandmarks(points: points.map(transform))

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A packed 8-bit RGB picture, rows top to bottom, no padding between rows.
 ///
 /// The working format of every stage between decode and encode.
@@ -112,5 +114,57 @@ extension RGBImage {
             }
         }
         return RGBImage(width: outWidth, height: outHeight, pixels: out)
+    }
+}
+
+extension RGBImage {
+    /// Left and right swapped.
+    public func mirrored() -> RGBImage {
+        var out = self
+        for y in 0..<height {
+            let row = y * stride
+            for x in 0..<width {
+                let (o, i) = (row + x * 3, row + (width - 1 - x) * 3)
+                out.pixels[o] = pixels[i]
+                out.pixels[o + 1] = pixels[i + 1]
+                out.pixels[o + 2] = pixels[i + 2]
+            }
+        }
+        return out
+    }
+
+    /// Turned clockwise by `angle` radians about the centre, the same size (corners cut off,
+    /// edges extended into what the turn uncovers), bilinear.
+    public func rotated(by angle: Double) -> RGBImage {
+        var out = [UInt8](repeating: 0, count: pixels.count)
+        let (c, s) = (cos(angle), sin(angle))
+        let (cx, cy) = (Double(width) / 2, Double(height) / 2)
+        let (w, h, rowBytes) = (width, height, stride)
+        pixels.withUnsafeBufferPointer { source in
+            out.withUnsafeMutableBufferPointer { target in
+                for y in 0..<h {
+                    let dy = Double(y) + 0.5 - cy
+                    for x in 0..<w {
+                        // The source of an output pixel: turned back by -angle.
+                        let dx = Double(x) + 0.5 - cx
+                        let sx = cx + dx * c + dy * s - 0.5
+                        let sy = cy - dx * s + dy * c - 0.5
+                        let x0 = Int(sx.rounded(.down))
+                        let y0 = Int(sy.rounded(.down))
+                        let fx = sx - Double(x0)
+                        let fy = sy - Double(y0)
+                        let (xa, xb) = (min(max(x0, 0), w - 1) * 3, min(max(x0 + 1, 0), w - 1) * 3)
+                        let (ya, yb) = (min(max(y0, 0), h - 1) * rowBytes, min(max(y0 + 1, 0), h - 1) * rowBytes)
+                        let o = y * rowBytes + x * 3
+                        for k in 0..<3 {
+                            let top = Double(source[ya + xa + k]) * (1 - fx) + Double(source[ya + xb + k]) * fx
+                            let bottom = Double(source[yb + xa + k]) * (1 - fx) + Double(source[yb + xb + k]) * fx
+                            target[o + k] = UInt8(min(255, max(0, (top * (1 - fy) + bottom * fy).rounded())))
+                        }
+                    }
+                }
+            }
+        }
+        return RGBImage(width: width, height: height, pixels: out)
     }
 }

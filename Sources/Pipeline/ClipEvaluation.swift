@@ -36,7 +36,8 @@ public struct ClipEvaluation: Sendable {
             throw MouthpieceError(.invalidParameter, "\(path) has no video stream.", field: "video")
         }
         let fps = Double(video.frameRate.num) / Double(video.frameRate.den)
-        let analyzer = FaceAnalyzer(models: try FaceModels.shared())
+        var analyzer = FaceAnalyzer(models: try FaceModels.shared())
+        analyzer.recheckWeakFaces = false
         var openings: [Double?] = []
         var eyes: [Double] = []
         var noses: [Point] = []

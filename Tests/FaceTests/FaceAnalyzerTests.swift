@@ -40,6 +40,31 @@ final class FaceAnalyzerTests: XCTestCase {
         }
     }
 
+    /// A head tilted 40 degrees (beyond what the upright detector fits well) is found on the
+    /// second look, with its landmarks where the face is and its own yaw.
+    func testATiltedFaceIsFoundOnASecondLook() throws {
+        let image = try ImageDecoder.decode(path: try TestFiles.fixture("Tom_Cruise_avp_2014_4.jpg"))
+        let upright = try FaceAnalyzer(models: FaceModels.shared()).analyze(image)
+        let angle = 40.0 * .pi / 180
+        let tilted = try FaceAnalyzer(models: FaceModels.shared()).analyze(image.rotated(by: angle))
+        XCTAssertEqual(tilted.pose.roll, upright.pose.roll + 40, accuracy: 6)
+        // Where the upright eyes land in the tilted picture.
+        let centre = Point(Double(image.width) / 2, Double(image.height) / 2)
+        func turned(_ p: Point) -> Point {
+            let d = p - centre
+            return centre + Point(d.x * cos(angle) - d.y * sin(angle), d.x * sin(angle) + d.y * cos(angle))
+        }
+        let unit = upright.landmarks.interocular
+        for (found, expected) in [
+            (tilted.landmarks.leftEyeCenter, turned(upright.landmarks.leftEyeCenter)),
+            (tilted.landmarks.rightEyeCenter, turned(upright.landmarks.rightEyeCenter)),
+            (tilted.landmarks[57], turned(upright.landmarks[57])),
+        ] {
+            XCTAssertLessThan(found.distance(to: expected), 0.15 * unit, "\(found) vs \(expected)")
+        }
+        XCTAssertLessThan(abs(tilted.pose.yaw - upright.pose.yaw), 10)
+    }
+
     func testDogsAreRefusedWithNoFaceDetected() throws {
         XCTAssertThrowsError(try analyze(try TestFiles.fixture("dogs.jpg"))) { error in
             XCTAssertEqual((error as? MouthpieceError)?.code, .noFaceDetected)
