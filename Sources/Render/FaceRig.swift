@@ -333,8 +333,11 @@ public struct FaceRig: Sendable {
         let gather = 0.13 * m.rounding * mouthWidth * scale
         let pout = 0.012 * m.rounding * unit * scale
         // The upper lip lifts off the teeth; a tucked lower lip rides up under the upper teeth.
-        let raise = m.upperLipRaise * 0.02 * unit * scale
         let tuck = min(1, max(0, m.lowerLipTuck))
+        // A tucked lower lip rides up under the upper teeth, and the upper lip lifts off them a
+        // little: /f v/ show the upper teeth resting on the lower lip.
+        let raise = (m.upperLipRaise + 1.8 * tuck) * 0.02 * unit * scale
+        let tuckUp = 0.012 * tuck * unit * scale
         let (left, right) = mouthSpan
         func side(_ i: Int) -> Double {
             let s = Self.dot(rest[i] - pivot, across)
@@ -345,7 +348,7 @@ public struct FaceRig: Sendable {
             return u * sideways - u * abs(u) * gather
         }
         for i in [65, 66, 67] + lowerEdge {
-            move(i, across: inwards(i), down: (jawDrop * reach(rest[i]) + lipExtra) * (1 - 0.7 * tuck))
+            move(i, across: inwards(i), down: (jawDrop * reach(rest[i]) + lipExtra) * (1 - 0.7 * tuck) - tuckUp)
         }
         for i in [55, 56, 57, 58, 59] {
             move(i, across: inwards(i), down: (jawDrop * reach(rest[i]) + lipExtra) * (1 - 0.4 * tuck) + pout)

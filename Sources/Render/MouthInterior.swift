@@ -221,12 +221,13 @@ struct MouthInterior: Sendable {
                 if inside <= -0.5 * size { continue }
                 let alpha = smoothstep((inside + 0.5) / (feather + 0.5)) * opacity
                 if alpha <= 0 { continue }
-                var colour = inner(at: Point(px, py), reference: reference, jaws: jaws, grain: cell == 1)
+                var (colour, front) = inner(at: Point(px, py), reference: reference, jaws: jaws, grain: cell == 1)
                 // The lips' soft shadow: the upper lip overhangs more than the lower.
                 let fromTop = (py - top) / mw
                 let fromBottom = (bottom - py) / mw
                 let shadow =
-                    openLight * (0.42 + 0.58 * smoothstep(fromTop / 0.07)) * (0.7 + 0.3 * smoothstep(fromBottom / 0.04))
+                    (openLight + (1 - openLight) * front) * (0.42 + 0.58 * smoothstep(fromTop / 0.07))
+                    * (0.7 + 0.3 * smoothstep(fromBottom / 0.04))
                 // Light bounced off the lips and cheeks inside: shadows there go warm, not grey.
                 colour = (colour.0 * shadow, colour.1 * pow(shadow, 1.12), colour.2 * pow(shadow, 1.18))
                 // No darker than the picture's own blacks.
@@ -241,7 +242,10 @@ struct MouthInterior: Sendable {
 
     /// The colour inside the mouth at `p`, lit but not yet shadowed by the lips: throat, tongue,
     /// lower teeth and gum, upper teeth and gum, back to front.
-    private func inner(at p: Point, reference: Double, jaws: Jaws, grain addGrain: Bool) -> Colour {
+    /// Also says how much of what is there stands at the front of the mouth (teeth), where light
+    /// reaches however narrow the opening.
+    private func inner(at p: Point, reference: Double, jaws: Jaws, grain addGrain: Bool) -> (Colour, front: Double) {
+        var front = 0.0
         let mw = max(jaws.width, 1)
         let x = Self.dot(p - jaws.centre, jaws.across) / mw
         let centre = max(0, 1 - abs(x) * 2)
@@ -281,6 +285,7 @@ struct MouthInterior: Sendable {
                 let along = (gumLine - p.y) / max(gumLine - edge, 1)
                 let lit = toothColour(tooth, along: along, mw: mw, row: 0.62)
                 colour = mix(colour, lit, enamel)
+                front = 0.6 * enamel
             }
         }
 
@@ -295,9 +300,10 @@ struct MouthInterior: Sendable {
             if enamel > 0 {
                 let along = (p.y - gumLine) / max(edge - gumLine, 1)
                 colour = mix(colour, toothColour(tooth, along: along, mw: mw, row: 1), enamel)
+                front += (0.8 - front) * enamel
             }
         }
-        return (colour.0 + noise, colour.1 + noise, colour.2 + noise)
+        return ((colour.0 + noise, colour.1 + noise, colour.2 + noise), front)
     }
 
     /// A tooth's colour: lit from the front, darker as the arch turns away and recedes into the
