@@ -50,7 +50,12 @@ public struct MouthShapeTrack: Sendable {
                 voiced
                 ? clamp((f.f1 - 300) / 450, 0, 1)
                 : clamp(f.lowBand / max(f.lowBand + f.midBand, 1e-6), 0, 1)
-            let opening = pow(open, 0.75) * (1 - 0.6 * hiss)
+            // The vowel decides, loudness scales (as on the script path): a voiced frame opens by
+            // its F1 (vowel height: "a" wide, "i" and "u" narrow), held through quieter stretches
+            // of the same vowel, from 0.4 of that at the gate to all of it towards the clip's peak.
+            let level = pow(open, 0.75)
+            let vowelOpening = voiced ? 0.45 + 0.75 * lowness : 1
+            let opening = min(1, vowelOpening * (0.35 + 0.9 * level)) * (1 - 0.6 * hiss)
             jaw[i] = opening * (0.5 + 0.5 * lowness)
             gap[i] = opening
             let presence = min(1, open * 2)

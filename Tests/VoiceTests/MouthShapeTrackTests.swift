@@ -1,3 +1,4 @@
+import Foundation
 import Media
 import Motion
 import TestSupport
@@ -49,6 +50,35 @@ final class MouthShapeTrackTests: XCTestCase {
             let whole = VoiceAnalyzer().analyze(clip, fps: rate, frameCount: streamed.frames.count)
             XCTAssertEqual(streamed.frames, whole.frames, "\(rate) fps")
         }
+    }
+
+    /// Loudness scales, the vowel decides: an open vowel ("a", high F1) fading by 20 dB keeps
+    /// more of its opening than a level meter would, and a close one ("i", low F1) as loud opens
+    /// less.
+    func testVowelsHoldTheirShapeAsTheyGetQuieter() {
+        func vowel(f1: Double, f2: Double, loudness: Double) -> VoiceFrame {
+            VoiceFrame(loudness: loudness, lowBand: 0.5, midBand: 0.35, highBand: 0.05, centroid: 900, f1: f1, f2: f2)
+        }
+        let silence = VoiceFrame(loudness: -80, lowBand: 0, midBand: 0, highBand: 0, centroid: 0)
+        // 0.5 s of silence (the floor), then 1.2 s of "a" fading from -12 to -32 dBFS, 0.5 s of
+        // silence, then 0.6 s of "i" at -12 dBFS, then silence.
+        var frames = [VoiceFrame](repeating: silence, count: 15)
+        let fade = 36
+        for k in 0..<fade { frames.append(vowel(f1: 780, f2: 1250, loudness: -12 - 20 * Double(k) / Double(fade - 1))) }
+        frames += [VoiceFrame](repeating: silence, count: 15)
+        for _ in 0..<18 { frames.append(vowel(f1: 290, f2: 2300, loudness: -12)) }
+        frames += [VoiceFrame](repeating: silence, count: 15)
+        let s = MouthShapeTrack().shapes(for: VoiceFeatures(fps: 30, frames: frames))
+        func opening(_ n: Int) -> Double { s[n].jawOpen + s[n].lipGap }
+        let loud = (20...24).map(opening).reduce(0, +) / 5
+        let quiet = (44...48).map(opening).reduce(0, +) / 5
+        let levels = VoiceFeatures(fps: 30, frames: frames).speechLevels(absoluteSilence: -55)
+        // What opening by loudness alone (its 0.75 power, as before) would keep.
+        let meter = pow(levels.openness(-29.5) / levels.openness(-14.5), 0.75)
+        XCTAssertGreaterThan(quiet / loud, meter + 0.1, "held: \(quiet / loud) vs a level meter's \(meter)")
+        let close = (72...78).map(opening).reduce(0, +) / 7
+        XCTAssertLessThan(close, 0.8 * loud, "an \"i\" as loud as the \"a\" opens less")
+        XCTAssertGreaterThan(s[75].spread, 0.5)
     }
 
     func testSilenceKeepsMouthClosed() {
