@@ -28,12 +28,22 @@ public enum MouthCloser {
         let rig = FaceRig(
             landmarks: landmarks, frameWidth: base.width, frameHeight: base.height, expressiveness: expressiveness,
             portrait: base, wholeHead: wholeHead)
-        guard rig.tooOpenToClose else { return (base, rig, false) }
+        guard needsClosing(rig) else { return (base, rig, false) }
         let closed = close(base, landmarks: landmarks)
+        // Closed by construction: the rig is not to look for teeth between the lips again.
         let closedRig = FaceRig(
             landmarks: closed.landmarks, frameWidth: base.width, frameHeight: base.height,
-            expressiveness: expressiveness, portrait: closed.image, wholeHead: wholeHead)
+            expressiveness: expressiveness, portrait: nil, wholeHead: wholeHead)
         return (closed.image, closedRig, true)
+    }
+
+    /// Whether a portrait's mouth is closed before animating: lips too far apart to close by
+    /// warping them (`FaceRig.tooOpenToClose`), or apart by dlib's points (over 5 % of the
+    /// mouth's width) where no opening could be traced from the pixels to warp them by (a soft,
+    /// dim photo taken mid-word).
+    public static func needsClosing(_ rig: FaceRig) -> Bool {
+        rig.tooOpenToClose
+            || (rig.restOpening == 0 && rig.landmarks.innerLipGap > 0.05 * rig.landmarks.mouthWidth)
     }
 
     public static func close(_ image: RGBImage, landmarks: FaceLandmarks) -> Result {
