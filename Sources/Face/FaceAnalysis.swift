@@ -37,7 +37,7 @@ public enum FaceWarning: String, Sendable, CaseIterable {
         case .notFrontFacing: return "The head is turned more than 30 degrees; a front-facing photo animates best."
         case .mouthOpenAtRest:
             return
-                "The mouth is wide open in the photo (lips apart by more than a third of its width): it was closed before animating, the jaw brought up and the lips together, so the video starts with the mouth shut and the chin and neck are longer than in the photo; a photo with the mouth closed or in a small smile animates best."
+                "The mouth is open in the photo (lips apart by more than a third of its width, or apart with no edge to move them by): it was closed before animating, the jaw brought up and the lips together, so the video starts with the mouth shut and the chin and neck are longer than in the photo; a photo with the mouth closed or in a small smile animates best."
         }
     }
 }

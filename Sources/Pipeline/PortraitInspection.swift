@@ -22,7 +22,9 @@ public struct PortraitInspection: Sendable {
     private let portrait: RGBImage
 
     /// The analysis's warnings, and the rig's (`mouth_open_at_rest`).
-    public var warnings: [FaceWarning] { analysis.warnings + (rig.tooOpenToClose ? [.mouthOpenAtRest] : []) }
+    public var warnings: [FaceWarning] {
+        analysis.warnings + (MouthCloser.needsClosing(rig) ? [.mouthOpenAtRest] : [])
+    }
 
     /// Writes a PNG with boxes, landmarks and the mesh drawn on the portrait.
     public func writeOverlay(to path: String) throws {

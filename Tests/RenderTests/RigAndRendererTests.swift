@@ -244,6 +244,18 @@ final class RigAndRendererTests: XCTestCase {
         XCTAssertEqual(Self.differingSamples(frame, renderer.base), 0)
     }
 
+    /// A soft photo taken mid-word: dlib sees the lips apart, but no edge can be traced from the
+    /// pixels to warp them by; it is closed before animating too.
+    func testAMouthApartWithNoTraceableEdgeIsClosedToo() throws {
+        let (image, marks) = try landmarks("portraits/man_mic_mouth_open.png")
+        let (base, rig, closed) = MouthCloser.rig(base: image, landmarks: marks)
+        XCTAssertTrue(closed)
+        XCTAssertFalse(rig.mouthOpenAtRest, "the closed mouth animates as a closed one, teeth drawn")
+        let before = marks.innerLipGap / marks.mouthWidth
+        let again = try FaceAnalyzer(models: FaceModels.shared()).analyze(base).landmarks
+        XCTAssertLessThan(again.innerLipGap / again.mouthWidth, 0.5 * before, "from \(before)")
+    }
+
     func testBlinkClosesTheEyes() throws {
         let (image, face) = try landmarks("Tom_Cruise_avp_2014_4.jpg")
         let rig = FaceRig(landmarks: face, frameWidth: image.width, frameHeight: image.height)
