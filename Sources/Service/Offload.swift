@@ -1,9 +1,19 @@
 import Foundation
+import NIOPosix
 import Synchronization
 
-/// Blocking work (dlib, a render) on a thread of its own, awaited without holding a thread of
-/// the server's pool.
+/// Blocking work (dlib, a probe, a DNS lookup, a render) off the server's event loops, awaited
+/// without holding one of their threads. Short calls share a fixed pool, so a burst of requests
+/// queues for threads instead of starting one each; renders (few: one per render worker, at
+/// background priority, which a thread cannot give back) get a thread of their own.
 enum Offload {
+    /// The threads for short blocking calls: twice the cores, at least four.
+    static let pool: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: max(4, 2 * ProcessInfo.processInfo.activeProcessorCount))
+        pool.start()
+        return pool
+    }()
+
     /// How eagerly the thread competes for the processors.
     enum Priority {
         /// As the server's own threads.
@@ -16,7 +26,8 @@ enum Offload {
     static func run<T: Sendable>(
         priority: Priority = .normal, _ body: @escaping @Sendable () throws -> T
     ) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
+        if priority == .normal { return try await pool.runIfActive(body) }
+        return try await withCheckedThrowingContinuation { continuation in
             let thread = Thread {
                 if priority == .background {
                     // On Linux, `who` 0 is the calling thread alone (NPTL keeps nice per thread).
@@ -30,14 +41,20 @@ enum Offload {
     }
 
     /// As `run`, for a blocking call that cannot be interrupted but may be given up on (a DNS
-    /// lookup): a cancel of the awaiting task answers `CancellationError` at once, and the thread
-    /// finishes on its own, its result dropped. Deadlines around it then hold.
+    /// lookup): a cancel of the awaiting task answers `CancellationError` at once, and the pool's
+    /// thread finishes the call on its own, its result dropped. Deadlines around it then hold.
     static func abandonable<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         let once = ResumeOnce<T>()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 once.await(continuation)
-                Thread { once.resume(with: Result { try body() }) }.start()
+                pool.submit { state in
+                    guard case .active = state else {
+                        once.resume(with: .failure(CancellationError()))
+                        return
+                    }
+                    once.resume(with: Result { try body() })
+                }
             }
         } onCancel: {
             once.resume(with: .failure(CancellationError()))
