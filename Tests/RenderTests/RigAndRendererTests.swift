@@ -256,6 +256,17 @@ final class RigAndRendererTests: XCTestCase {
         XCTAssertLessThan(again.innerLipGap / again.mouthWidth, 0.5 * before, "from \(before)")
     }
 
+    /// The drawn mouth is no sharper than the photo: a soft photo's edges take longer to rise.
+    func testTheInteriorIsAsSoftAsThePhoto() throws {
+        let (sharp, sharpMarks) = try landmarks("portraits/man_neutral_frontal.jpg")
+        let (soft, softMarks) = try landmarks("portraits/man_mic_mouth_open.png")
+        let sharpWidth = MouthInterior.edgeWidth(sharp, around: sharpMarks)
+        let softWidth = MouthInterior.edgeWidth(soft, around: softMarks)
+        print("edge widths: sharp \(sharpWidth), soft \(softWidth)")
+        XCTAssertLessThan(sharpWidth, softWidth)
+        XCTAssertGreaterThan(MouthInterior(base: soft, landmarks: softMarks).softness, 1.5)
+    }
+
     func testBlinkClosesTheEyes() throws {
         let (image, face) = try landmarks("Tom_Cruise_avp_2014_4.jpg")
         let rig = FaceRig(landmarks: face, frameWidth: image.width, frameHeight: image.height)
