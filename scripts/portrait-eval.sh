@@ -3,7 +3,7 @@
 # to say every real recording in ../shared/fixtures/speech (720p, defaults), then measured from the
 # output's pixels (`mouthpiece eval`: dlib landmarks re-detected on every frame). Also each
 # portrait at --head-motion 0 with the first recording. Prints a Markdown table.
-# Usage: scripts/portrait-eval.sh [output-dir]
+# Usage: scripts/portrait-eval.sh [output-dir]   (PORTRAITS="a.jpg b.png" for some of them only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN="$(swift build -c release --show-bin-path)/mouthpiece"
@@ -28,7 +28,8 @@ cells = sys.argv[1:4] + [e["frames"], "%.2f" % e["correlation_lag0"], e["best_la
          "%d/%d" % (e["faces_lost"], e["frames"]), "%.3f" % e["brow_motion"], sys.argv[4]]
 print("| " + " | ".join(str(x) for x in cells) + " |")' "${name%.*}" "$(basename "${speech%.*}")" "$head" "$warnings"
 }
-for portrait in $F/portraits/*; do
+for portrait in ${PORTRAITS:-$(ls $F/portraits)}; do
+  portrait=$F/portraits/$portrait
   for speech in $F/speech/*.wav; do row "$portrait" "$speech" 1; done
   row "$portrait" "$F/speech/en_librispeech_read.wav" 0
 done

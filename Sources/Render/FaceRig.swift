@@ -386,7 +386,7 @@ public struct FaceRig: Sendable {
     }
 
     /// How far the whole head sways for a turn or nod of one radian, in eye distances.
-    static let headSway = 3.6
+    static let headSway = 4.0
 
     /// Turns and nods shift the face's inner features by their depth (a 2.5D turn); the whole
     /// head, hair included, sways with them and tilts about the neck, the neck following part way;
