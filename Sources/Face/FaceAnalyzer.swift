@@ -106,13 +106,7 @@ public struct FaceAnalyzer: Sendable {
         if longest > detectionSize && longest <= 2 * detectionSize {
             views.append { View(image: image, upsample: 0, toOriginal: identity, mirrored: false) }
         }
-        let scale = min(1.0, Double(detectionSize) / Double(longest))
-        let small =
-            scale < 1
-            ? PixelConverter.resize(
-                image, width: max(1, Int(Double(image.width) * scale)),
-                height: max(1, Int(Double(image.height) * scale)))
-            : image
+        let (small, scale) = detectionCopy(image)
         let back: (Point) -> Point = { Point($0.x / scale, $0.y / scale) }
         if scale < 1 {
             views.append { View(image: small, upsample: 1, toOriginal: back, mirrored: false) }
@@ -170,15 +164,17 @@ public struct FaceAnalyzer: Sendable {
         var score: Double
     }
 
+    /// The picture shrunk to at most `detectionSize` on its longest side, and the scale used.
+    func detectionCopy(_ image: RGBImage) -> (RGBImage, Double) {
+        let scale = min(1.0, Double(detectionSize) / Double(max(image.width, image.height)))
+        guard scale < 1 else { return (image, 1) }
+        let small = PixelConverter.resize(
+            image, width: max(1, Int(Double(image.width) * scale)), height: max(1, Int(Double(image.height) * scale)))
+        return (small, scale)
+    }
+
     func detect(_ image: RGBImage) throws -> [Box] {
-        let longest = max(image.width, image.height)
-        let scale = min(1.0, Double(detectionSize) / Double(longest))
-        let small =
-            scale < 1
-            ? PixelConverter.resize(
-                image, width: max(1, Int(Double(image.width) * scale)),
-                height: max(1, Int(Double(image.height) * scale)))
-            : image
+        let (small, scale) = detectionCopy(image)
         var boxes = try detect(small, upsample: 0)
         // Small pictures may hold faces under the detector's 80 px window: look again, enlarged.
         if boxes.isEmpty && max(small.width, small.height) <= detectionSize {

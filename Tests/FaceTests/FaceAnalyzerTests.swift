@@ -81,25 +81,12 @@ final class FaceAnalyzerTests: XCTestCase {
         var landmarks = try analyze(try TestFiles.fixture("2008_001009.jpg")).landmarks
         let yaw = FaceAnalyzer.pose(of: landmarks).yaw
         // Mirror: x -> -x, and the scheme's left/right indices swap.
-        let mirrorIndex = Self.mirrorIndices()
+        let mirrorIndex = FaceLandmarks.mirrorIndex
         let mirrored = landmarks.points.map { Point(-$0.x, $0.y) }
         landmarks = FaceLandmarks(points: (0..<68).map { mirrored[mirrorIndex[$0]] })
         let flipped = FaceAnalyzer.pose(of: landmarks).yaw
         XCTAssertGreaterThan(abs(yaw), 3)
         XCTAssertEqual(flipped, -yaw, accuracy: 0.5)
-    }
-
-    /// The landmark that a mirror image puts at each index.
-    static func mirrorIndices() -> [Int] {
-        var m = Array(0..<68)
-        func pair(_ a: [Int], _ b: [Int]) { for (x, y) in zip(a, b) { m[x] = y; m[y] = x } }
-        pair(Array(0...7), Array((9...16).reversed()))
-        pair(Array(17...21), Array((22...26).reversed()))
-        pair([31, 32], [35, 34])
-        pair([36, 37, 38, 39, 40, 41], [45, 44, 43, 42, 47, 46])
-        pair([48, 49, 50, 59, 58], [54, 53, 52, 55, 56])
-        pair([60, 61, 67], [64, 63, 65])
-        return m
     }
 }
 
