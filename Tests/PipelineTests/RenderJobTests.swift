@@ -294,7 +294,10 @@ final class BilabialClosureTests: XCTestCase {
         let result = evaluation.closures(at: spoken.phonemes.filter(\.isBilabial).map(\.closure))
         XCTAssertGreaterThanOrEqual(result.total, 8)
         XCTAssertGreaterThanOrEqual(Double(result.closed), 0.5 * Double(result.total), "\(result)")
-        XCTAssertGreaterThan(evaluation.correlationAtZero, 0.5)
+        // The mouth follows the voice, but the vowel decides how far it opens and loudness only
+        // scales it (not a level meter: real speakers measure 0.1-0.4), so the even loudness of
+        // espeak-ng's speech correlates less than real recordings (0.56-0.78 in docs/LIPSYNC.md).
+        XCTAssertGreaterThan(evaluation.correlationAtZero, 0.3)
     }
 }
 
