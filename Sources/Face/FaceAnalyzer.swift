@@ -139,15 +139,10 @@ public struct FaceAnalyzer: Sendable {
             if found == nil || best.score > found!.boxes[0].score { found = (view, boxes) }
         }
         guard let (view, boxes) = found else { return [] }
-        do {
-            let best = boxes[0]
-            return try boxes.filter { $0.score >= best.score * relativeScoreFloor }.map { box in
-                let fitted = try fitLandmarks(view.image, box: box)
-                var points = fitted.points.map(view.toOriginal)
-                if view.mirrored { points = FaceLandmarks.mirrorIndex.map { points[$0] } }
-                let landmarks = FaceLandmarks(points: points)
-                return DetectedFace(box: Rect.bounding(points), score: box.score, landmarks: landmarks)
-            }
+        return try boxes.filter { $0.score >= boxes[0].score * relativeScoreFloor }.map { box in
+            var points = try fitLandmarks(view.image, box: box).points.map(view.toOriginal)
+            if view.mirrored { points = FaceLandmarks.mirrorIndex.map { points[$0] } }
+            return DetectedFace(box: Rect.bounding(points), score: box.score, landmarks: FaceLandmarks(points: points))
         }
     }
 

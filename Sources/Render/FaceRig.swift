@@ -332,10 +332,10 @@ public struct FaceRig: Sendable {
         let sideways = (0.05 * m.spread - 0.04 * m.jawOpen) * mouthWidth * scale
         let gather = 0.13 * m.rounding * mouthWidth * scale
         let pout = 0.012 * m.rounding * unit * scale
-        // The upper lip lifts off the teeth; a tucked lower lip rides up under the upper teeth.
+        // The upper lip lifts off the teeth; a tucked lower lip rides up under the upper teeth
+        // and lifts the upper lip off them a little: /f v/ show the upper teeth resting on the
+        // lower lip.
         let tuck = min(1, max(0, m.lowerLipTuck))
-        // A tucked lower lip rides up under the upper teeth, and the upper lip lifts off them a
-        // little: /f v/ show the upper teeth resting on the lower lip.
         let raise = (m.upperLipRaise + 1.8 * tuck) * 0.02 * unit * scale
         let tuckUp = 0.012 * tuck * unit * scale
         let (left, right) = mouthSpan
