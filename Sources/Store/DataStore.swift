@@ -2,32 +2,37 @@ import Crypto
 import Foundation
 import Logging
 
-/// Everything the service keeps besides files: API keys, avatars, video jobs with their leases,
-/// idempotency records, usage, the webhook outbox and shared secrets.
+/// Everything the service keeps besides files, by role: API keys, avatars, video jobs with their
+/// leases, idempotency records and usage, the webhook outbox, shared settings.
 ///
-/// Two implementations pass one conformance suite: `SQLiteStore` (embedded, one machine) and
-/// `PostgresStore` (any number of API nodes and workers on any machines). Jobs are claimed with a
-/// lease that the worker renews while it renders; a job whose worker stops renewing is claimed
-/// again once the lease runs out (at-least-once), and only the worker holding the lease can end it.
-public protocol DataStore: Sendable {
-    // MARK: keys
+/// Three implementations pass one conformance suite: `SQLiteStore` (embedded, one machine),
+/// `PostgresStore` (any number of API nodes and workers on any machines) and `MemoryStore`
+/// (tests, and trying the service without a disk). Jobs are claimed with a lease that the worker
+/// renews while it renders; a job whose worker stops renewing is claimed again once the lease runs
+/// out (at-least-once), and only the worker holding the lease can end it.
+public typealias DataStore = KeyStore & AvatarStore & JobQueue & UsageStore & WebhookOutboxStore & SettingsStore
 
+/// API keys: created with a secret shown once, found by the secret's hash.
+public protocol KeyStore: Sendable {
     /// Creates a key; returns it with its secret, which is shown once and stored only as a hash.
     func createKey(name: String, quotaSeconds: Double?, concurrency: Int) async throws -> (APIKey, secret: String)
     /// The key whose secret this is, or nil.
     func key(secret: String) async throws -> APIKey?
+}
 
-    // MARK: avatars
-
+/// Portraits and video avatars, analysed once, each seen only by its key.
+public protocol AvatarStore: Sendable {
     func addAvatar(_ avatar: Avatar) async throws
     func avatar(_ id: String, keyID: String) async throws -> Avatar?
     /// `keyID`'s avatars, newest first.
     func avatars(keyID: String, limit: Int) async throws -> [Avatar]
     /// Removes the avatar; returns it (so its files can go too), or nil if there was none.
     func deleteAvatar(_ id: String, keyID: String) async throws -> Avatar?
+}
 
-    // MARK: videos
-
+/// Video jobs: submitted (idempotently), claimed with a lease, renewed, finished or handed back,
+/// cancelled, listed and deleted, each seen only by its key.
+public protocol JobQueue: Sendable {
     /// Adds a queued job, or returns the job an earlier submission with the same idempotency key
     /// made (and `false`).
     func submit(_ job: VideoJob, idempotencyKey: String?) async throws -> (VideoJob, created: Bool)
@@ -52,8 +57,6 @@ public protocol DataStore: Sendable {
     func inFlightCount(keyID: String) async throws -> Int
     /// Jobs of `keyID` now rendering.
     func processingCount(keyID: String) async throws -> Int
-    /// Output seconds rendered for `keyID`, in all and by UTC day (newest first).
-    func usage(keyID: String) async throws -> (total: Double, byDay: [(day: String, seconds: Double, videos: Int)])
     /// Jobs by status (for metrics).
     func statusCounts() async throws -> [VideoStatus: Int]
 
@@ -83,9 +86,17 @@ public protocol DataStore: Sendable {
     func release(_ id: String, owner: String, errorCode: String?, errorMessage: String?) async throws
     /// Cancels a job of `keyID`: a queued one at once, a running one when its worker next checks.
     func cancel(_ id: String, keyID: String) async throws -> VideoJob?
+}
 
-    // MARK: webhook outbox
+/// What each key has rendered (finished jobs' output seconds).
+public protocol UsageStore: Sendable {
+    /// Output seconds rendered for `keyID`, in all and by UTC day (newest first).
+    func usage(keyID: String) async throws -> (total: Double, byDay: [(day: String, seconds: Double, videos: Int)])
+}
 
+/// The webhook outbox: messages put there with the job that ends (`JobQueue.finish`), leased to a
+/// sender, retried on a schedule, logged attempt by attempt.
+public protocol WebhookOutboxStore: Sendable {
     /// Claims the oldest delivery that is due for `owner` for `lease` seconds.
     func claimWebhook(owner: String, lease: TimeInterval) async throws -> WebhookDelivery?
     /// Records an attempt of a delivery this owner holds: delivered on a 2xx, otherwise scheduled
@@ -108,9 +119,10 @@ public protocol DataStore: Sendable {
     func webhookSecret(keyID: String) async throws -> String?
     /// Deliveries by status (for metrics).
     func webhookCounts() async throws -> [WebhookDelivery.Status: Int]
+}
 
-    // MARK: shared settings
-
+/// Settings every node of a deployment shares, and the schema's version.
+public protocol SettingsStore: Sendable {
     /// A secret every node of a deployment shares (the key of signed file links): the stored one,
     /// or `proposed` stored now if there was none (the first node to ask decides).
     func sharedSecret(_ name: String, proposed: String) async throws -> String
@@ -119,7 +131,7 @@ public protocol DataStore: Sendable {
     func appliedMigrations() async throws -> [String]
 }
 
-extension DataStore {
+extension JobQueue {
     @discardableResult
     public func finish(
         _ id: String, owner: String, status: VideoStatus, resultBlob: String? = nil, result: String? = nil,
@@ -134,7 +146,9 @@ extension DataStore {
     public func release(_ id: String, owner: String) async throws {
         try await release(id, owner: owner, errorCode: nil, errorMessage: nil)
     }
+}
 
+extension WebhookOutboxStore {
     @discardableResult
     public func recordWebhookAttempt(
         _ id: String, owner: String, statusCode: Int?, error: String?, milliseconds: Double, jitter: Double = 1
