@@ -26,7 +26,7 @@ struct LipSyncCommand: ParsableCommand {
     var text: String?
 
     @Option(help: "espeak-ng language for --text (see `mouthpiece voices`).")
-    var language: String = "en-us"
+    var language: String = Script.defaultLanguage
 
     @Option(help: "Voice variant for --text.")
     var voice: String?

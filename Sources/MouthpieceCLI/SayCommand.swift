@@ -22,16 +22,16 @@ struct SayCommand: ParsableCommand {
     var textFile: String?
 
     @Option(help: "espeak-ng language: en, en-us, es, de, fr, ja, ar, cmn, hi... (see `mouthpiece voices`).")
-    var language: String = "en-us"
+    var language: String = Script.defaultLanguage
 
     @Option(help: "Voice variant: f1-f5, m1-m7, klatt, whisper... (see `mouthpiece voices`).")
     var voice: String?
 
     @Option(help: "Speaking rate in words per minute, 80 to 450.")
-    var rate: Int = 160
+    var rate: Int = Script.defaultRate
 
     @Option(help: "Pitch, 0 to 100 (50 is the voice's own).")
-    var pitch: Int = 50
+    var pitch: Int = Script.defaultPitch
 
     @Flag(name: .customLong("no-captions"), help: "Do not write .srt and .vtt captions beside the video.")
     var noCaptions = false

@@ -24,6 +24,9 @@ public struct APIContext: RequestContext {
 
     /// JSON or multipart/form-data.
     public var requestDecoder: APIRequestDecoder { APIRequestDecoder() }
+
+    /// Answers in the API's JSON: sorted keys, slashes as they are.
+    public var responseEncoder: JSONEncoder { APIJSON.encoder }
 }
 
 /// Every error leaves with a fitting status, in the shape of the protocol it is answered in: ours
@@ -81,9 +84,8 @@ struct ErrorMiddleware: RouterMiddleware {
 
     /// Our own shape.
     @Sendable static func native(_ error: MouthpieceError, status: HTTPResponse.Status) -> Response {
-        var body: [String: String] = ["code": error.code.rawValue, "message": error.message]
-        if let field = error.field { body["field"] = field }
-        return JSONResponse.make(["error": body], status: status)
+        JSONResponse.make(
+            ["error": ErrorBody(code: error.code.rawValue, message: error.message, field: error.field)], status: status)
     }
 }
 
@@ -149,13 +151,12 @@ extension AuthMiddleware {
     }
 }
 
-/// JSON responses from plain dictionaries (JSONSerialization keeps key order stable enough for
-/// humans and leaves numbers as numbers).
+/// JSON answers with a status or headers of their own (a plain `ResponseEncodable` value answers
+/// 200 through the context's encoder, the same `APIJSON.encoder`).
 enum JSONResponse {
-    static func make(_ object: Any, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
-        let data =
-            (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
-            ?? Data("{}".utf8)
+    static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        // Our own value types: encoding them cannot fail short of a bug, which answers `{}`.
+        let data = (try? APIJSON.data(value)) ?? Data("{}".utf8)
         var fields = headers
         fields[.contentType] = "application/json"
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))

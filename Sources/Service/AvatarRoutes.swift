@@ -23,22 +23,10 @@ struct AvatarRoutes {
         var face_index: Int?
     }
 
-    /// Where a video avatar's analysis names its face-track blob (not shown to clients).
-    static let trackField = "track_blob"
-
-    /// The face-track blob of a video avatar.
-    static func trackBlob(_ avatar: Avatar) -> String? {
-        let object = (try? JSONSerialization.jsonObject(with: Data(avatar.analysis.utf8))) as? [String: Any]
-        return object?[trackField] as? String
-    }
-
-    /// Whether an avatar was made from a video.
-    static func isVideo(_ avatar: Avatar) -> Bool { avatar.analysis.contains("\"kind\":\"video\"") }
-
     func add(to group: RouterGroup<APIContext>) {
         group.post("avatars") { request, context in try await create(request, context) }
         group.get("avatars") { _, context in try await list(context) }
-        group.get("avatars/:id") { _, context in await JSONResponse.make(describe(try avatar(context))) }
+        group.get("avatars/:id") { _, context in AvatarResource(try await avatar(context)) }
         group.get("avatars/:id/preview") { _, context in
             let avatar = try await avatar(context)
             return Response(
@@ -54,7 +42,7 @@ struct AvatarRoutes {
             // Videos made from it hold their own link to the image, so they are not affected.
             blobs.remove(avatar.imageBlob)
             blobs.remove(avatar.previewBlob)
-            if let track = Self.trackBlob(avatar) { blobs.remove(track) }
+            if let track = AvatarAnalysis.of(avatar)?.trackBlob { blobs.remove(track) }
             return Response(status: .noContent)
         }
     }
@@ -93,34 +81,16 @@ struct AvatarRoutes {
             blobs.remove(image)
             throw error
         }
-        let a = inspection.analysis
-        let box = a.face.box
-        let analysis: [String: Any] = [
-            "image_width": a.imageWidth, "image_height": a.imageHeight, "faces": a.faces.count,
-            "face_index": a.chosenIndex,
-            "face_box": [
-                "x": box.x.rounded(), "y": box.y.rounded(), "width": box.width.rounded(),
-                "height": box.height.rounded(),
-            ],
-            "pose": [
-                // HeadPose is in degrees already.
-                "yaw_degrees": (a.pose.yaw * 10).rounded() / 10,
-                "roll_degrees": (a.pose.roll * 10).rounded() / 10,
-            ],
-            "warnings": inspection.warnings.map { ["code": $0.rawValue, "message": $0.message] },
-        ]
-        return try await save(analysis, image: image, preview: preview.id, key: key)
+        return try await save(.portrait(.init(inspection)), image: image, preview: preview.id, key: key)
     }
 
     /// Stores a new avatar with its analysis and answers 201 with it.
-    func save(_ analysis: [String: Any], image: String, preview: String, key: APIKey) async throws -> Response {
+    func save(_ analysis: AvatarAnalysis, image: String, preview: String, key: APIKey) async throws -> Response {
         let avatar = Avatar(
             id: "avt_" + StoreRules.randomToken(bytes: 12), keyID: key.id, imageBlob: image, previewBlob: preview,
-            analysis: String(
-                decoding: try JSONSerialization.data(withJSONObject: analysis, options: [.sortedKeys]), as: UTF8.self),
-            createdAt: Date())
+            analysis: try APIJSON.string(analysis), createdAt: Date())
         try await store.addAvatar(avatar)
-        return JSONResponse.make(describe(avatar), status: .created)
+        return JSONResponse.make(AvatarResource(avatar), status: .created)
     }
 
     /// A video avatar: the clip is read once (face on every frame, where a clone turns around) and
@@ -141,21 +111,12 @@ struct AvatarRoutes {
         }
         // The face track is kept, so that clones do not track the clip again.
         let track = try blobs.put(inspection.track.serialized())
-        let info = inspection.info
-        let analysis: [String: Any] = [
-            "kind": "video", "width": info.width, "height": info.height, "fps": info.frameRate.perSecond,
-            "frames": inspection.frames, "duration": info.duration, "frames_with_face": inspection.usableFrames,
-            "loop": ["first_frame": inspection.turningPoints.first, "last_frame": inspection.turningPoints.last],
-            "warnings": [[String: Any]](), Self.trackField: track,
-        ]
-        return try await save(analysis, image: video, preview: preview.id, key: key)
+        return try await save(.video(.init(inspection, trackBlob: track)), image: video, preview: preview.id, key: key)
     }
 
-    func list(_ context: APIContext) async throws -> Response {
+    func list(_ context: APIContext) async throws -> ListResource<AvatarResource> {
         let key = try context.requireKey()
-        return JSONResponse.make([
-            "object": "list", "data": try await store.avatars(keyID: key.id, limit: 100).map(describe),
-        ])
+        return ListResource(try await store.avatars(keyID: key.id, limit: 100).map(AvatarResource.init))
     }
 
     func avatar(_ context: APIContext) async throws -> Avatar {
@@ -165,15 +126,5 @@ struct AvatarRoutes {
             throw MouthpieceError(.notFound, "No avatar \(id).", field: "id")
         }
         return avatar
-    }
-
-    func describe(_ avatar: Avatar) -> [String: Any] {
-        var out = (try? JSONSerialization.jsonObject(with: Data(avatar.analysis.utf8)) as? [String: Any]) ?? [:]
-        out[Self.trackField] = nil
-        out["id"] = avatar.id
-        out["object"] = "avatar"
-        out["created_at"] = avatar.createdAt.formatted(.iso8601)
-        out["preview_url"] = "/v1/avatars/\(avatar.id)/preview"
-        return out
     }
 }

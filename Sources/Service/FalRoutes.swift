@@ -7,7 +7,7 @@ import Store
 /// models: submit, status (with queue position and logs), status stream, result, cancel. A request
 /// is one of our video jobs; `Authorization: Key <key>` is one of our API keys.
 struct FalRoutes {
-    static let application = "fal-ai/kling-video"
+    static let application = Fal.application
     /// Model paths under the application, and the resolution each renders at (a lip-sync keeps
     /// its video's).
     static let models: [(path: String, resolution: String)] = [
@@ -57,7 +57,7 @@ struct FalRoutes {
         group.get("requests/:id/status") { request, context in
             let job = try await job(context)
             let logs = ["1", "true"].contains(request.uri.queryParameters.get("logs") ?? "")
-            return await json(try status(job, base: videos.base(request), logs: logs), job: job)
+            return json(try await status(job, base: videos.base(request), logs: logs), job: job)
         }
         group.get("requests/:id/status/stream") { request, context in
             try await stream(request, context)
@@ -74,7 +74,7 @@ struct FalRoutes {
             if before.status.isFinal {
                 return JSONResponse.make(["status": "ALREADY_COMPLETED"], status: .badRequest)
             }
-            _ = try await videos.store.cancel(id, keyID: key.id)
+            _ = try await videos.videos.cancel(id, key: key)
             return JSONResponse.make(["status": "CANCELLATION_REQUESTED"], status: .accepted)
         }
     }
@@ -99,7 +99,7 @@ struct FalRoutes {
             case "16:9", "9:16", "1:1": input.aspect_ratio
             default: nil
             }
-        var body = VideoRoutes.Submission()
+        var body = VideoRequest()
         if lipSync {
             body.video_url = input.video_url
         } else {
@@ -111,53 +111,17 @@ struct FalRoutes {
         // fal_webhook: delivered like our own webhooks (outbox, retries, signed per Standard
         // Webhooks), with fal's body {request_id, gateway_request_id, status, payload}.
         body.webhook_url = request.uri.queryParameters.get("fal_webhook").map { String($0) }
-        let (job, _) = try await videos.create(
-            body, key: key, idempotencyKey: request.headers[.init("Idempotency-Key")!], context: context,
-            extra: ["name": "fal", "base": videos.base(request)])
-        var answer = urls(job.id, base: videos.base(request))
-        answer["status"] = "IN_QUEUE"
-        answer["queue_position"] = try await videos.store.queuePosition(of: job)
-        return json(answer, job: job)
+        let (job, _) = try await videos.videos.submit(
+            body, key: key, idempotencyKey: request.headers[.init("Idempotency-Key")!],
+            face: APIFace(name: .fal, base: videos.base(request)))
+        let queued = Fal.Queued(
+            links: Fal.Links(job.id, base: videos.base(request)),
+            queuePosition: try await videos.store.queuePosition(of: job))
+        return json(queued, job: job)
     }
 
-    /// `request_id` and the three URLs the client follows.
-    func urls(_ id: String, base: String) -> [String: Any] {
-        let response = "\(base)/\(Self.application)/requests/\(id)"
-        return [
-            "request_id": id, "response_url": response, "status_url": response + "/status",
-            "cancel_url": response + "/cancel",
-        ]
-    }
-
-    func status(_ job: VideoJob, base: String, logs: Bool) async throws -> [String: Any] {
-        var out = urls(job.id, base: base)
-        let lines: [[String: Any]] = [
-            [
-                "message": job.status == .processing
-                    ? "Rendering: \(Int((job.progress * 100).rounded())) %" : "Video \(job.status.rawValue).",
-                "level": job.status == .failed ? "ERROR" : "INFO", "source": "user",
-                "timestamp": VideoJSON.iso(Date()),
-            ]
-        ]
-        switch job.status {
-        case .queued:
-            out["status"] = "IN_QUEUE"
-            out["queue_position"] = try await videos.store.queuePosition(of: job)
-        case .processing:
-            out["status"] = "IN_PROGRESS"
-            out["logs"] = logs ? lines : NSNull()
-        case .completed, .failed, .canceled:
-            out["status"] = "COMPLETED"
-            out["logs"] = logs ? lines : NSNull()
-            if let started = job.startedAt, let finished = job.finishedAt {
-                out["metrics"] = ["inference_time": finished.timeIntervalSince(started)]
-            }
-            if job.status != .completed {
-                out["error"] = job.errorMessage ?? "Canceled."
-                out["error_type"] = job.errorCode ?? job.status.rawValue
-            }
-        }
-        return out
+    func status(_ job: VideoJob, base: String, logs: Bool) async throws -> Fal.Status {
+        Fal.Status(job, queuePosition: try await videos.videos.queuePosition(job), base: base, logs: logs)
     }
 
     /// The result: the video and its facts, or the failure as a non-2xx answer (the only way
@@ -165,44 +129,15 @@ struct FalRoutes {
     func result(_ job: VideoJob, base: String) throws -> Response {
         switch job.status {
         case .completed:
-            return json(Self.output(job, base: base, links: links), job: job)
+            return json(Fal.Output(job, base: base, links: links), job: job)
         case .failed, .canceled:
             return JSONResponse.make(
-                [
-                    "detail": job.errorMessage ?? "The request was canceled.",
-                    "error_type": job.errorCode ?? "canceled",
-                ], status: .unprocessableContent)
+                Fal.Failure(
+                    detail: job.errorMessage ?? "The request was canceled.", errorType: job.errorCode ?? "canceled"),
+                status: .unprocessableContent)
         case .queued, .processing:
-            return JSONResponse.make(["detail": "Request is still in progress"], status: .badRequest)
+            return JSONResponse.make(Fal.Failure(detail: "Request is still in progress"), status: .badRequest)
         }
-    }
-
-    /// fal's output shape for a completed job.
-    static func output(_ job: VideoJob, base: String, links: FileLinks) -> [String: Any] {
-        let facts = VideoJSON.facts(job)
-        return [
-            "video": [
-                "url": base + links.path(job.id), "content_type": "video/mp4", "file_name": "\(job.id).mp4",
-                "file_size": facts["file_size"] ?? 0,
-            ],
-            "duration": facts["duration"] ?? 0,
-        ]
-    }
-
-    /// The body of a `fal_webhook`: `{request_id, gateway_request_id, status: "OK", payload}` or
-    /// `{..., status: "ERROR", error, payload}`.
-    static func webhook(_ job: VideoJob, base: String, links: FileLinks) throws -> (event: String, payload: String) {
-        var message: [String: Any] = ["request_id": job.id, "gateway_request_id": job.id]
-        if job.status == .completed {
-            message["status"] = "OK"
-            message["payload"] = output(job, base: base, links: links)
-        } else {
-            message["status"] = "ERROR"
-            message["error"] = job.errorMessage ?? "The request failed."
-            message["payload"] = ["detail": job.errorMessage ?? "", "error_type": job.errorCode ?? "failed"]
-        }
-        let data = try JSONSerialization.data(withJSONObject: message, options: [.sortedKeys, .withoutEscapingSlashes])
-        return ("video.\(job.status.rawValue)", String(decoding: data, as: UTF8.self))
     }
 
     /// Server-Sent Events, each the status JSON, until COMPLETED.
@@ -222,13 +157,13 @@ struct FalRoutes {
         if status == .badRequest || error.code == .noFaceDetected {
             let location: [String] = ["body", error.field ?? "body"]
             return JSONResponse.make(
-                ["detail": [["loc": location, "msg": error.message, "type": error.code.rawValue]]],
+                Fal.ValidationFailure(detail: [.init(loc: location, msg: error.message, type: error.code.rawValue)]),
                 status: .unprocessableContent)
         }
-        return JSONResponse.make(["detail": error.message, "error_type": error.code.rawValue], status: status)
+        return JSONResponse.make(Fal.Failure(detail: error.message, errorType: error.code.rawValue), status: status)
     }
 
-    func json(_ object: [String: Any], job: VideoJob) -> Response {
+    func json(_ object: some Encodable, job: VideoJob) -> Response {
         JSONResponse.make(object, headers: [.init("x-fal-request-id")!: job.id])
     }
 }

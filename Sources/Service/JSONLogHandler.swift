@@ -21,28 +21,38 @@ public struct JSONLogHandler: LogHandler {
         level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?, source: String,
         file: String, function: String, line: UInt
     ) {
-        var object: [String: Any] = [:]
-        for (key, value) in metadata.merging(extra ?? [:], uniquingKeysWith: { $1 }) {
-            object[key] = Self.plain(value)
-        }
-        object["ts"] = Date().formatted(.iso8601)
-        object["level"] = level.rawValue
-        object["msg"] = message.description
-        object["source"] = source
-        guard
-            var data = try? JSONSerialization.data(
-                withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-        else { return }
+        var object = metadata.merging(extra ?? [:], uniquingKeysWith: { $1 }).mapValues(LogValue.init)
+        object["ts"] = .text(Date().formatted(.iso8601))
+        object["level"] = .text(level.rawValue)
+        object["msg"] = .text(message.description)
+        object["source"] = .text(source)
+        guard var data = try? APIJSON.data(object) else { return }
         data.append(0x0A)
         Self.lock.withLock { FileHandle.standardError.write(data) }
     }
+}
 
-    static func plain(_ value: Logger.Metadata.Value) -> Any {
+/// A metadata value as JSON: text, a list or an object.
+enum LogValue: Encodable {
+    case text(String)
+    case list([LogValue])
+    case object([String: LogValue])
+
+    init(_ value: Logger.Metadata.Value) {
         switch value {
-        case .string(let text): text
-        case .stringConvertible(let item): item.description
-        case .array(let items): items.map(plain)
-        case .dictionary(let entries): entries.mapValues(plain)
+        case .string(let text): self = .text(text)
+        case .stringConvertible(let item): self = .text(item.description)
+        case .array(let items): self = .list(items.map(LogValue.init))
+        case .dictionary(let entries): self = .object(entries.mapValues(LogValue.init))
+        }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .text(let text): try c.encode(text)
+        case .list(let items): try c.encode(items)
+        case .object(let entries): try c.encode(entries)
         }
     }
 }

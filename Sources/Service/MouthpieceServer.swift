@@ -70,59 +70,11 @@ public enum MouthpieceServer {
     public static func run(_ configuration: ServerConfiguration) async throws {
         let logger = Self.logger("mouthpiece")
         let (store, blobs, links) = try await open(configuration, logger: logger)
-
         let metrics = ServiceMetrics()
         metrics.bootstrap()
-        let router = Router(context: APIContext.self)
-        router.add(middleware: LogRequestsMiddleware(.info))
-        router.add(middleware: MetricsMiddleware())
-        router.add(middleware: ErrorMiddleware())
-        router.add(middleware: BodyLimitMiddleware())
-        router.get("healthz") { _, _ in JSONResponse.make(["status": "ok"]) }
-        router.get("openapi.yaml") { _, _ in
-            Response(
-                status: .ok, headers: [.contentType: "application/yaml"],
-                body: .init(byteBuffer: ByteBuffer(string: OpenAPISpec.yaml)))
-        }
-        // Aggregate counts only, nothing of any key's work: served without an API key, like the
-        // probes, or behind its own token (`--metrics-token`).
-        router.get("metrics") { request, _ in
-            if let token = configuration.metricsToken, request.headers[.authorization] != "Bearer \(token)" {
-                throw MouthpieceError(.unauthorized, "/metrics needs `Authorization: Bearer <metrics token>`.")
-            }
-            return await Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                body: .init(byteBuffer: ByteBuffer(bytes: try metrics.scrape(store: store))))
-        }
-        router.get("readyz") { _, _ in
-            _ = try await store.processingCount(keyID: "")
-            // A node whose blob disk is full cannot take uploads: not ready (503), say why.
-            if let free = BlobStore.freeBytes(configuration.blobDirectory), free < configuration.minimumFreeBytes {
-                return JSONResponse.make(
-                    ["status": "not_ready", "reason": "the blob storage is almost full"], status: .serviceUnavailable)
-            }
-            return JSONResponse.make(["status": "ready"])
-        }
-        let auth = AuthMiddleware(store: store)
-        let v1 = router.group("v1").add(middleware: auth)
         let http = OutboundHTTP(guardrail: URLGuard(allowlist: Set(configuration.urlAllowlist.map { $0.lowercased() })))
-        var fetcher = URLFetcher(http: http)
-        fetcher.timeout = configuration.fetchTimeout
-        let loader = InputLoader(fetcher: fetcher)
-        let publicURL =
-            configuration.publicURL.hasSuffix("/")
-            ? String(configuration.publicURL.dropLast()) : configuration.publicURL
-        var videos = VideoRoutes(
-            store: store, blobs: blobs, limits: configuration.limits, loader: loader, publicURL: publicURL)
-        videos.tls = configuration.tls != nil
-        videos.add(to: v1)
-        FalRoutes(videos: videos, links: links).add(to: router, auth: auth)
-        TalksRoutes(videos: videos, links: links).add(to: router, auth: auth)
-        SyncRoutes(videos: videos, links: links).add(to: router, auth: auth)
-        links.add(to: router, store: store, blobs: blobs)
-        AvatarRoutes(store: store, blobs: blobs, limits: configuration.limits, loader: loader).add(to: v1)
-        WebhookRoutes(store: store).add(to: v1)
-
+        let router = Self.router(
+            configuration, store: store, blobs: blobs, links: links, http: http, metrics: metrics, logger: logger)
         var services: [any Service] = [
             WebhookDispatcher(store: store, http: http, logger: logger),
             Maintenance(
@@ -174,6 +126,65 @@ public enum MouthpieceServer {
             },
             logger: logger)
         try await app.runService()
+    }
+
+    /// Every route of the API over one store and blob directory, with its middleware: what `run`
+    /// serves, and what tests drive in-process.
+    static func router(
+        _ configuration: ServerConfiguration, store: any DataStore, blobs: any BlobStorage, links: FileLinks,
+        http: OutboundHTTP, metrics: ServiceMetrics?, logger: Logger
+    ) -> Router<APIContext> {
+        let router = Router(context: APIContext.self)
+        router.add(middleware: LogRequestsMiddleware(.info))
+        if metrics != nil { router.add(middleware: MetricsMiddleware()) }
+        router.add(middleware: ErrorMiddleware())
+        router.add(middleware: BodyLimitMiddleware())
+        router.get("healthz") { _, _ in JSONResponse.make(["status": "ok"]) }
+        router.get("openapi.yaml") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "application/yaml"],
+                body: .init(byteBuffer: ByteBuffer(string: OpenAPISpec.yaml)))
+        }
+        // Aggregate counts only, nothing of any key's work: served without an API key, like the
+        // probes, or behind its own token (`--metrics-token`).
+        if let metrics {
+            router.get("metrics") { request, _ in
+                if let token = configuration.metricsToken, request.headers[.authorization] != "Bearer \(token)" {
+                    throw MouthpieceError(.unauthorized, "/metrics needs `Authorization: Bearer <metrics token>`.")
+                }
+                return await Response(
+                    status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                    body: .init(byteBuffer: ByteBuffer(bytes: try metrics.scrape(store: store))))
+            }
+        }
+        router.get("readyz") { _, _ in
+            _ = try await store.processingCount(keyID: "")
+            // A node whose blob disk is full cannot take uploads: not ready (503), say why.
+            if let free = BlobStore.freeBytes(configuration.blobDirectory), free < configuration.minimumFreeBytes {
+                return JSONResponse.make(
+                    ["status": "not_ready", "reason": "the blob storage is almost full"], status: .serviceUnavailable)
+            }
+            return JSONResponse.make(["status": "ready"])
+        }
+        let auth = AuthMiddleware(store: store)
+        let v1 = router.group("v1").add(middleware: auth)
+        var fetcher = URLFetcher(http: http)
+        fetcher.timeout = configuration.fetchTimeout
+        let loader = InputLoader(fetcher: fetcher)
+        let publicURL =
+            configuration.publicURL.hasSuffix("/")
+            ? String(configuration.publicURL.dropLast()) : configuration.publicURL
+        let core = Videos(store: store, blobs: blobs, limits: configuration.limits, loader: loader, logger: logger)
+        var videos = VideoRoutes(videos: core, publicURL: publicURL)
+        videos.tls = configuration.tls != nil
+        videos.add(to: v1)
+        FalRoutes(videos: videos, links: links).add(to: router, auth: auth)
+        TalksRoutes(videos: videos, links: links).add(to: router, auth: auth)
+        SyncRoutes(videos: videos, links: links).add(to: router, auth: auth)
+        links.add(to: router, store: store, blobs: blobs)
+        AvatarRoutes(store: store, blobs: blobs, limits: configuration.limits, loader: loader).add(to: v1)
+        WebhookRoutes(store: store).add(to: v1)
+        return router
     }
 
     /// Render only: claims jobs from the shared store, renders, records results. No HTTP, no

@@ -5,6 +5,7 @@ import Pipeline
 import ServiceLifecycle
 import Speech
 import Store
+import Synchronization
 
 /// How render workers behave: in `serve` (in-process) and in `mouthpiece worker` (render-only).
 public struct WorkerOptions: Sendable {
@@ -42,8 +43,8 @@ public struct RenderWorkers: Service {
     let options: WorkerOptions
     let logger: Logger
     let metrics: ServiceMetrics?
-    /// Signed file links, for webhooks in another protocol's shape (fal's carries the file URL).
-    let links: FileLinks?
+    /// Each finished job's webhook message, in the shape of the API face that submitted it.
+    let webhooks: WebhookShapes
 
     init(
         store: any DataStore, blobs: any BlobStorage, options: WorkerOptions, metrics: ServiceMetrics?,
@@ -53,7 +54,7 @@ public struct RenderWorkers: Service {
         self.blobs = blobs
         self.options = options
         self.metrics = metrics
-        self.links = links
+        webhooks = WebhookShapes(publicURL: options.publicURL, links: links)
         self.logger = logger
     }
 
@@ -124,85 +125,27 @@ public struct RenderWorkers: Service {
         var log = logger
         log[metadataKey: "job_id"] = .string(job.id)
         if job.attempts > options.maxAttempts {
-            let code = job.errorCode ?? StoreRules.workerLostCode
-            let message =
-                (job.errorMessage ?? StoreRules.workerLostMessage) + " Gave up after \(options.maxAttempts) attempts."
-            let recorded = await record(log, stopping) {
-                try await store.finish(
-                    job.id, owner: owner, status: .failed, errorCode: code, errorMessage: message, webhook: webhook)
-            }
-            if recorded == true {
-                metrics?.rendered(status: .failed, wall: .zero, outputSeconds: nil)
-                log.warning(
-                    "failed for good", metadata: ["code": .string(code), "attempts": .stringConvertible(job.attempts)])
-            }
+            await giveUp(job, owner: owner, log: log, stopping: stopping)
             return false
         }
         log.info("rendering", metadata: ["attempt": .stringConvertible(job.attempts)])
-        let state = RenderState()
         let scratchPath = options.scratchDirectory.map { "\($0)/\(job.id)-\(job.attempts).mp4" }
         let output = scratchPath.map { (id: "", path: $0) } ?? blobs.reservePath(suffix: ".mp4")
-        let render: @Sendable ((RenderProgress) -> Void, () -> Bool) throws -> RenderSummary
+        let render: Render
         do {
-            let stored = try Self.options(from: job.options)
-            var options = stored.options
-            // Renders side by side share the cores: each encoder gets its share, at least one.
-            options.encoderThreads = max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, self.options.count))
-            let sound: RenderJob.Sound = stored.script.map { .script($0) } ?? .audio(path: blobs.path(job.audioBlob))
-            switch stored.input {
-            case .image:
-                let renderJob = RenderJob(
-                    imagePath: blobs.path(job.imageBlob), sound: sound, outputPath: output.path, options: options)
-                render = { try renderJob.run(progress: $0, shouldStop: $1) }
-            case .video(let mode), .clone(let mode):
-                var lipSync = LipSyncJob(
-                    videoPath: blobs.path(job.imageBlob), sound: sound, outputPath: output.path, syncMode: mode,
-                    options: options)
-                if case .clone = stored.input { lipSync.clone = true }
-                if let track = stored.trackBlob,
-                    let bytes = FileManager.default.contents(atPath: blobs.path(track))
-                {
-                    lipSync.useKnownTrack(serialized: [UInt8](bytes))
-                }
-                let ready = lipSync
-                render = { try ready.run(progress: $0, shouldStop: $1) }
-            }
+            render = try prepare(job, outputPath: output.path)
         } catch {
+            // A spec no render can use (stored by another version): failed, not retried.
             await record(log, stopping) {
                 try await store.finish(
                     job.id, owner: owner, status: .failed, errorCode: "internal_error", errorMessage: "\(error)",
-                    webhook: webhook)
+                    webhook: webhooks.message)
             }
             return false
         }
-        // A task renews the lease and watches for cancels until the outcome is recorded; the
-        // render runs on its own thread.
-        let heartbeat = Task {
-            while !state.finished {
-                try? await Task.sleep(for: .seconds(1))
-                if state.finished { break }
-                if stopping.isSet && state.reason == nil { state.reason = .shutdown }
-                let keep =
-                    (try? await store.heartbeat(
-                        job.id, owner: owner, progress: state.progress, lease: options.lease)) ?? true
-                if !keep { state.reason = .canceled }
-            }
-        }
-        defer {
-            state.finished = true
-            heartbeat.cancel()
-        }
         let started = ContinuousClock.now
-        var outcome: Result<RenderSummary, any Error>
-        do {
-            outcome = .success(
-                try await Offload.run(priority: .background) {
-                    try render({ state.progress = $0.fraction }, { state.stop })
-                })
-        } catch {
-            outcome = .failure(error)
-        }
-        let wall = started.duration(to: .now)
+        let (rendered, reason) = await renderWithHeartbeat(render, job: job, owner: owner, stopping: stopping)
+        var outcome = rendered
         var resultBlob = output.id
         if case .success = outcome, let scratchPath {
             do {
@@ -213,77 +156,201 @@ public struct RenderWorkers: Service {
             }
         }
         if case .failure = outcome, let scratchPath { BlobStore.removeVideo(scratchPath) }
+        let done = Finished(
+            job: job, owner: owner, wall: started.duration(to: .now), resultBlob: resultBlob, log: log,
+            stopping: stopping)
+        return await record(Self.decide(outcome, reason: reason), done)
+    }
+
+    /// A render ready to run on its own thread: reports progress, stops when asked.
+    typealias Render = @Sendable ((RenderProgress) -> Void, () -> Bool) throws -> RenderSummary
+
+    /// The render a job's spec asks for: a portrait animated, a video re-lip-synced, or a video
+    /// avatar cloned.
+    func prepare(_ job: VideoJob, outputPath: String) throws -> Render {
+        let spec = try JobSpec.decode(job.options)
+        var options = try spec.renderOptions()
+        // Renders side by side share the cores: each encoder gets its share, at least one.
+        options.encoderThreads = max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, self.options.count))
+        let sound: RenderJob.Sound = spec.script.map { .script($0.script) } ?? .audio(path: blobs.path(job.audioBlob))
+        guard spec.input != .image else {
+            let renderJob = RenderJob(
+                imagePath: blobs.path(job.imageBlob), sound: sound, outputPath: outputPath, options: options)
+            return { try renderJob.run(progress: $0, shouldStop: $1) }
+        }
+        var lipSync = LipSyncJob(
+            videoPath: blobs.path(job.imageBlob), sound: sound, outputPath: outputPath,
+            syncMode: spec.syncMode ?? .bounce, options: options)
+        lipSync.clone = spec.input == .clone
+        if let track = spec.trackBlob, let bytes = FileManager.default.contents(atPath: blobs.path(track)) {
+            lipSync.useKnownTrack(serialized: [UInt8](bytes))
+        }
+        let ready = lipSync
+        return { try ready.run(progress: $0, shouldStop: $1) }
+    }
+
+    /// Runs the render on its own thread while a child task renews the lease every second,
+    /// reports progress and watches for a cancel or a shutdown; returns the outcome and why the
+    /// render was told to stop, if it was.
+    func renderWithHeartbeat(
+        _ render: @escaping Render, job: VideoJob, owner: String, stopping: Flag
+    ) async -> (Result<RenderSummary, any Error>, RenderState.Reason?) {
+        let state = RenderState()
+        let outcome = await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(1))
+                    if Task.isCancelled { break }
+                    if stopping.isSet { state.stop(.shutdown) }
+                    let keep =
+                        (try? await store.heartbeat(
+                            job.id, owner: owner, progress: state.progress, lease: options.lease)) ?? true
+                    if !keep { state.stop(.canceled) }
+                }
+            }
+            let outcome: Result<RenderSummary, any Error>
+            do {
+                outcome = .success(
+                    try await Offload.run(priority: .background) {
+                        try render({ state.progress = $0.fraction }, { state.reason != nil })
+                    })
+            } catch {
+                outcome = .failure(error)
+            }
+            group.cancelAll()
+            return outcome
+        }
+        return (outcome, state.reason)
+    }
+
+    /// What to record for a render's outcome.
+    enum Decision: Equatable {
+        /// Rendered: record the result.
+        case complete(RenderFacts)
+        /// Stopped by a shutdown: back to the queue, no attempt counted.
+        case handBack
+        /// Stopped by a cancel.
+        case cancel
+        /// Failed in a way another attempt (elsewhere) may not: back to the queue with the error.
+        case retryElsewhere(MouthpieceError)
+        /// Failed for good.
+        case fail(MouthpieceError)
+    }
+
+    /// The decision for an outcome, given why the render was told to stop (if it was).
+    static func decide(_ outcome: Result<RenderSummary, any Error>, reason: RenderState.Reason?) -> Decision {
         switch outcome {
-        case .success(let summary):
-            let facts = Self.facts(summary)
-            let recorded = await record(log, stopping) {
-                try await store.finish(
-                    job.id, owner: owner, status: .completed, resultBlob: resultBlob, result: facts,
-                    outputSeconds: summary.duration, webhook: webhook)
-            }
-            guard recorded == true else {
-                // Either another worker holds the job now (this one lost its lease: its result
-                // counts), or the store took the result but its answer was lost: ask which.
-                guard let stored = try? await store.video(job.id) else {
-                    log.error(
-                        "could not tell whether the result was recorded; render kept",
-                        metadata: ["blob": .string(resultBlob)])
-                    return false
-                }
-                if stored.resultBlob != resultBlob {
-                    blobs.remove(resultBlob)
-                    log.warning("lease lost; render discarded")
-                    return false
-                }
-                log.info("completed (recorded on a retry)")
-                return false
-            }
-            metrics?.rendered(status: .completed, wall: wall, outputSeconds: summary.duration)
-            log.info(
-                "completed",
-                metadata: [
-                    "output_seconds": .stringConvertible(summary.duration),
-                    "render_seconds": .stringConvertible((wall.inSeconds * 1000).rounded() / 1000),
-                ])
-        case .failure(let error as MouthpieceError) where error.code == .canceled && state.reason == .shutdown:
+        case .success(let summary): return .complete(.init(summary))
+        case .failure(let error as MouthpieceError) where error.code == .canceled:
+            return reason == .shutdown ? .handBack : .cancel
+        case .failure(let error):
+            let failure = (error as? MouthpieceError) ?? MouthpieceError(.internalError, describe(error))
+            return mayPassElsewhere(failure.code) ? .retryElsewhere(failure) : .fail(failure)
+        }
+    }
+
+    /// A rendered (or stopped, or failed) job, to be recorded.
+    struct Finished {
+        let job: VideoJob
+        let owner: String
+        let wall: Duration
+        let resultBlob: String
+        let log: Logger
+        let stopping: Flag
+    }
+
+    /// Records a decision; true when the job went back to the queue after a failure.
+    func record(_ decision: Decision, _ done: Finished) async -> Bool {
+        let (job, owner, log, stopping) = (done.job, done.owner, done.log, done.stopping)
+        switch decision {
+        case .complete(let summary):
+            await recordCompleted(summary, done)
+        case .handBack:
             await record(log, stopping) { try await store.release(job.id, owner: owner) }
             log.info("handed back at shutdown")
-        case .failure(let error as MouthpieceError) where error.code == .canceled:
+        case .cancel:
             let recorded = await record(log, stopping) {
                 try await store.finish(
                     job.id, owner: owner, status: .canceled, errorCode: "canceled", errorMessage: "Canceled.")
             }
             if recorded == true {
-                metrics?.rendered(status: .canceled, wall: wall, outputSeconds: nil)
+                metrics?.rendered(status: .canceled, wall: done.wall, outputSeconds: nil)
                 log.info("canceled")
             } else {
                 log.warning("lease lost; render stopped")
             }
-        case .failure(let error):
-            let failure =
-                (error as? MouthpieceError)
-                ?? MouthpieceError(.internalError, Self.describe(error))
-            if Self.mayPassElsewhere(failure.code) {
-                await record(log, stopping) {
-                    try await store.release(
-                        job.id, owner: owner, errorCode: failure.code.rawValue, errorMessage: failure.message)
-                }
-                log.warning(
-                    "failed; back to the queue for another attempt",
-                    metadata: ["code": .string(failure.code.rawValue), "error": .string(failure.message)])
-                return true
+        case .retryElsewhere(let failure):
+            await record(log, stopping) {
+                try await store.release(
+                    job.id, owner: owner, errorCode: failure.code.rawValue, errorMessage: failure.message)
             }
+            log.warning(
+                "failed; back to the queue for another attempt",
+                metadata: ["code": .string(failure.code.rawValue), "error": .string(failure.message)])
+            return true
+        case .fail(let failure):
             let recorded = await record(log, stopping) {
                 try await store.finish(
                     job.id, owner: owner, status: .failed, errorCode: failure.code.rawValue,
-                    errorMessage: failure.message, webhook: webhook)
+                    errorMessage: failure.message, webhook: webhooks.message)
             }
             if recorded == true {
-                metrics?.rendered(status: .failed, wall: wall, outputSeconds: nil)
+                metrics?.rendered(status: .failed, wall: done.wall, outputSeconds: nil)
                 log.info("failed", metadata: ["code": .string(failure.code.rawValue)])
             }
         }
         return false
+    }
+
+    /// Records a completed render; a worker that lost its lease meanwhile discards its render.
+    func recordCompleted(_ facts: RenderFacts, _ done: Finished) async {
+        let (job, owner, log, resultBlob) = (done.job, done.owner, done.log, done.resultBlob)
+        let recorded = await record(log, done.stopping) {
+            try await store.finish(
+                job.id, owner: owner, status: .completed, resultBlob: resultBlob, result: try APIJSON.string(facts),
+                outputSeconds: facts.duration, webhook: webhooks.message)
+        }
+        guard recorded == true else {
+            // Either another worker holds the job now (this one lost its lease: its result
+            // counts), or the store took the result but its answer was lost: ask which.
+            guard let stored = try? await store.video(job.id) else {
+                log.error(
+                    "could not tell whether the result was recorded; render kept",
+                    metadata: ["blob": .string(resultBlob)])
+                return
+            }
+            if stored.resultBlob != resultBlob {
+                blobs.remove(resultBlob)
+                log.warning("lease lost; render discarded")
+                return
+            }
+            log.info("completed (recorded on a retry)")
+            return
+        }
+        metrics?.rendered(status: .completed, wall: done.wall, outputSeconds: facts.duration)
+        log.info(
+            "completed",
+            metadata: [
+                "output_seconds": .stringConvertible(facts.duration),
+                "render_seconds": .stringConvertible((done.wall.inSeconds * 1000).rounded() / 1000),
+            ])
+    }
+
+    /// A job claimed more often than allowed: failed with its last error.
+    func giveUp(_ job: VideoJob, owner: String, log: Logger, stopping: Flag) async {
+        let code = job.errorCode ?? StoreRules.workerLostCode
+        let message =
+            (job.errorMessage ?? StoreRules.workerLostMessage) + " Gave up after \(options.maxAttempts) attempts."
+        let recorded = await record(log, stopping) {
+            try await store.finish(
+                job.id, owner: owner, status: .failed, errorCode: code, errorMessage: message,
+                webhook: webhooks.message)
+        }
+        if recorded == true {
+            metrics?.rendered(status: .failed, wall: .zero, outputSeconds: nil)
+            log.warning(
+                "failed for good", metadata: ["code": .string(code), "attempts": .stringConvertible(job.attempts)])
+        }
     }
 
     /// Runs a store write, trying again for a while if the store is unreachable (a database
@@ -314,104 +381,30 @@ public struct RenderWorkers: Service {
     static func describe(_ error: any Error) -> String {
         (error as? MouthpieceError)?.message ?? String(reflecting: error)
     }
-
-    /// What a finished render made, as stored with the job (JSON).
-    static func facts(_ summary: RenderSummary) -> String {
-        var facts: [String: Any] = [
-            "duration": summary.duration, "width": summary.width, "height": summary.height, "fps": summary.fps,
-            "file_size": summary.bytes, "content_type": "video/mp4", "frames": summary.frames,
-            "warnings": summary.warnings.map(\.rawValue),
-        ]
-        if !summary.captions.isEmpty { facts["caption_cues"] = summary.captions.count }
-        let data = (try? JSONSerialization.data(withJSONObject: facts, options: [.sortedKeys])) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
-    }
-
-    /// The message for a finished job's webhook, if it asked for one.
-    @Sendable func webhook(_ job: VideoJob) throws -> (event: String, payload: String) {
-        let stored = (try? JSONSerialization.jsonObject(with: Data(job.options.utf8))) as? [String: Any]
-        if let proto = stored?["protocol"] as? [String: String], proto["name"] == "fal", let links {
-            let base = options.publicURL.isEmpty ? proto["base"] ?? "" : options.publicURL
-            return try FalRoutes.webhook(job, base: base, links: links)
-        }
-        if let proto = stored?["protocol"] as? [String: String], proto["name"] == "sync", let links {
-            let base = options.publicURL.isEmpty ? proto["base"] ?? "" : options.publicURL
-            return try SyncRoutes.webhook(job, base: base, links: links)
-        }
-        return try VideoJSON.webhook(job, baseURL: options.publicURL)
-    }
-
-    /// The render options stored with a job, and its script if it has one.
-    /// What a job stored at submission asks for.
-    struct StoredJob {
-        enum Input {
-            case image
-            /// Re-lip-sync the video (`imageBlob`) with this sync mode.
-            case video(SyncMode)
-            /// Clone a video avatar.
-            case clone(SyncMode)
-        }
-        var options: RenderOptions
-        var script: Script?
-        var input: Input
-        /// A video avatar's face track, kept from when it was made.
-        var trackBlob: String? = nil
-    }
-
-    static func options(from json: String) throws -> StoredJob {
-        let object = (try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]) ?? [:]
-        var options = try RenderOptions.parse(
-            resolution: object["resolution"] as? String, fps: object["fps"] as? Int,
-            aspect: object["aspect"] as? String,
-            seed: (object["seed"] as? NSNumber)?.uint64Value, expressiveness: object["expressiveness"] as? Double,
-            faceIndex: object["face_index"] as? Int, headMotion: object["head_motion"] as? Double)
-        let mode = try SyncMode.parse(object["sync_mode"] as? String ?? "bounce")
-        let input: StoredJob.Input =
-            switch object["input"] as? String {
-            case "video": .video(mode)
-            case "clone": .clone(mode)
-            default: .image
-            }
-        let trackBlob = object["track_blob"] as? String
-        guard let script = object["script"] as? [String: Any], let text = script["text"] as? String else {
-            return StoredJob(options: options, script: nil, input: input, trackBlob: trackBlob)
-        }
-        options.burnCaptions = object["burn_captions"] as? Bool ?? false
-        return StoredJob(
-            options: options,
-            script: Script(
-                text: text, language: script["language"] as? String ?? "en-us", voice: script["voice"] as? String,
-                rate: script["rate"] as? Int ?? 160, pitch: script["pitch"] as? Int ?? 50),
-            input: input, trackBlob: trackBlob)
-    }
 }
 
 /// Shared between a render thread and the task watching it.
-final class RenderState: @unchecked Sendable {
+final class RenderState: Sendable {
     enum Reason { case canceled, shutdown }
-    private let lock = NSLock()
-    private var _progress = 0.0
-    private var _reason: Reason?
-    private var _finished = false
+    private struct Values {
+        var progress = 0.0
+        var reason: Reason?
+    }
+    private let values = Mutex(Values())
 
     var progress: Double {
-        get { lock.withLock { _progress } }
-        set { lock.withLock { _progress = newValue } }
+        get { values.withLock { $0.progress } }
+        set { values.withLock { $0.progress = newValue } }
     }
-    var reason: Reason? {
-        get { lock.withLock { _reason } }
-        set { lock.withLock { _reason = newValue } }
-    }
-    var finished: Bool {
-        get { lock.withLock { _finished } }
-        set { lock.withLock { _finished = newValue } }
-    }
-    var stop: Bool { reason != nil }
+    /// Why the render was told to stop (the first reason given), nil while it goes on.
+    var reason: Reason? { values.withLock { $0.reason } }
+
+    func stop(_ reason: Reason) { values.withLock { $0.reason = $0.reason ?? reason } }
 }
 
-final class Flag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    func set() { lock.withLock { value = true } }
-    var isSet: Bool { lock.withLock { value } }
+/// A flag set once (a shutdown), read by loops.
+final class Flag: Sendable {
+    private let value = Atomic(false)
+    func set() { value.store(true, ordering: .releasing) }
+    var isSet: Bool { value.load(ordering: .acquiring) }
 }

@@ -32,15 +32,15 @@ struct TalksRoutes {
         group.get { request, context in
             let key = try context.requireKey()
             let page = try await videos.store.videos(keyID: key.id, after: nil, limit: 100)
-            return JSONResponse.make(["talks": page.map { describe($0, base: videos.base(request)) }])
+            return JSONResponse.make(["talks": page.map { Talk.Resource($0, base: videos.base(request), links: links) }])
         }
         group.get(":id") { request, context in
-            await JSONResponse.make(describe(try videos.job(context), base: videos.base(request)))
+            Talk.Resource(try await videos.job(context), base: videos.base(request), links: links)
         }
         group.delete(":id") { _, context in
-            let job = try await videos.job(context)
-            _ = try await videos.store.cancel(job.id, keyID: job.keyID)
-            return JSONResponse.make(["deleted": true, "id": job.id])
+            let key = try context.requireKey()
+            let job = try await videos.videos.cancel(try context.parameters.require("id"), key: key)
+            return JSONResponse.make(Talk.Deleted(id: job.id))
         }
     }
 
@@ -55,13 +55,13 @@ struct TalksRoutes {
                 .invalidParameter, "webhook is not delivered on /talks yet: poll GET /talks/{id}, or use /v1 webhooks.",
                 field: "webhook")
         }
-        var body = VideoRoutes.Submission()
+        var body = VideoRequest()
         body.image_url = source
         switch talk.script?.type {
         case "audio":
             body.audio_url = talk.script?.audio_url
         case "text":
-            var script = VideoRoutes.ScriptBody()
+            var script = VideoRequest.ScriptBody()
             script.text = talk.script?.input
             script.language = talk.script?.provider?.language
             body.script = script
@@ -70,32 +70,8 @@ struct TalksRoutes {
                 .invalidParameter, "script.type must be \"audio\" (with audio_url) or \"text\" (with input).",
                 field: "script")
         }
-        let (job, _) = try await videos.create(body, key: key, idempotencyKey: nil, context: context)
-        return JSONResponse.make(
-            ["id": job.id, "object": "talk", "created_at": VideoJSON.iso(job.createdAt), "status": "created"],
-            status: .created)
-    }
-
-    func describe(_ job: VideoJob, base: String) -> [String: Any] {
-        let status =
-            switch job.status {
-            case .queued: "created"
-            case .processing: "started"
-            case .completed: "done"
-            case .failed, .canceled: "error"
-            }
-        var out: [String: Any] = [
-            "id": job.id, "object": "talk", "status": status, "created_at": VideoJSON.iso(job.createdAt),
-        ]
-        if let started = job.startedAt { out["started_at"] = VideoJSON.iso(started) }
-        if job.status == .completed {
-            out["result_url"] = base + links.path(job.id)
-            out["duration"] = VideoJSON.facts(job)["duration"] ?? 0
-        }
-        if job.status == .failed || job.status == .canceled {
-            out["error"] = ["kind": job.errorCode ?? "canceled", "description": job.errorMessage ?? "Canceled."]
-        }
-        return out
+        let (job, _) = try await videos.videos.submit(body, key: key, idempotencyKey: nil)
+        return JSONResponse.make(Talk.Resource(job, base: videos.base(request), links: links), status: .created)
     }
 
     /// D-ID's error shape: `{"kind", "description"}` (and our stable `code`).
@@ -108,8 +84,64 @@ struct TalksRoutes {
             case .concurrencyLimit: "TooManyRequestsError"
             default: "ValidationError"
             }
-        return JSONResponse.make(
-            ["kind": kind, "description": error.message, "code": error.code.rawValue], status: status)
+        return JSONResponse.make(Talk.Failure(kind: kind, description: error.message, code: error.code.rawValue), status: status)
+    }
+}
+
+extension TalksRoutes.Talk {
+    /// A talk as D-ID shows it: `created`, `started`, `done` (with `result_url`) or `error`.
+    struct Resource: ResponseEncodable, Sendable {
+        struct Failure: Encodable, Sendable {
+            var kind: String
+            var description: String
+        }
+        var id: String
+        var object = "talk"
+        var status: String
+        var createdAt: String
+        var startedAt: String?
+        var resultURL: String?
+        var duration: Double?
+        var error: Failure?
+
+        enum CodingKeys: String, CodingKey {
+            case id, object, status, duration, error
+            case createdAt = "created_at"
+            case startedAt = "started_at"
+            case resultURL = "result_url"
+        }
+
+        init(_ job: VideoJob, base: String, links: FileLinks) {
+            id = job.id
+            status =
+                switch job.status {
+                case .queued: "created"
+                case .processing: "started"
+                case .completed: "done"
+                case .failed, .canceled: "error"
+                }
+            createdAt = iso(job.createdAt)
+            startedAt = job.startedAt.map(iso)
+            if job.status == .completed {
+                resultURL = base + links.path(job.id)
+                duration = RenderFacts.of(job)?.duration ?? 0
+            }
+            if job.status == .failed || job.status == .canceled {
+                error = Failure(kind: job.errorCode ?? "canceled", description: job.errorMessage ?? "Canceled.")
+            }
+        }
+    }
+
+    struct Deleted: Encodable, Sendable {
+        var deleted = true
+        var id: String
+    }
+
+    /// D-ID's error shape, with our stable `code`.
+    struct Failure: Encodable, Sendable {
+        var kind: String
+        var description: String
+        var code: String
     }
 
 }

@@ -16,7 +16,7 @@ struct WebhookRoutes {
                 throw MouthpieceError(.invalidParameter, "limit must be between 1 and 100.", field: "limit")
             }
             let rows = try await store.webhooks(keyID: key.id, videoID: query.get("video_id"), limit: limit)
-            return JSONResponse.make(["object": "list", "data": rows.map(Self.describe)])
+            return ListResource(rows.map(WebhookDeliveryResource.init))
         }
         group.get("webhook-deliveries/:id") { _, context in
             let key = try context.requireKey()
@@ -24,7 +24,7 @@ struct WebhookRoutes {
             guard let found = try await store.webhook(id, keyID: key.id) else {
                 throw MouthpieceError(.notFound, "No webhook delivery \(id).", field: "id")
             }
-            return JSONResponse.make(Self.describe(found))
+            return WebhookDeliveryResource(found.0, found.1)
         }
         group.post("webhook-deliveries/:id/retry") { _, context in
             let key = try context.requireKey()
@@ -35,30 +35,8 @@ struct WebhookRoutes {
                 throw MouthpieceError(.notFound, "No webhook delivery \(id).", field: "id")
             }
             // Delivered already: nothing is sent again.
-            return JSONResponse.make(Self.describe(found), status: retried.queued ? .accepted : .conflict)
+            return JSONResponse.make(
+                WebhookDeliveryResource(found.0, found.1), status: retried.queued ? .accepted : .conflict)
         }
-    }
-
-    static func describe(_ entry: (WebhookDelivery, [WebhookAttempt])) -> [String: Any] {
-        let (delivery, attempts) = entry
-        var out: [String: Any] = [
-            "id": delivery.id, "object": "webhook_delivery", "event": delivery.event, "video_id": delivery.videoID,
-            "url": delivery.url, "status": delivery.status.rawValue, "attempts": delivery.attempts,
-            "created_at": VideoJSON.iso(delivery.createdAt),
-            "log": attempts.map { attempt -> [String: Any] in
-                var line: [String: Any] = [
-                    "attempt": attempt.attempt, "at": VideoJSON.iso(attempt.at),
-                    "duration_ms": (attempt.milliseconds * 10).rounded() / 10,
-                ]
-                if let code = attempt.statusCode { line["status_code"] = code }
-                if let error = attempt.error { line["error"] = error }
-                return line
-            },
-        ]
-        if let next = delivery.nextAttemptAt, delivery.status == .pending {
-            out["next_attempt_at"] = VideoJSON.iso(next)
-        }
-        if let delivered = delivery.deliveredAt { out["delivered_at"] = VideoJSON.iso(delivered) }
-        return out
     }
 }

@@ -63,7 +63,15 @@ public struct Script: Equatable, Sendable {
     public static let rates = 80...450
     public static let pitches = 0...100
 
-    public init(text: String, language: String = "en", voice: String? = nil, rate: Int = 175, pitch: Int = 50) {
+    /// The defaults of every way in (command line, API, compatibility faces): one place.
+    public static let defaultLanguage = "en-us"
+    public static let defaultRate = 160
+    public static let defaultPitch = 50
+
+    public init(
+        text: String, language: String = Script.defaultLanguage, voice: String? = nil, rate: Int = Script.defaultRate,
+        pitch: Int = Script.defaultPitch
+    ) {
         self.text = text
         self.language = language
         self.voice = voice

@@ -1,0 +1,292 @@
+import Foundation
+import Logging
+import Media
+import MouthpieceCore
+import Pipeline
+import Speech
+import Store
+
+/// What a video submission may carry, whichever API face it came through (the native API decodes
+/// it as it is; the compatibility faces translate their own bodies into it).
+struct VideoRequest: Decodable, Sendable {
+    var avatar_id: String?
+    var image_url: String?
+    /// A video of the person to re-lip-sync (instead of a portrait).
+    var video_url: String?
+    var audio_url: String?
+    /// Files of a multipart/form-data submission.
+    var image: UploadedFile?
+    var video: UploadedFile?
+    var audio: UploadedFile?
+    /// For a video: how its length and the sound's are matched (cut, loop, bounce, silence).
+    var sync_mode: String?
+    /// Speech from text instead of audio.
+    var script: ScriptBody?
+    /// For a script: draw the captions into the video.
+    var burn_captions: Bool?
+    var resolution: String?
+    var fps: Int?
+    var aspect: String?
+    var expressiveness: Double?
+    var head_motion: Double?
+    var seed: UInt64?
+    var face_index: Int?
+    var webhook_url: String?
+
+    /// `script: {text, language?, voice?, rate?, pitch?}`; what is left out takes `Script`'s defaults.
+    struct ScriptBody: Decodable, Sendable {
+        var text: String? = nil
+        var language: String? = nil
+        var voice: String? = nil
+        var rate: Int? = nil
+        var pitch: Int? = nil
+
+        func script() throws -> Script {
+            guard let text else {
+                throw MouthpieceError(.emptyText, "script.text is required.", field: "script.text")
+            }
+            return Script(
+                text: text, language: language ?? Script.defaultLanguage, voice: voice,
+                rate: rate ?? Script.defaultRate, pitch: pitch ?? Script.defaultPitch)
+        }
+    }
+}
+
+/// The video use cases, free of HTTP: submit, find, list, cancel, delete. The native, fal, D-ID
+/// and Sync.so routes all call these and only shape the answers.
+struct Videos: Sendable {
+    let store: any DataStore
+    let blobs: any BlobStorage
+    let limits: InputLimits
+    let loader: InputLoader
+    let logger: Logger
+
+    /// Checks limits and inputs, stores the inputs and queues the job; or returns the job an
+    /// earlier submission with the same idempotency key made (and `created` false). `face` is the
+    /// compatibility face submitting, kept with the job so that its webhook is shaped for it.
+    func submit(
+        _ request: VideoRequest, key: APIKey, idempotencyKey: String?, face: APIFace? = nil
+    ) async throws -> (VideoJob, created: Bool) {
+        // A retried submission gets the job the first one made, whatever the limits say now.
+        if let idempotencyKey, let earlier = try await store.video(idempotencyKey: idempotencyKey, keyID: key.id) {
+            return (earlier, false)
+        }
+        try await checkLimits(key)
+        try await checkWebhook(request.webhook_url)
+        // The options are checked now, so that a bad value is a 400 and not a failed job later.
+        var spec = JobSpec(
+            options: try RenderOptions.parse(
+                resolution: request.resolution, fps: request.fps, aspect: request.aspect, seed: request.seed,
+                expressiveness: request.expressiveness, faceIndex: request.face_index,
+                headMotion: request.head_motion))
+        spec.face = face
+        let sound = try await sound(of: request)
+        if let script = sound.script {
+            spec.script = ScriptSpec(script)
+            spec.burnCaptions = request.burn_captions ?? false
+        } else if request.burn_captions == true {
+            throw MouthpieceError(
+                .invalidParameter, "burn_captions needs a script (there is no transcript of audio).",
+                field: "burn_captions")
+        }
+        let person = try await person(of: request, key: key)
+        spec.input = person.input
+        spec.trackBlob = person.trackBlob
+        try check(request, input: person.input, spec: &spec)
+        return try await queue(
+            spec, person: person, audio: sound.audio, webhookURL: request.webhook_url, key: key,
+            idempotencyKey: idempotencyKey)
+    }
+
+    /// Limits first: a client over them learns so before uploading is wasted on decoding.
+    func checkLimits(_ key: APIKey) async throws {
+        if let quota = key.quotaSeconds, try await store.usage(keyID: key.id).total >= quota {
+            throw MouthpieceError(
+                .quotaExceeded, "This key has used its quota of \(quota.formatted(0)) output seconds.")
+        }
+        if try await store.inFlightCount(keyID: key.id) >= key.concurrency {
+            throw RetryLater(
+                error: MouthpieceError(
+                    .concurrencyLimit,
+                    "This key already has \(key.concurrency) videos queued or rendering; retry when one finishes."),
+                seconds: 5)
+        }
+    }
+
+    /// Refused now rather than failing for three days: the same guard as URL inputs.
+    func checkWebhook(_ hook: String?) async throws {
+        guard let hook else { return }
+        guard let url = URL(string: hook), hook.count <= 2048 else {
+            throw MouthpieceError(.invalidParameter, "webhook_url is not a valid URL.", field: "webhook_url")
+        }
+        _ = try await loader.fetcher.guardrail.check(url, field: "webhook_url")
+    }
+
+    /// The voice: an audio file, an audio URL, or a script spoken at render time.
+    func sound(of request: VideoRequest) async throws -> (audio: [UInt8]?, script: Script?) {
+        switch (request.audio, request.audio_url, request.script) {
+        case (let file?, nil, nil): return (try file.checked(field: "audio", maxBytes: limits.audioBytes), nil)
+        case (nil, let url?, nil):
+            return (try await loader.load(url, field: "audio_url", maxBytes: limits.audioBytes), nil)
+        case (nil, nil, let body?):
+            let checked = try body.script()
+            // espeak-ng's tables are behind a lock: checked off the event loop.
+            try await Offload.run { try SpeechSynthesizer.check(checked) }
+            return (nil, checked)
+        case (nil, nil, nil):
+            throw MouthpieceError(
+                .invalidParameter, "Give audio_url, an audio file, or a script {text, language}.", field: "audio_url")
+        default:
+            throw MouthpieceError(.invalidParameter, "Give only one of audio_url, audio or script.", field: "audio")
+        }
+    }
+
+    /// Where the person comes from: a portrait (stored now), a video to re-lip-sync (bytes, stored
+    /// once checked) or an avatar (a portrait, or a video clip to clone).
+    struct Person {
+        var input: JobSpec.Input
+        /// The portrait's blob (a link to an avatar's), or "" for a video not stored yet.
+        var imageBlob = ""
+        var video: [UInt8]?
+        var trackBlob: String?
+    }
+
+    func person(of request: VideoRequest, key: APIKey) async throws -> Person {
+        switch (request.avatar_id, request.image_url, request.image, request.video_url, request.video) {
+        case (let id?, nil, nil, nil, nil):
+            guard let avatar = try await store.avatar(id, keyID: key.id) else {
+                throw MouthpieceError(.notFound, "No avatar \(id).", field: "avatar_id")
+            }
+            let analysis = AvatarAnalysis.of(avatar)
+            // A clone reads the track at render time if the avatar still exists then; tracked
+            // again otherwise.
+            return Person(
+                input: analysis?.isVideo == true ? .clone : .image, imageBlob: try blobs.link(avatar.imageBlob),
+                trackBlob: analysis?.trackBlob)
+        case (nil, let url?, nil, nil, nil):
+            return Person(input: .image, imageBlob: try await storeImage(loader.load(url, field: "image_url", maxBytes: limits.imageBytes)))
+        case (nil, nil, let file?, nil, nil):
+            return Person(input: .image, imageBlob: try storeImage(file.checked(field: "image", maxBytes: limits.imageBytes)))
+        case (nil, nil, nil, let url?, nil):
+            return Person(input: .video, video: try await loader.load(url, field: "video_url", maxBytes: limits.videoBytes))
+        case (nil, nil, nil, nil, let file?):
+            return Person(input: .video, video: try file.checked(field: "video", maxBytes: limits.videoBytes))
+        default:
+            throw MouthpieceError(
+                .invalidParameter, "Give exactly one of avatar_id, image_url, image, video_url or video.",
+                field: "image_url")
+        }
+    }
+
+    func storeImage(_ bytes: [UInt8]) throws -> String {
+        try ImageDecoder.checkHeader(bytes: bytes)
+        return try blobs.put(bytes)
+    }
+
+    /// What only makes sense for some inputs.
+    func check(_ request: VideoRequest, input: JobSpec.Input, spec: inout JobSpec) throws {
+        let syncMode = try request.sync_mode.map { try SyncMode.parse($0) }
+        if syncMode != nil && input != .video {
+            throw MouthpieceError(
+                .invalidParameter, "sync_mode applies to a video input (video_url or video).", field: "sync_mode")
+        }
+        if input != .image && request.burn_captions == true {
+            throw MouthpieceError(
+                .invalidParameter, "Captions cannot be drawn into a video input yet.", field: "burn_captions")
+        }
+        if input != .image { spec.syncMode = syncMode ?? .bounce }
+    }
+
+    /// Stores what is not stored yet and queues the job. Inputs stored for a job that is not made
+    /// (an error, or a racing retry with the same idempotency key that made it first) are
+    /// removed: nothing is left without an owner.
+    func queue(
+        _ spec: JobSpec, person: Person, audio: [UInt8]?, webhookURL: String?, key: APIKey, idempotencyKey: String?
+    ) async throws -> (VideoJob, created: Bool) {
+        var imageBlob = person.imageBlob
+        var written = imageBlob.isEmpty ? [] : [imageBlob]
+        do {
+            if let video = person.video {
+                imageBlob = try blobs.put(video)
+                written.append(imageBlob)
+                // Opened once now, so that a video no render could use is a 400 at once.
+                let path = blobs.path(imageBlob)
+                let limits = VideoSource.Limits()
+                try await Offload.run { _ = try VideoSource(path: path, limits: limits, field: "video") }
+            }
+            let audioBlob = try audio.map { try blobs.put($0) } ?? ""
+            if !audioBlob.isEmpty {
+                written.append(audioBlob)
+                // Decoded once now (off the event loop), so that audio no render could use is a
+                // 400 with its code at once, not a failed job later.
+                let path = blobs.path(audioBlob)
+                try await Offload.run { try AudioDecoder.validate(path: path) }
+            }
+            let job = VideoJob.queued(
+                id: "vid_" + StoreRules.randomToken(bytes: 12), keyID: key.id, options: try spec.stored(),
+                imageBlob: imageBlob, audioBlob: audioBlob, webhookURL: webhookURL)
+            let (saved, created) = try await store.submit(job, idempotencyKey: idempotencyKey)
+            if created {
+                logger.info("video queued", metadata: ["job_id": .string(saved.id), "key_id": .string(key.id)])
+            } else {
+                written.forEach(blobs.remove)
+            }
+            return (saved, created)
+        } catch {
+            written.forEach(blobs.remove)
+            throw error
+        }
+    }
+
+    /// A job of `key`; another key's is "not found", never "forbidden": its existence is not
+    /// revealed.
+    func job(_ id: String, key: APIKey) async throws -> VideoJob {
+        guard let job = try await store.video(id, keyID: key.id) else {
+            throw MouthpieceError(.notFound, "No video \(id).", field: "id")
+        }
+        return job
+    }
+
+    /// A page of `key`'s videos, newest first, and the cursor of the next page (nil on the last).
+    func page(key: APIKey, after cursor: String?, limit: Int) async throws -> (jobs: [VideoJob], next: String?) {
+        guard (1...100).contains(limit) else {
+            throw MouthpieceError(.invalidParameter, "limit must be between 1 and 100.", field: "limit")
+        }
+        let page = try await store.videos(keyID: key.id, after: cursor, limit: limit + 1)
+        let shown = Array(page.prefix(limit))
+        return (shown, page.count > limit ? shown.last?.id : nil)
+    }
+
+    /// Cancels a job of `key`: a queued one at once, a running one when its worker next checks.
+    func cancel(_ id: String, key: APIKey) async throws -> VideoJob {
+        guard let job = try await store.cancel(id, keyID: key.id) else {
+            throw MouthpieceError(.notFound, "No video \(id).", field: "id")
+        }
+        return job
+    }
+
+    /// A finished video's files go (inputs, result, captions) and it is no longer listed or
+    /// served; its usage still counts. `video_in_progress` before it ends.
+    func delete(_ id: String, key: APIKey) async throws {
+        guard let (job, deleted) = try await store.deleteVideo(id, keyID: key.id) else {
+            throw MouthpieceError(.notFound, "No video \(id).", field: "id")
+        }
+        guard deleted else {
+            throw MouthpieceError(
+                .videoInProgress, "Video \(id) is \(job.status.rawValue); cancel it, or wait for it to end, first.",
+                field: "id")
+        }
+        VideoFiles.remove(job, from: blobs)
+        logger.info("video deleted", metadata: ["job_id": .string(id)])
+    }
+
+    /// The job's place in the queue while it waits (0 = next), nil once it has left it.
+    func queuePosition(_ job: VideoJob) async throws -> Int? {
+        job.status == .queued ? try await store.queuePosition(of: job) : nil
+    }
+
+    /// The video as the native API shows it.
+    func resource(_ job: VideoJob, baseURL: String) async throws -> VideoResource {
+        VideoResource(job, queuePosition: try await queuePosition(job), baseURL: baseURL)
+    }
+}
