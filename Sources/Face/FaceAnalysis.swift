@@ -5,6 +5,12 @@ public struct DetectedFace: Equatable, Sendable {
     public let box: Rect
     public let score: Double
     public let landmarks: FaceLandmarks
+
+    public init(box: Rect, score: Double, landmarks: FaceLandmarks) {
+        self.box = box
+        self.score = score
+        self.landmarks = landmarks
+    }
 }
 
 /// Head pose estimated from the landmarks, in degrees.
@@ -56,4 +62,39 @@ public struct FaceAnalysis: Sendable {
 
     public var face: DetectedFace { faces[chosenIndex] }
     public var landmarks: FaceLandmarks { face.landmarks }
+
+    /// The analysis of faces found (by the detector, or recorded earlier): the face to animate
+    /// (`faceIndex`, else the largest), its pose and the warnings.
+    public init(
+        imageWidth: Int, imageHeight: Int, faces: [DetectedFace], faceIndex: Int?,
+        lowResolutionInterocular: Double = 80, frontFacingLimit: Double = 30
+    ) throws {
+        guard !faces.isEmpty else {
+            throw MouthpieceError(
+                .noFaceDetected,
+                "No human face was found in the portrait (also looked for enlarged, mirrored and tilted); use a "
+                    + "photo with one clearly visible, front-facing face.",
+                field: "image")
+        }
+        if let faceIndex {
+            guard faces.indices.contains(faceIndex) else {
+                throw MouthpieceError(
+                    .invalidParameter, "face_index \(faceIndex) is out of range: \(faces.count) face(s) found.",
+                    field: "face_index")
+            }
+            chosenIndex = faceIndex
+        } else {
+            chosenIndex = faces.indices.max { faces[$0].box.area < faces[$1].box.area }!
+        }
+        let landmarks = faces[chosenIndex].landmarks
+        pose = FaceAnalyzer.pose(of: landmarks)
+        var warnings: [FaceWarning] = []
+        if faces.count > 1 { warnings.append(.multipleFaces) }
+        if landmarks.interocular < lowResolutionInterocular { warnings.append(.lowResolution) }
+        if abs(pose.yaw) > frontFacingLimit { warnings.append(.notFrontFacing) }
+        self.imageWidth = imageWidth
+        self.imageHeight = imageHeight
+        self.faces = faces
+        self.warnings = warnings
+    }
 }

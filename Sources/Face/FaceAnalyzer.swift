@@ -37,33 +37,9 @@ public struct FaceAnalyzer: Sendable {
             let again = try recover(image)
             if let found = again.first, found.score > (faces.first?.score ?? 0) * 1.25 { faces = again }
         }
-        guard !faces.isEmpty else {
-            throw MouthpieceError(
-                .noFaceDetected,
-                "No human face was found in the portrait (also looked for enlarged, mirrored and tilted); use a "
-                    + "photo with one clearly visible, front-facing face.",
-                field: "image")
-        }
-        let chosen: Int
-        if let faceIndex {
-            guard faces.indices.contains(faceIndex) else {
-                throw MouthpieceError(
-                    .invalidParameter, "face_index \(faceIndex) is out of range: \(faces.count) face(s) found.",
-                    field: "face_index")
-            }
-            chosen = faceIndex
-        } else {
-            chosen = faces.indices.max { faces[$0].box.area < faces[$1].box.area }!
-        }
-        let landmarks = faces[chosen].landmarks
-        let pose = Self.pose(of: landmarks)
-        var warnings: [FaceWarning] = []
-        if faces.count > 1 { warnings.append(.multipleFaces) }
-        if landmarks.interocular < lowResolutionInterocular { warnings.append(.lowResolution) }
-        if abs(pose.yaw) > frontFacingLimit { warnings.append(.notFrontFacing) }
-        return FaceAnalysis(
-            imageWidth: image.width, imageHeight: image.height, faces: faces, chosenIndex: chosen, pose: pose,
-            warnings: warnings)
+        return try FaceAnalysis(
+            imageWidth: image.width, imageHeight: image.height, faces: faces, faceIndex: faceIndex,
+            lowResolutionInterocular: lowResolutionInterocular, frontFacingLimit: frontFacingLimit)
     }
 
     /// Yaw from the nose tip's place between the two sides of the jaw; roll from the eye line.

@@ -10,9 +10,9 @@ public struct PortraitInspection: Sendable {
     public let analysis: FaceAnalysis
     public let rig: FaceRig
 
-    public init(imagePath: String, faceIndex: Int? = nil) throws {
+    public init(imagePath: String, faceIndex: Int? = nil, analyser: PortraitAnalyser = .dlib) throws {
         let portrait = try ImageDecoder.decode(path: imagePath)
-        analysis = try FaceAnalyzer(models: FaceModels.shared()).analyze(portrait, faceIndex: faceIndex)
+        analysis = try analyser.analyse(portrait, faceIndex)
         rig = FaceRig(
             landmarks: analysis.landmarks, frameWidth: portrait.width, frameHeight: portrait.height,
             portrait: portrait)

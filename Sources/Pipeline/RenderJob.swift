@@ -53,6 +53,10 @@ public struct RenderJob: Sendable {
     public let sound: Sound
     public let outputPath: String
     public let options: RenderOptions
+    /// Finds the face (dlib unless a test records one).
+    public var analyser = PortraitAnalyser.dlib
+    /// Says a script (espeak-ng unless a test gives another).
+    public var speaker = ScriptSpeaker.espeak
 
     public init(imagePath: String, sound: Sound, outputPath: String, options: RenderOptions = RenderOptions()) {
         self.imagePath = imagePath
@@ -70,67 +74,117 @@ public struct RenderJob: Sendable {
     public func run(
         progress: (RenderProgress) -> Void = { _ in }, shouldStop: () -> Bool = { false }
     ) throws -> RenderSummary {
-        let clock = ContinuousClock()
         let stages = StageTimer()
-        func timed<T>(_ name: String, _ body: () throws -> T) rethrows -> T { try stages.time(name, body) }
-
         let temporary = try OutputFile.reserve(outputPath)
         var keep = false
         defer { if !keep { OutputFile.discard(temporary) } }
 
         progress(RenderProgress(stage: .analysing, framesDone: 0, frameCount: 0))
         // A script is spoken first, into a WAV file that then takes the place of an audio input.
-        let prepared = try timed("speech") { try SpokenSound.prepare(sound, maxSeconds: options.maxAudioSeconds) }
+        let prepared = try stages.time("speech") {
+            try SpokenSound.prepare(sound, maxSeconds: options.maxAudioSeconds, speaker: speaker)
+        }
         defer { prepared.cleanUp() }
-        let (audioPath, spoken) = (prepared.audioPath, prepared.spoken)
-        let portrait = try timed("decode_image") {
+        let scene = try analyse(prepared, stages)
+        let burnPath = try captionsToBurn(scene.captions, spoken: prepared.spoken != nil)
+        defer { if let burnPath { try? FileManager.default.removeItem(atPath: burnPath) } }
+        let shot = Shot(scene, options: options)
+        let writer = try openWriter(temporary, shot: shot, audioPath: prepared.audioPath, burnCaptions: burnPath)
+        try encode(scene.motion, shot: shot, into: writer, stages: stages, progress: progress, shouldStop: shouldStop)
+        if prepared.spoken != nil && options.captionFiles { try writeCaptionFiles(scene.captions) }
+        try OutputFile.commit(temporary, to: outputPath)
+        keep = true
+        stages.finish()
+        let bytes = ((try? FileManager.default.attributesOfItem(atPath: outputPath))?[.size] as? Int) ?? 0
+        let frameCount = scene.motion.frames.count
+        return RenderSummary(
+            output: outputPath, duration: Double(frameCount) / Double(options.fps), frames: frameCount,
+            fps: options.fps, width: shot.framing.width, height: shot.framing.height, bytes: bytes,
+            framing: shot.framing.mode,
+            warnings: scene.analysis.warnings + (shot.closedMouth ? [.mouthOpenAtRest] : []), captions: scene.captions,
+            timings: stages.timings)
+    }
+
+    /// What the inputs hold: the portrait and its face, the voice, the motion it drives, and the
+    /// captions of a script.
+    struct Scene {
+        let portrait: RGBImage
+        let analysis: FaceAnalysis
+        let motion: MotionTrack
+        let captions: [CaptionCue]
+    }
+
+    func analyse(_ prepared: SpokenSound, _ stages: StageTimer) throws -> Scene {
+        let portrait = try stages.time("decode_image") {
             try ImageDecoder.decode(path: imagePath, limits: options.imageLimits)
         }
-        let analysis = try timed("face_analysis") {
-            try FaceAnalyzer(models: FaceModels.shared()).analyze(portrait, faceIndex: options.faceIndex)
-        }
+        let analysis = try stages.time("face_analysis") { try analyser.analyse(portrait, options.faceIndex) }
         // The audio streams through the analysis: never held whole.
-        let features = try timed("voice_analysis") {
+        let features = try stages.time("voice_analysis") {
             try prepared.features(of: sound, fps: options.fps, maxSeconds: options.maxAudioSeconds)
         }
-        let frameCount = features.frames.count
-        let motion = motionTrack(for: features, sound: prepared)
-        let captions = spoken.map { Captions.cues($0.words) } ?? []
-        // Captions to draw into the frames go to the filter through a file of our own naming.
-        var burnPath: String?
-        if options.burnCaptions {
-            guard spoken != nil else {
-                throw MouthpieceError(
-                    .invalidParameter, "Captions can be drawn only for a script (there is no transcript of audio).",
-                    field: "burn_captions")
-            }
-            let path = FileManager.default.temporaryDirectory.appendingPathComponent(
-                "mouthpiece-captions-\(UUID().uuidString).srt"
-            ).path
-            try AtomicFile.write(Array(Captions.srt(captions, forRendering: true).utf8), to: path)
-            burnPath = path
+        return Scene(
+            portrait: portrait, analysis: analysis, motion: motionTrack(for: features, sound: prepared),
+            captions: prepared.spoken.map { Captions.cues($0.words) } ?? [])
+    }
+
+    /// Captions to draw into the frames go to the filter through a file of our own naming.
+    func captionsToBurn(_ captions: [CaptionCue], spoken: Bool) throws -> String? {
+        guard options.burnCaptions else { return nil }
+        guard spoken else {
+            throw MouthpieceError(
+                .invalidParameter, "Captions can be drawn only for a script (there is no transcript of audio).",
+                field: "burn_captions")
         }
-        defer { if let burnPath { try? FileManager.default.removeItem(atPath: burnPath) } }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "mouthpiece-captions-\(UUID().uuidString).srt"
+        ).path
+        try AtomicFile.write(Array(Captions.srt(captions, forRendering: true).utf8), to: path)
+        return path
+    }
 
-        let framing = Framing.plan(
-            imageWidth: portrait.width, imageHeight: portrait.height, face: analysis.landmarks,
-            resolution: options.resolution, aspect: options.aspect)
-        let (base, rig, closedMouth) = MouthCloser.rig(
-            base: framing.baseFrame(from: portrait), landmarks: analysis.landmarks.mapped(framing.map),
-            expressiveness: options.expressiveness, wholeHead: options.headMotion > 0)
-        let renderer = FrameRenderer(base: base, rig: rig, enlargement: framing.scale)
+    /// The shot: the portrait framed for the output, its mouth closed if the photo's was open, the
+    /// rig and the renderer.
+    struct Shot {
+        let framing: Framing
+        let renderer: FrameRenderer
+        /// Whether the photo's mouth was open and was closed before animating.
+        let closedMouth: Bool
 
-        let writer = try VideoWriter(
-            path: temporary,
+        init(_ scene: Scene, options: RenderOptions) {
+            framing = Framing.plan(
+                imageWidth: scene.portrait.width, imageHeight: scene.portrait.height, face: scene.analysis.landmarks,
+                resolution: options.resolution, aspect: options.aspect)
+            let (base, rig, closed) = MouthCloser.rig(
+                base: framing.baseFrame(from: scene.portrait), landmarks: scene.analysis.landmarks.mapped(framing.map),
+                expressiveness: options.expressiveness, wholeHead: options.headMotion > 0)
+            renderer = FrameRenderer(base: base, rig: rig, enlargement: framing.scale)
+            closedMouth = closed
+        }
+    }
+
+    func openWriter(_ path: String, shot: Shot, audioPath: String?, burnCaptions: String?) throws -> VideoWriter {
+        try VideoWriter(
+            path: path,
             settings: VideoWriter.Settings(
-                width: framing.width, height: framing.height, fps: options.fps, preset: options.encoderPreset,
-                crf: options.crf, threads: options.encoderThreads,
+                width: shot.framing.width, height: shot.framing.height, fps: options.fps,
+                preset: options.encoderPreset, crf: options.crf, threads: options.encoderThreads,
                 metadata: [
                     "comment": "Synthetic media: generated by Mouthpiece from a still portrait and audio.",
                     "title": "Mouthpiece render",
                 ]),
-            audioPath: audioPath, burnCaptions: burnPath)
-        // Frames are rendered on a second thread while this one encodes the previous frame.
+            audioPath: audioPath, burnCaptions: burnCaptions)
+    }
+
+    /// Renders every frame (on a second thread, one frame ahead) and encodes it here; records the
+    /// time spent waiting for frames ("render": rendering not hidden behind encoding) and encoding.
+    func encode(
+        _ motion: MotionTrack, shot: Shot, into writer: VideoWriter, stages: StageTimer,
+        progress: (RenderProgress) -> Void, shouldStop: () -> Bool
+    ) throws {
+        let clock = ContinuousClock()
+        let frameCount = motion.frames.count
+        let renderer = shot.renderer
         var renderTime = Duration.zero
         var encodeTime = Duration.zero
         let frames = FramePipeline(renderer: renderer, motion: motion.frames)
@@ -154,33 +208,25 @@ public struct RenderJob: Sendable {
         let t2 = clock.now
         try writer.finish()
         encodeTime += clock.now - t2
-        // "render" is the time spent waiting for frames: rendering not hidden behind encoding.
         stages.record("render", renderTime.inSeconds)
         stages.record("encode", encodeTime.inSeconds)
         if let sheet, let path = options.contactSheetPath {
             try AtomicFile.write(try ImageEncoder.png(sheet.image), to: path)
         }
-        if spoken != nil && options.captionFiles {
-            let paths = Captions.paths(besides: outputPath)
-            try AtomicFile.write(Array(Captions.srt(captions).utf8), to: paths.srt)
-            try AtomicFile.write(Array(Captions.webVTT(captions).utf8), to: paths.vtt)
-        }
-        try OutputFile.commit(temporary, to: outputPath)
-        keep = true
-        stages.finish()
-        let bytes = ((try? FileManager.default.attributesOfItem(atPath: outputPath))?[.size] as? Int) ?? 0
-        return RenderSummary(
-            output: outputPath, duration: Double(frameCount) / Double(options.fps), frames: frameCount,
-            fps: options.fps, width: framing.width, height: framing.height, bytes: bytes, framing: framing.mode,
-            warnings: analysis.warnings + (closedMouth ? [.mouthOpenAtRest] : []), captions: captions,
-            timings: stages.timings)
+    }
+
+    /// SubRip and WebVTT files beside the output.
+    func writeCaptionFiles(_ captions: [CaptionCue]) throws {
+        let paths = Captions.paths(besides: outputPath)
+        try AtomicFile.write(Array(Captions.srt(captions).utf8), to: paths.srt)
+        try AtomicFile.write(Array(Captions.webVTT(captions).utf8), to: paths.vtt)
     }
 
     /// The still picture every frame of this job starts from (the portrait, framed): what a plain
     /// still-image encode would show. For benchmarks and previews.
     public func stillFrame() throws -> RGBImage {
         let portrait = try ImageDecoder.decode(path: imagePath, limits: options.imageLimits)
-        let analysis = try FaceAnalyzer(models: FaceModels.shared()).analyze(portrait, faceIndex: options.faceIndex)
+        let analysis = try analyser.analyse(portrait, options.faceIndex)
         return Framing.plan(
             imageWidth: portrait.width, imageHeight: portrait.height, face: analysis.landmarks,
             resolution: options.resolution, aspect: options.aspect

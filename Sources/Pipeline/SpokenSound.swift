@@ -11,12 +11,14 @@ struct SpokenSound {
     let audioPath: String?
     let spoken: SpokenText?
 
-    static func prepare(_ sound: RenderJob.Sound, maxSeconds: Double) throws -> SpokenSound {
+    static func prepare(
+        _ sound: RenderJob.Sound, maxSeconds: Double, speaker: ScriptSpeaker = .espeak
+    ) throws -> SpokenSound {
         switch sound {
         case .audio(let path): return SpokenSound(audioPath: path, spoken: nil)
         case .silence: return SpokenSound(audioPath: nil, spoken: nil)
         case .script(let script):
-            let speech = try SpeechSynthesizer.speak(script)
+            let speech = try speaker.speak(script)
             guard speech.audio.duration <= maxSeconds else {
                 throw MouthpieceError(
                     .textTooLong,

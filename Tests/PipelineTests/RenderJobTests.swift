@@ -327,3 +327,71 @@ final class HeadMotionMeasureTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(figures[1], 0.08, "the default moves the head like a speaker's")
     }
 }
+
+/// The engine's seams: a job takes its face analyser and its script speaker as values.
+final class EngineSeamTests: XCTestCase {
+    /// Faces found by dlib once (`mouthpiece inspect --json` on the sample portrait), kept here.
+    static func recordedFaces() throws -> [DetectedFace] {
+        struct Recorded: Decodable {
+            struct Face: Decodable {
+                let box: [String: Double]
+                let score: Double
+                let landmarks: [[Double]]
+            }
+            let faces: [Face]
+        }
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("Recorded/astronaut-faces.json")
+        let recorded = try JSONDecoder().decode(Recorded.self, from: Data(contentsOf: path))
+        return recorded.faces.map { face in
+            DetectedFace(
+                box: Rect(
+                    x: face.box["x"] ?? 0, y: face.box["y"] ?? 0, width: face.box["width"] ?? 0,
+                    height: face.box["height"] ?? 0),
+                score: face.score, landmarks: FaceLandmarks(points: face.landmarks.map { Point($0[0], $0[1]) }))
+        }
+    }
+
+    func testAJobRendersOnRecordedLandmarksWithTheSpeakerItIsGiven() throws {
+        let dir = try TestFiles.scratchDirectory(for: self)
+        let faces = try Self.recordedFaces()
+        let calls = Counter()
+        var options = RenderOptions()
+        options.resolution = .p480
+        options.fps = 25
+        var job = RenderJob(
+            imagePath: try TestFiles.samplePortrait(), sound: .script(Script(text: "Bob made maps.")),
+            outputPath: dir + "/clip.mp4", options: options)
+        job.analyser = PortraitAnalyser { portrait, index in
+            calls.add("analyse")
+            return try PortraitAnalyser.recorded(faces).analyse(portrait, index)
+        }
+        job.speaker = ScriptSpeaker { script in
+            calls.add("speak")
+            return try SpeechSynthesizer.speak(script)
+        }
+        let summary = try job.run()
+        XCTAssertEqual(calls.names, ["speak", "analyse"])
+        XCTAssertGreaterThan(summary.frames, 25)
+        XCTAssertFalse(summary.captions.isEmpty)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/clip.mp4"))
+
+        // The recorded faces are chosen among, posed and warned about exactly as dlib's are.
+        let live = try PortraitInspection(imagePath: try TestFiles.samplePortrait(), faceIndex: nil).analysis
+        let replayed = try FaceAnalysis(
+            imageWidth: live.imageWidth, imageHeight: live.imageHeight, faces: faces, faceIndex: nil)
+        XCTAssertEqual(replayed.chosenIndex, live.chosenIndex)
+        XCTAssertEqual(replayed.warnings, live.warnings)
+        XCTAssertEqual(replayed.pose.yaw, live.pose.yaw, accuracy: 0.1)
+        XCTAssertEqual(replayed.pose.roll, live.pose.roll, accuracy: 0.1)
+        XCTAssertThrowsError(try PortraitAnalyser.recorded([]).analyse(RGBImage(width: 8, height: 8), nil))
+    }
+}
+
+/// Names recorded from any thread, in order.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var recorded: [String] = []
+    func add(_ name: String) { lock.withLock { recorded.append(name) } }
+    var names: [String] { lock.withLock { recorded } }
+}
