@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cluster=$(mktemp -d /tmp/mouthpiece-test-pg.XXXXXX)
 trap 'scripts/pg-throwaway.sh stop "$cluster"' EXIT
-port=$((45000 + RANDOM % 5000))
+# A port the kernel hands out (nobody listens on it), not a random pick that may be taken.
+port=$(python3 -c "import socket; s = socket.socket(); s.bind((\"127.0.0.1\", 0)); print(s.getsockname()[1])")
 export MOUTHPIECE_TEST_DATABASE=$(scripts/pg-throwaway.sh start "$cluster" "$port")
 echo "==> PostgreSQL for the tests: $MOUTHPIECE_TEST_DATABASE"
 echo "==> swift test (SQLite service; store suite on both; scale-out on PostgreSQL)"

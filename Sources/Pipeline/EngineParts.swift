@@ -20,7 +20,8 @@ public struct PortraitAnalyser: Sendable {
     /// Faces found before (in portrait pixels), chosen among as dlib's would be.
     public static func recorded(_ faces: [DetectedFace]) -> PortraitAnalyser {
         PortraitAnalyser { portrait, faceIndex in
-            try FaceAnalysis(imageWidth: portrait.width, imageHeight: portrait.height, faces: faces, faceIndex: faceIndex)
+            try FaceAnalysis(
+                imageWidth: portrait.width, imageHeight: portrait.height, faces: faces, faceIndex: faceIndex)
         }
     }
 }

@@ -154,7 +154,8 @@ extension AuthMiddleware {
 /// JSON answers with a status or headers of their own (a plain `ResponseEncodable` value answers
 /// 200 through the context's encoder, the same `APIJSON.encoder`).
 enum JSONResponse {
-    static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+    static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response
+    {
         // Our own value types: encoding them cannot fail short of a bug, which answers `{}`.
         let data = (try? APIJSON.data(value)) ?? Data("{}".utf8)
         var fields = headers

@@ -32,7 +32,8 @@ struct TalksRoutes {
         group.get { request, context in
             let key = try context.requireKey()
             let page = try await videos.store.videos(keyID: key.id, after: nil, limit: 100)
-            return JSONResponse.make(["talks": page.map { Talk.Resource($0, base: videos.base(request), links: links) }])
+            return JSONResponse.make(["talks": page.map { Talk.Resource($0, base: videos.base(request), links: links) }]
+            )
         }
         group.get(":id") { request, context in
             Talk.Resource(try await videos.job(context), base: videos.base(request), links: links)
@@ -84,7 +85,8 @@ struct TalksRoutes {
             case .concurrencyLimit: "TooManyRequestsError"
             default: "ValidationError"
             }
-        return JSONResponse.make(Talk.Failure(kind: kind, description: error.message, code: error.code.rawValue), status: status)
+        return JSONResponse.make(
+            Talk.Failure(kind: kind, description: error.message, code: error.code.rawValue), status: status)
     }
 }
 

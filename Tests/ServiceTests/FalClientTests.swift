@@ -27,7 +27,7 @@ final class FalClientTests: XCTestCase {
         let key = try XCTUnwrap(created?["key"] as? String)
         let secret = try XCTUnwrap(created?["webhook_secret"] as? String)
 
-        let port = Int.random(in: 40_001...45_000)
+        let port = TestFiles.freePort()
         // A receiver for fal_webhook, verifying with the standardwebhooks package.
         let hookPort = port + 5000
         let receiver = Process()

@@ -21,7 +21,7 @@ final class HardeningTests: XCTestCase {
     }
 
     func start(_ dir: String, _ extra: [String] = []) async throws -> Server {
-        let port = Int.random(in: 20_000...40_000)
+        let port = TestFiles.freePort()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["serve", "--port", String(port), "--data-dir", dir] + extra
@@ -377,7 +377,7 @@ final class HardeningTests: XCTestCase {
     /// A server that sends its answer a byte at a time is cut off at the fetch limit.
     func testATricklingServerIsCutOffAtTheFetchLimit() async throws {
         let dir = try TestFiles.scratchDirectory(for: self)
-        let port = Int.random(in: 40_001...50_000)
+        let port = TestFiles.freePort()
         let trickle = Process()
         trickle.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         trickle.arguments = [

@@ -84,7 +84,7 @@ final class ScaleOutTests: XCTestCase {
         deployment.key = try XCTUnwrap(
             (try JSONSerialization.jsonObject(with: Data(created.stdout.utf8)) as? [String: Any])?["key"] as? String,
             created.stderr)
-        let port = Int.random(in: 20_000...40_000)
+        let port = TestFiles.freePort()
         deployment.server = try deployment.launch(
             ["serve", "--port", String(port), "--workers", "0"] + deployment.storeArguments)
         deployment.base = "http://127.0.0.1:\(port)"

@@ -51,7 +51,7 @@ final class ServerProcessTests: XCTestCase {
     }
 
     func start(_ dir: String, _ extra: [String] = []) async throws -> Server {
-        let port = Int.random(in: 20_000...40_000)
+        let port = TestFiles.freePort()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["serve", "--port", String(port), "--workers", "1"] + (try storeArguments(dir)) + extra
@@ -345,7 +345,7 @@ final class ServerProcessTests: XCTestCase {
         let dir = try TestFiles.scratchDirectory(for: self)
         try FileManager.default.copyItem(
             atPath: try TestFiles.fixture("Tom_Cruise_avp_2014_4.jpg"), toPath: dir + "/face.jpg")
-        let port = Int.random(in: 40_001...50_000)
+        let port = TestFiles.freePort()
         _ = try fileServer(dir, port: port, redirectTo: port + 1)
         let key = try createKey(dir + "/data", name: "tests")
         let server = try await start(
@@ -392,7 +392,7 @@ final class ServerProcessTests: XCTestCase {
         let dir = try TestFiles.scratchDirectory(for: self)
         let (key, secret) = try createKeyWithSecret(dir + "/data", name: "tests")
         let other = try createKey(dir + "/data", name: "someone else")
-        let port = Int.random(in: 40_001...50_000)
+        let port = TestFiles.freePort()
         let receiver = Process()
         receiver.executableURL = URL(fileURLWithPath: python)
         receiver.arguments = [

@@ -109,7 +109,7 @@ extension ServerProcessTests {
         }
         let dir = try TestFiles.scratchDirectory(for: self)
         _ = try videoInputs(dir)
-        let port = Int.random(in: 40_001...50_000)
+        let port = TestFiles.freePort()
         _ = try fileServer(dir, port: port, redirectTo: port)
         let key = try createKey(dir + "/data", name: "sync")
         let server = try await start(dir + "/data", ["--url-allowlist", "127.0.0.1:\(port)"])

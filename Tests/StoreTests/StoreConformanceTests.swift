@@ -3,21 +3,54 @@ import Store
 import TestSupport
 import XCTest
 
-/// One suite, both stores: every test runs against the embedded SQLite store and a PostgreSQL
-/// database (a fresh one per test, in `MOUTHPIECE_TEST_DATABASE` or a cluster the tests start).
+/// One suite, every store: each test runs against the embedded SQLite store, a PostgreSQL
+/// database (a fresh one per test, in `MOUTHPIECE_TEST_DATABASE` or a cluster the tests start) and
+/// the in-memory store.
 final class StoreConformanceTests: XCTestCase {
+    /// The store the running check is about, named in every failure it records.
+    var storeUnderTest: String?
+
     /// Runs `body` once per store; failures name the store.
     func eachStore(_ body: (any DataStore) async throws -> Void) async throws {
         let dir = try TestFiles.scratchDirectory(for: self)
         let sqlite = try SQLiteStore(path: dir + "/db.sqlite")
         let postgres = try await PostgresStore(url: try TestPostgres.freshDatabase(), wait: 5)
         defer { postgres.close() }
-        for (name, store) in [("sqlite", sqlite as any DataStore), ("postgresql", postgres)] {
+        let stores: [(String, any DataStore)] = [
+            ("sqlite", sqlite), ("postgresql", postgres), ("memory", MemoryStore()),
+        ]
+        for (name, store) in stores {
+            storeUnderTest = name
+            defer { storeUnderTest = nil }
             do {
                 try await body(store)
             } catch {
-                XCTFail("\(name): \(error)")
+                XCTFail("\(error)")
             }
+        }
+    }
+
+    // An assertion inside `body` knows nothing of the store it checks: the name is added here.
+    override func recordFailure(
+        withDescription description: String, inFile filePath: String, atLine lineNumber: Int, expected: Bool
+    ) {
+        let named = storeUnderTest.map { "\($0): \(description)" } ?? description
+        super.recordFailure(withDescription: named, inFile: filePath, atLine: lineNumber, expected: expected)
+    }
+
+    func testUsageCountsAJobFinishedWithoutOutputSecondsAsNone() async throws {
+        try await eachStore { store in
+            let (key, _) = try await store.createKey(name: "u", quotaSeconds: nil, concurrency: 2)
+            let job = VideoJob.queued(
+                id: "vid_u", keyID: key.id, options: "{}", imageBlob: "i", audioBlob: "a", webhookURL: nil)
+            _ = try await store.submit(job, idempotencyKey: nil)
+            let claimed = try unwrap(try await store.claim(owner: "w", lease: 10))
+            try await store.finish(claimed.id, owner: "w", status: .completed, result: "{}")
+            // SQLite's SUM of only NULLs is NULL: read as a number, that stopped the process.
+            let usage = try await store.usage(keyID: key.id)
+            XCTAssertEqual(usage.total, 0)
+            XCTAssertEqual(usage.byDay.first?.seconds, 0)
+            XCTAssertEqual(usage.byDay.first?.videos, 1)
         }
     }
 

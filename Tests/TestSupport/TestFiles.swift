@@ -21,6 +21,27 @@ public enum TestFiles {
         return path
     }
 
+    /// A loopback TCP port nobody listens on now, as the kernel hands it out (a socket bound to
+    /// port 0, then closed): unlike a random pick, never a port another server or an outgoing
+    /// connection holds.
+    public static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return Int.random(in: 20_000...30_000) }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+                bind(fd, raw, length) == 0 && getsockname(fd, raw, &length) == 0
+            }
+        }
+        guard bound else { return Int.random(in: 20_000...30_000) }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
     /// The sample portrait that `scripts/setup.sh` fetches.
     public static func samplePortrait() throws -> String {
         let path = packageRoot.appendingPathComponent("samples/astronaut.png").path

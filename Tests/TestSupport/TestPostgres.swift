@@ -16,7 +16,7 @@ public final class PostgresCluster: @unchecked Sendable {
         var started: (Int, String)?
         var lastError = ""
         for _ in 0..<5 where started == nil {
-            let port = Int.random(in: 41_000...49_000)
+            let port = TestFiles.freePort()
             let result = try TestFiles.run("/bin/bash", [Self.script, "start", directory, String(port)])
             if result.status == 0 {
                 started = (port, result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))

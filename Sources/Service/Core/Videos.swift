@@ -164,11 +164,15 @@ struct Videos: Sendable {
                 input: analysis?.isVideo == true ? .clone : .image, imageBlob: try blobs.link(avatar.imageBlob),
                 trackBlob: analysis?.trackBlob)
         case (nil, let url?, nil, nil, nil):
-            return Person(input: .image, imageBlob: try await storeImage(loader.load(url, field: "image_url", maxBytes: limits.imageBytes)))
+            return Person(
+                input: .image,
+                imageBlob: try await storeImage(loader.load(url, field: "image_url", maxBytes: limits.imageBytes)))
         case (nil, nil, let file?, nil, nil):
-            return Person(input: .image, imageBlob: try storeImage(file.checked(field: "image", maxBytes: limits.imageBytes)))
+            return Person(
+                input: .image, imageBlob: try storeImage(file.checked(field: "image", maxBytes: limits.imageBytes)))
         case (nil, nil, nil, let url?, nil):
-            return Person(input: .video, video: try await loader.load(url, field: "video_url", maxBytes: limits.videoBytes))
+            return Person(
+                input: .video, video: try await loader.load(url, field: "video_url", maxBytes: limits.videoBytes))
         case (nil, nil, nil, nil, let file?):
             return Person(input: .video, video: try file.checked(field: "video", maxBytes: limits.videoBytes))
         default:

@@ -115,7 +115,8 @@ struct VideoResource: ResponseEncodable, Equatable, Sendable {
             let link = baseURL + "/v1/videos/\(job.id)"
             result = Result(
                 facts: facts, url: link + "/content",
-                captions: facts.captionCues == nil ? nil : .init(srt: link + "/captions.srt", vtt: link + "/captions.vtt"))
+                captions: facts.captionCues == nil
+                    ? nil : .init(srt: link + "/captions.srt", vtt: link + "/captions.vtt"))
         }
         webhookURL = job.webhookURL
     }

@@ -16,8 +16,8 @@ extension SQLiteStore {
             arguments: [StoreRules.newWebhookID(), keyID, videoID, event, url, payload, now, now])
     }
 
-    public func claimWebhook(owner: String, lease: TimeInterval) throws -> WebhookDelivery? {
-        try pool.write { db in
+    public func claimWebhook(owner: String, lease: TimeInterval) async throws -> WebhookDelivery? {
+        try await pool.write { db in
             let now = Date().timeIntervalSince1970
             guard
                 let id = try String.fetchOne(
@@ -39,8 +39,8 @@ extension SQLiteStore {
     public func recordWebhookAttempt(
         _ id: String, owner: String, statusCode: Int?, error: String?, milliseconds: Double, jitter: Double,
         retryAfter: TimeInterval?
-    ) throws -> WebhookDelivery? {
-        try pool.write { db in
+    ) async throws -> WebhookDelivery? {
+        try await pool.write { db in
             guard
                 let row = try Row.fetchOne(
                     db, sql: "SELECT attempts FROM webhook_deliveries WHERE id = ? AND lease_owner = ?",
@@ -78,8 +78,8 @@ extension SQLiteStore {
 
     /// Sends a delivery of `keyID` again now (a failed one gets a fresh schedule). Returns it and
     /// whether it was queued (a delivered one is not sent again).
-    public func retryWebhook(_ id: String, keyID: String) throws -> (delivery: WebhookDelivery, queued: Bool)? {
-        try pool.write { db in
+    public func retryWebhook(_ id: String, keyID: String) async throws -> (delivery: WebhookDelivery, queued: Bool)? {
+        try await pool.write { db in
             try db.execute(
                 sql: """
                     UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?,
@@ -92,18 +92,18 @@ extension SQLiteStore {
     }
 
     /// A delivery of `keyID` with its attempts, oldest first.
-    public func webhook(_ id: String, keyID: String) throws -> (WebhookDelivery, [WebhookAttempt])? {
-        try pool.read { db in
+    public func webhook(_ id: String, keyID: String) async throws -> (WebhookDelivery, [WebhookAttempt])? {
+        try await pool.read { db in
             guard let delivery = try Self.delivery(db, id: id), delivery.keyID == keyID else { return nil }
             return (delivery, try Self.attempts(db, deliveryID: id))
         }
     }
 
     /// `keyID`'s deliveries, newest first, optionally for one video, with their attempts.
-    public func webhooks(keyID: String, videoID: String?, limit: Int) throws -> [(
+    public func webhooks(keyID: String, videoID: String?, limit: Int) async throws -> [(
         WebhookDelivery, [WebhookAttempt]
     )] {
-        try pool.read { db in
+        try await pool.read { db in
             let rows = try Row.fetchAll(
                 db,
                 sql: """
@@ -118,15 +118,15 @@ extension SQLiteStore {
     }
 
     /// The signing secret of the key a delivery belongs to.
-    public func webhookSecret(keyID: String) throws -> String? {
-        try pool.read { db in
+    public func webhookSecret(keyID: String) async throws -> String? {
+        try await pool.read { db in
             try String.fetchOne(db, sql: "SELECT webhook_secret FROM api_keys WHERE id = ?", arguments: [keyID])
         }
     }
 
     /// Deliveries by status (for metrics).
-    public func webhookCounts() throws -> [WebhookDelivery.Status: Int] {
-        try pool.read { db in
+    public func webhookCounts() async throws -> [WebhookDelivery.Status: Int] {
+        try await pool.read { db in
             var out: [WebhookDelivery.Status: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM webhook_deliveries GROUP BY status")
             {

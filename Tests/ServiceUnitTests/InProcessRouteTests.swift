@@ -1,0 +1,253 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import MouthpieceCore
+import Speech
+import Store
+import TestSupport
+import XCTest
+
+@testable import Service
+
+/// The routes driven in-process (no socket, no process, an in-memory store): every API face's
+/// answers and error shapes, in milliseconds. The process-level tests (`ServiceTests`) check the
+/// same server end to end.
+final class InProcessRouteTests: XCTestCase {
+    struct Fixture {
+        let store: MemoryStore
+        let app: Application<RouterResponder<APIContext>>
+        let secret: String
+        let other: String
+    }
+
+    func fixture() async throws -> Fixture {
+        let dir = try TestFiles.scratchDirectory(for: self)
+        var configuration = ServerConfiguration()
+        configuration.dataDirectory = dir
+        configuration.workers = 0
+        let store = MemoryStore()
+        let blobs = try BlobStore(directory: dir + "/blobs")
+        let links = try await FileLinks.shared(store: store, legacyFile: nil)
+        let http = OutboundHTTP(guardrail: URLGuard(allowlist: []))
+        var logger = Logger(label: "test")
+        logger.logLevel = .error
+        let router = MouthpieceServer.router(
+            configuration, store: store, blobs: blobs, links: links, http: http, metrics: nil, logger: logger)
+        let (_, secret) = try await store.createKey(name: "a", quotaSeconds: nil, concurrency: 10)
+        let (_, other) = try await store.createKey(name: "b", quotaSeconds: nil, concurrency: 10)
+        return Fixture(store: store, app: Application(router: router, logger: logger), secret: secret, other: other)
+    }
+
+    /// A valid submission: the sample portrait and two seconds of speech, as data: URIs.
+    func submission(extra: [String: Any] = [:]) throws -> ByteBuffer {
+        let portrait = try Data(contentsOf: URL(fileURLWithPath: try TestFiles.samplePortrait()))
+        let wav = try TestFiles.scratchDirectory(for: self) + "/speech.wav"
+        try SyntheticSpeech(segments: [.speech(1.5), .silence(0.5)]).writeWAV(to: wav)
+        let audio = try Data(contentsOf: URL(fileURLWithPath: wav))
+        var body: [String: Any] = [
+            "image_url": "data:image/png;base64," + portrait.base64EncodedString(),
+            "audio_url": "data:audio/wav;base64," + audio.base64EncodedString(),
+        ]
+        body.merge(extra) { $1 }
+        return ByteBuffer(data: try JSONSerialization.data(withJSONObject: body))
+    }
+
+    static func json(_ response: TestResponse) throws -> [String: Any] {
+        try XCTUnwrap(JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])
+    }
+
+    static func headers(_ secret: String, scheme: String = "Bearer") -> HTTPFields {
+        [.authorization: "\(scheme) \(secret)", .contentType: "application/json"]
+    }
+
+    func testEachFaceAnswersItsOwnErrorShape() async throws {
+        let f = try await fixture()
+        let badResolution = try submission(extra: ["resolution": "4k"])
+        try await f.app.test(.router) { client in
+            // Ours: {error: {code, message, field?}}.
+            try await client.execute(uri: "/v1/videos", method: .get) { response in
+                XCTAssertEqual(response.status, .unauthorized)
+                let error = try XCTUnwrap(try Self.json(response)["error"] as? [String: Any])
+                XCTAssertEqual(error["code"] as? String, "unauthorized")
+            }
+            try await client.execute(
+                uri: "/v1/videos", method: .post, headers: Self.headers(f.secret),
+                body: badResolution
+            ) { response in
+                XCTAssertEqual(response.status, .badRequest)
+                let error = try XCTUnwrap(try Self.json(response)["error"] as? [String: Any])
+                XCTAssertEqual(error["code"] as? String, "invalid_parameter")
+                XCTAssertEqual(error["field"] as? String, "resolution")
+            }
+            // fal: a validation error is 422 {detail: [{loc, msg, type}]}.
+            try await client.execute(
+                uri: "/fal-ai/kling-video/ai-avatar/v2/pro", method: .post,
+                headers: Self.headers(f.secret, scheme: "Key"),
+                body: ByteBuffer(string: "{\"audio_url\": \"https://example.com/a.wav\"}")
+            ) { response in
+                XCTAssertEqual(response.status, .unprocessableContent)
+                let detail = try XCTUnwrap(try Self.json(response)["detail"] as? [[String: Any]])
+                XCTAssertEqual(detail.first?["loc"] as? [String], ["body", "image_url"])
+                XCTAssertEqual(detail.first?["type"] as? String, "invalid_parameter")
+            }
+            // D-ID: {kind, description, code}.
+            try await client.execute(
+                uri: "/talks", method: .post, headers: Self.headers(f.secret, scheme: "Basic"),
+                body: ByteBuffer(string: "{}")
+            ) { response in
+                XCTAssertEqual(response.status, .badRequest)
+                let body = try Self.json(response)
+                XCTAssertEqual(body["kind"] as? String, "ValidationError")
+                XCTAssertEqual(body["code"] as? String, "invalid_parameter")
+            }
+            // Sync.so: {statusCode, message, error, code}.
+            try await client.execute(
+                uri: "/v2/generate", method: .post,
+                headers: [.init("x-api-key")!: f.secret, .contentType: "application/json"],
+                body: ByteBuffer(string: "{\"input\": []}")
+            ) { response in
+                XCTAssertEqual(response.status, .badRequest)
+                let body = try Self.json(response)
+                XCTAssertEqual(body["statusCode"] as? Int, 400)
+                XCTAssertEqual(body["error"] as? String, "Bad Request")
+            }
+        }
+    }
+
+    func testAVideoIsSubmittedShownListedAndCanceledInItsOwnKeyOnly() async throws {
+        let f = try await fixture()
+        let body = try submission(extra: ["resolution": "480p", "head_motion": 0.5])
+        try await f.app.test(.router) { client in
+            let id = try await client.execute(
+                uri: "/v1/videos", method: .post, headers: Self.headers(f.secret),
+                body: body
+            ) { response -> String in
+                XCTAssertEqual(response.status, .accepted)
+                let video = try Self.json(response)
+                XCTAssertEqual(video["status"] as? String, "queued")
+                XCTAssertEqual(video["queue_position"] as? Int, 0)
+                let options = try XCTUnwrap(video["options"] as? [String: Any])
+                XCTAssertEqual(options["resolution"] as? String, "480p")
+                XCTAssertEqual(options["head_motion"] as? Double, 0.5)
+                XCTAssertTrue(options["face_index"] is NSNull, "shown as null: the largest face")
+                XCTAssertNil(options["protocol"])
+                return try XCTUnwrap(video["id"] as? String)
+            }
+            try await client.execute(uri: "/v1/videos/\(id)", method: .get, headers: Self.headers(f.other)) {
+                response in
+                XCTAssertEqual(response.status, .notFound, "another key's video is not found")
+            }
+            try await client.execute(uri: "/v1/videos?limit=1", method: .get, headers: Self.headers(f.secret)) {
+                response in
+                let list = try Self.json(response)
+                XCTAssertEqual((list["data"] as? [[String: Any]])?.first?["id"] as? String, id)
+                XCTAssertTrue(list["next_cursor"] is NSNull)
+            }
+            try await client.execute(uri: "/v1/videos/\(id)/cancel", method: .post, headers: Self.headers(f.secret)) {
+                response in
+                XCTAssertEqual(try Self.json(response)["status"] as? String, "canceled")
+            }
+            try await client.execute(uri: "/v1/usage", method: .get, headers: Self.headers(f.secret)) { response in
+                let usage = try Self.json(response)
+                XCTAssertEqual(usage["output_seconds"] as? Double, 0)
+                XCTAssertTrue(usage["quota_seconds"] is NSNull)
+            }
+        }
+    }
+
+    func testAFalSubmissionKeepsItsFaceAndGetsItsWebhookShape() async throws {
+        let f = try await fixture()
+        let body = try submission()
+        let links = try await FileLinks.shared(store: f.store, legacyFile: nil)
+        try await f.app.test(.router) { client in
+            let id = try await client.execute(
+                uri: "/fal-ai/kling-video/ai-avatar/v2/standard", method: .post,
+                headers: Self.headers(f.secret, scheme: "Key"), body: body
+            ) { response -> String in
+                XCTAssertEqual(response.status, .ok)
+                let body = try Self.json(response)
+                XCTAssertEqual(body["status"] as? String, "IN_QUEUE")
+                let id = try XCTUnwrap(body["request_id"] as? String)
+                // Absolute, from where the client reached us (fal's clients follow these).
+                let statusURL = try XCTUnwrap(body["status_url"] as? String)
+                XCTAssertTrue(statusURL.hasPrefix("http://"), statusURL)
+                XCTAssertTrue(statusURL.hasSuffix("/fal-ai/kling-video/requests/\(id)/status"), statusURL)
+                XCTAssertEqual(response.headers[.init("x-fal-request-id")!], id)
+                return id
+            }
+            let job = try unwrap(try await f.store.video(id))
+            let spec = try JobSpec.decode(job.options)
+            XCTAssertEqual(spec.face?.name, .fal)
+            XCTAssertEqual(spec.resolution, "720p")
+            // Finished, its webhook is fal's {request_id, gateway_request_id, status, payload}.
+            var finished = job
+            finished.status = .failed
+            finished.errorCode = "no_face_detected"
+            finished.errorMessage = "No face."
+            let shapes = WebhookShapes(publicURL: "", links: links)
+            let (event, payload) = try shapes.message(for: finished)
+            XCTAssertEqual(event, "video.failed")
+            let message = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any])
+            XCTAssertEqual(message["gateway_request_id"] as? String, id)
+            XCTAssertEqual(message["status"] as? String, "ERROR")
+            XCTAssertEqual((message["payload"] as? [String: Any])?["error_type"] as? String, "no_face_detected")
+            // The same job through the native API: our own shape.
+            let native = try NativeWebhook().message(for: finished, base: "")
+            let ours = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(native.payload.utf8)) as? [String: Any])
+            XCTAssertEqual(ours["type"] as? String, "video.failed")
+        }
+    }
+}
+
+/// The typed job specification and the worker's outcome handling, without a server.
+final class JobSpecAndOutcomeTests: XCTestCase {
+    func testASpecStoredByTheLastVersionReadsAndWritesTheSameJSON() throws {
+        // As the dictionary plumbing wrote it (sorted keys, nulls kept).
+        let stored =
+            #"{"aspect":"original","burn_captions":false,"expressiveness":1,"face_index":null,"fps":25,"head_motion":1,"#
+            + #""resolution":"720p","script":{"language":"es","pitch":50,"rate":160,"text":"Hola","voice":null},"seed":7}"#
+        let spec = try JobSpec.decode(stored)
+        XCTAssertEqual(spec.script?.script.language, "es")
+        XCTAssertNil(spec.faceIndex)
+        let again = try JobSpec.decode(try spec.stored())
+        XCTAssertEqual(again, spec)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(try spec.stored().utf8)) as? [String: Any])
+        XCTAssertTrue(object["face_index"] is NSNull)
+        XCTAssertTrue((object["script"] as? [String: Any])?["voice"] is NSNull)
+        XCTAssertNil(object["input"], "a portrait's input is left out, as before")
+        XCTAssertEqual(try spec.renderOptions().burnCaptions, false)
+
+        let clone =
+            #"{"aspect":"original","expressiveness":1,"face_index":2,"fps":25,"head_motion":1,"input":"clone","#
+            + #""protocol":{"base":"http://h","name":"sync","model":"lipsync-2"},"resolution":"720p","seed":1,"#
+            + #""sync_mode":"loop","track_blob":"t1"}"#
+        let cloned = try JobSpec.decode(clone)
+        XCTAssertEqual(cloned.input, .clone)
+        XCTAssertEqual(cloned.syncMode, .loop)
+        XCTAssertEqual(cloned.face?.name, .sync)
+        XCTAssertEqual(cloned.trackBlob, "t1")
+    }
+
+    func testScriptDefaultsLiveInOnePlace() throws {
+        let script = try VideoRequest.ScriptBody(text: "Hello").script()
+        XCTAssertEqual(script, Speech.Script(text: "Hello"))
+        XCTAssertEqual(script.rate, Speech.Script.defaultRate)
+    }
+
+    func testTheWorkerDecidesEachOutcome() {
+        typealias W = RenderWorkers
+        let canceled = MouthpieceError(.canceled, "stop")
+        XCTAssertEqual(W.decide(.failure(canceled), reason: .shutdown), .handBack)
+        XCTAssertEqual(W.decide(.failure(canceled), reason: .canceled), .cancel)
+        let disk = MouthpieceError(.outputNotWritable, "disk full")
+        XCTAssertEqual(W.decide(.failure(disk), reason: nil), .retryElsewhere(disk))
+        let noFace = MouthpieceError(.noFaceDetected, "no face")
+        XCTAssertEqual(W.decide(.failure(noFace), reason: nil), .fail(noFace))
+        struct Odd: Error {}
+        guard case .retryElsewhere(let error) = W.decide(.failure(Odd()), reason: nil) else {
+            return XCTFail("an unknown error may pass on another attempt")
+        }
+        XCTAssertEqual(error.code, .internalError)
+    }
+}
