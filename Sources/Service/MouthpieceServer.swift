@@ -51,7 +51,7 @@ public struct ServerConfiguration: Sendable {
     /// The store this configuration names (PostgreSQL, or SQLite in the data directory),
     /// migrated to this version.
     public func openStore(logger: Logger) async throws -> any DataStore {
-        try await Store.openStore(database: database, dataDirectory: dataDirectory, logger: logger)
+        try await Store.openStore(database: database, dataDirectory: dataDirectory, logger: logger).store
     }
 
     var workerOptions: WorkerOptions {
@@ -69,13 +69,16 @@ public struct ServerConfiguration: Sendable {
 public enum MouthpieceServer {
     public static func run(_ configuration: ServerConfiguration) async throws {
         let logger = Self.logger("mouthpiece")
-        let (store, blobs, links) = try await open(configuration, logger: logger)
+        let (store, pool, blobs, links) = try await open(configuration, logger: logger)
         let metrics = ServiceMetrics()
         metrics.bootstrap()
         let http = OutboundHTTP(guardrail: URLGuard(allowlist: Set(configuration.urlAllowlist.map { $0.lowercased() })))
         let router = Self.router(
             configuration, store: store, blobs: blobs, links: links, http: http, metrics: metrics, logger: logger)
-        var services: [any Service] = [
+        // The store's pool first: a service group stops its services in reverse order, so the pool
+        // is the last to go.
+        var services: [any Service] = pool.map { [$0] } ?? []
+        services += [
             WebhookDispatcher(store: store, http: http, logger: logger),
             Maintenance(
                 store: store, blobs: blobs, retention: configuration.retention, logger: logger,
@@ -192,7 +195,7 @@ public enum MouthpieceServer {
     /// handing its jobs in flight back to the queue.
     public static func runWorker(_ configuration: ServerConfiguration) async throws {
         let logger = Self.logger("mouthpiece.worker")
-        let (store, blobs, links) = try await open(configuration, logger: logger)
+        let (store, pool, blobs, links) = try await open(configuration, logger: logger)
         logger.info(
             "worker started",
             metadata: [
@@ -205,7 +208,8 @@ public enum MouthpieceServer {
         )
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: workers)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                services: (pool.map { [$0] } ?? []).map { .init(service: $0) } + [.init(service: workers)],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 
@@ -216,12 +220,14 @@ public enum MouthpieceServer {
         return logger
     }
 
-    /// The store, the blob directory (temporary files of crashed writers swept) and the shared
-    /// file-link secret.
+    /// The store (and its pool, for the service group to run), the blob directory (temporary
+    /// files of crashed writers swept) and the shared file-link secret.
     static func open(_ configuration: ServerConfiguration, logger: Logger) async throws -> (
-        any DataStore, any BlobStorage, FileLinks
+        any DataStore, (any Service)?, any BlobStorage, FileLinks
     ) {
-        let store = try await configuration.openStore(logger: logger)
+        let (store, pool) = try await Store.openStore(
+            database: configuration.database, dataDirectory: configuration.dataDirectory, logger: logger,
+            pool: .serviceGroup)
         let blobs = try BlobStore(directory: configuration.blobDirectory)
         let swept = blobs.sweepPartials()
         if swept > 0 { logger.info("removed \(swept) temporary files left by an earlier crash") }
@@ -229,6 +235,6 @@ public enum MouthpieceServer {
             store: store,
             legacyFile: configuration.database == nil ? configuration.dataDirectory + "/links.secret" : nil)
         links.lifetime = configuration.linkLifetime
-        return (store, blobs, links)
+        return (store, pool, blobs, links)
     }
 }

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Logging
+import ServiceLifecycle
 
 /// Everything the service keeps besides files, by role: API keys, avatars, video jobs with their
 /// leases, idempotency records and usage, the webhook outbox, shared settings.
@@ -215,11 +216,16 @@ public enum StoreRules {
 }
 
 /// Opens the store a deployment names: `postgres://...` for PostgreSQL, otherwise the embedded
-/// SQLite database in the data directory. Applies the schema migrations this version needs.
-public func openStore(database: String?, dataDirectory: String, logger: Logger) async throws -> any DataStore {
+/// SQLite database in the data directory. Applies the schema migrations this version needs. With
+/// `.serviceGroup`, a PostgreSQL store's pool is returned as a service for the caller's group to
+/// run (nil for SQLite, which has none).
+public func openStore(
+    database: String?, dataDirectory: String, logger: Logger, pool: PostgresStore.PoolLifecycle = .ownTask
+) async throws -> (store: any DataStore, service: (any Service)?) {
     if let database, !database.isEmpty {
-        return try await PostgresStore(url: database, logger: logger)
+        let store = try await PostgresStore(url: database, logger: logger, pool: pool)
+        return (store, pool == .serviceGroup ? store.poolService : nil)
     }
     try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
-    return try SQLiteStore(path: dataDirectory + "/mouthpiece.sqlite")
+    return (try SQLiteStore(path: dataDirectory + "/mouthpiece.sqlite"), nil)
 }

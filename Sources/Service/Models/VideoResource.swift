@@ -24,6 +24,20 @@ struct RenderFacts: Codable, Equatable, Sendable {
         case captionCues = "caption_cues"
     }
 
+    /// Lenient with what an older version may not have stored: only the duration is required.
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        duration = try c.decode(Double.self, forKey: .duration)
+        width = try c.decodeIfPresent(Int.self, forKey: .width) ?? 0
+        height = try c.decodeIfPresent(Int.self, forKey: .height) ?? 0
+        fps = try c.decodeIfPresent(Int.self, forKey: .fps) ?? 0
+        fileSize = try c.decodeIfPresent(Int.self, forKey: .fileSize) ?? 0
+        contentType = try c.decodeIfPresent(String.self, forKey: .contentType) ?? "video/mp4"
+        frames = try c.decodeIfPresent(Int.self, forKey: .frames) ?? 0
+        warnings = try c.decodeIfPresent([String].self, forKey: .warnings) ?? []
+        captionCues = try c.decodeIfPresent(Int.self, forKey: .captionCues)
+    }
+
     init(_ summary: RenderSummary) {
         duration = summary.duration
         width = summary.width

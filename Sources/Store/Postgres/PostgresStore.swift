@@ -3,6 +3,7 @@ import Logging
 import MouthpieceCore
 import NIOSSL
 import PostgresNIO
+import ServiceLifecycle
 
 /// The store for several machines: PostgreSQL through postgres-nio's connection pool.
 ///
@@ -11,48 +12,84 @@ import PostgresNIO
 /// read from the database server's clock, so machines whose clocks differ still agree on when a
 /// lease has run out.
 public final class PostgresStore: DataStore {
+    /// Who runs the connection pool.
+    public enum PoolLifecycle: Sendable {
+        /// A task of the store's own, until `close()`: commands and tests.
+        case ownTask
+        /// The caller's service group runs `poolService`: `mouthpiece serve` and `worker`, so that
+        /// the pool starts before and shuts down after every service that uses it (a service
+        /// group stops its services in reverse order).
+        case serviceGroup
+    }
+
     let client: PostgresClient
-    let runner: Task<Void, Never>
+    let runner: Task<Void, Never>?
+    let target: Target
     let logger: Logger
+
+    /// The connection pool, as a ServiceLifecycle service (with `.serviceGroup`).
+    public var poolService: any Service { client }
 
     /// The database server's clock, in seconds since 1970.
     static let now = "EXTRACT(EPOCH FROM clock_timestamp())::float8"
 
     /// Connects to `url` (`postgres://user:password@host:port/database?sslmode=...`) and applies
-    /// the schema migrations this version needs. Waits up to `wait` seconds for the server.
-    public init(url: String, wait: TimeInterval = 30, logger: Logger = Logger(label: "mouthpiece.store")) async throws {
-        let target = try Target(url: url)
-        let configuration = try target.poolConfiguration()
+    /// the schema migrations this version needs. Waits up to `wait` seconds for the server. The
+    /// migrations (and the settings read at startup) go over a connection of their own, so they
+    /// work before the pool runs.
+    public init(
+        url: String, wait: TimeInterval = 30, logger: Logger = Logger(label: "mouthpiece.store"),
+        pool lifecycle: PoolLifecycle = .ownTask
+    ) async throws {
+        target = try Target(url: url)
         var background = logger
         background.logLevel = .critical
-        let client = PostgresClient(configuration: configuration, backgroundLogger: background)
-        self.client = client
-        runner = Task { await client.run() }
+        client = PostgresClient(configuration: try target.poolConfiguration(), backgroundLogger: background)
         self.logger = logger
         let deadline = Date().addingTimeInterval(wait)
         while true {
             do {
-                // One plain connection first: the pool would only say its circuit breaker tripped,
-                // this says why (refused, unknown database, wrong password...).
-                let probe = try await PostgresConnection.connect(
-                    configuration: try target.connectionConfiguration(), id: 0, logger: background)
-                try? await probe.close()
-                try await migrate()
+                // A plain connection also says why it failed (refused, unknown database, wrong
+                // password...), where the pool would only say its circuit breaker tripped.
+                _ = try await Self.withOwnConnection(to: target, logger: logger) { connection in
+                    try await Self.migrate(connection, logger: logger)
+                }
                 break
             } catch {
-                guard Date() < deadline, Self.isUnavailable(error) else {
-                    runner.cancel()
-                    throw Self.describe(error, url: url)
-                }
+                guard Date() < deadline, Self.isUnavailable(error) else { throw Self.describe(error, url: url) }
                 try await Task.sleep(for: .milliseconds(500))
             }
         }
+        let client = client
+        runner = lifecycle == .ownTask ? Task { await client.run() } : nil
     }
 
-    deinit { runner.cancel() }
+    deinit { runner?.cancel() }
 
-    /// Stops the connection pool.
-    public func close() { runner.cancel() }
+    /// Stops the connection pool the store runs itself (`.ownTask`).
+    public func close() { runner?.cancel() }
+
+    /// Runs `body` on a connection of its own, outside the pool, closed afterwards.
+    func withOwnConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await Self.withOwnConnection(to: target, logger: logger, body)
+    }
+
+    static func withOwnConnection<T: Sendable>(
+        to target: Target, logger: Logger, _ body: (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        var background = logger
+        background.logLevel = .critical
+        let connection = try await PostgresConnection.connect(
+            configuration: try target.connectionConfiguration(), id: 0, logger: background)
+        do {
+            let result = try await body(connection)
+            try? await connection.close()
+            return result
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
 
     // MARK: connection
 
@@ -246,7 +283,12 @@ public final class PostgresStore: DataStore {
     /// Applies the migrations not yet applied; returns the ones it applied.
     @discardableResult
     public func migrate() async throws -> [String] {
-        try await client.withTransaction(logger: logger) { connection in
+        let logger = logger
+        return try await withOwnConnection { connection in try await Self.migrate(connection, logger: logger) }
+    }
+
+    static func migrate(_ connection: PostgresConnection, logger: Logger) async throws -> [String] {
+        try await connection.withTransaction(logger: logger) { connection in
             // One number for "mouthpiece schema" so concurrent starts wait for each other.
             try await connection.query("SELECT pg_advisory_xact_lock(7146354901)", logger: logger)
             try await connection.query(
@@ -278,11 +320,21 @@ public final class PostgresStore: DataStore {
         try await strings("SELECT version FROM schema_migrations ORDER BY version")
     }
 
+    /// Read at startup, before the pool may be running: on a connection of its own.
     public func sharedSecret(_ name: String, proposed: String) async throws -> String {
-        try await client.query(
-            "INSERT INTO settings (name, value) VALUES (\(name), \(proposed)) ON CONFLICT (name) DO NOTHING",
-            logger: logger)
-        return try await strings("SELECT value FROM settings WHERE name = \(name)").first ?? proposed
+        let logger = logger
+        return try await withOwnConnection { connection in
+            try await connection.query(
+                "INSERT INTO settings (name, value) VALUES (\(name), \(proposed)) ON CONFLICT (name) DO NOTHING",
+                logger: logger)
+            var stored: String?
+            for try await value in try await connection.query(
+                "SELECT value FROM settings WHERE name = \(name)", logger: logger
+            ).decode(String.self) {
+                stored = value
+            }
+            return stored ?? proposed
+        }
     }
 
     // MARK: rows
