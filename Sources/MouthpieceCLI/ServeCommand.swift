@@ -66,9 +66,20 @@ struct ServeCommand: AsyncParsableCommand {
     )
     var fetchTimeout: Double?
 
+    @Option(
+        name: .customLong("queue-cap"),
+        help:
+            "Videos one key may have queued or rendering; more get 429 queue_full (default 1000; env MOUTHPIECE_QUEUE_CAP)."
+    )
+    var queueCap: Int?
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         var configuration = ServerConfiguration()
+        if let cap = queueCap ?? environment["MOUTHPIECE_QUEUE_CAP"].flatMap(Int.init) {
+            guard cap >= 1 else { throw ValidationError("queue-cap must be 1 or more.") }
+            configuration.queueCap = cap
+        }
         if let seconds = fetchTimeout ?? environment["MOUTHPIECE_FETCH_TIMEOUT"].flatMap(Double.init) {
             guard seconds.isFinite, (1...600).contains(seconds) else {
                 throw ValidationError("fetch-timeout must be between 1 and 600 seconds.")
@@ -287,7 +298,7 @@ struct KeysCommand: AsyncParsableCommand {
         @Option(name: .customLong("quota-seconds"), help: "Output seconds this key may render in all.")
         var quotaSeconds: Double?
 
-        @Option(help: "Videos this key may have rendering at once.")
+        @Option(help: "Videos this key may have rendering at once (any number up to the queue cap may wait).")
         var concurrency: Int = 2
 
         @Flag(help: "Print JSON on stdout.")

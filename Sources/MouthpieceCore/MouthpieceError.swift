@@ -20,6 +20,7 @@ public struct MouthpieceError: Error, Equatable, CustomStringConvertible, Sendab
         case notFound = "not_found"
         case quotaExceeded = "quota_exceeded"
         case concurrencyLimit = "concurrency_limit"
+        case queueFull = "queue_full"
         case payloadTooLarge = "payload_too_large"
         case urlNotAllowed = "url_not_allowed"
         case unsupportedLanguage = "unsupported_language"

@@ -25,8 +25,8 @@ public struct APIContext: RequestContext {
     /// JSON or multipart/form-data.
     public var requestDecoder: APIRequestDecoder { APIRequestDecoder() }
 
-    /// Answers in the API's JSON: sorted keys, slashes as they are.
-    public var responseEncoder: JSONEncoder { APIJSON.encoder }
+    /// Answers in the API's JSON: sorted keys, slashes as they are, `application/json`.
+    public var responseEncoder: APIResponseEncoder { APIResponseEncoder() }
 }
 
 /// Every error leaves with a fitting status, in the shape of the protocol it is answered in: ours
@@ -73,7 +73,7 @@ struct ErrorMiddleware: RouterMiddleware {
         case .unauthorized: .unauthorized
         case .notFound, .inputNotFound: .notFound
         case .quotaExceeded: HTTPResponse.Status(code: 402)
-        case .concurrencyLimit: .tooManyRequests
+        case .concurrencyLimit, .queueFull: .tooManyRequests
         case .payloadTooLarge, .imageTooLarge: .contentTooLarge
         case .videoInProgress: .conflict
         case .insufficientStorage: HTTPResponse.Status(code: 507)
@@ -148,6 +148,14 @@ extension AuthMiddleware {
             out += decoded.split(separator: ":", omittingEmptySubsequences: true).map(String.init)
         }
         return out
+    }
+}
+
+/// Encodes the `ResponseEncodable` values routes return exactly as `JSONResponse` does.
+public struct APIResponseEncoder: ResponseEncoder {
+    public func encode(_ value: some Encodable, from request: Request, context: some RequestContext) throws -> Response
+    {
+        JSONResponse.make(value)
     }
 }
 

@@ -113,7 +113,7 @@ struct FalRoutes {
         body.webhook_url = request.uri.queryParameters.get("fal_webhook").map { String($0) }
         let (job, _) = try await videos.videos.submit(
             body, key: key, idempotencyKey: request.headers[.init("Idempotency-Key")!],
-            face: APIFace(name: .fal, base: videos.base(request)))
+            face: APIFace(name: .fal, base: videos.base(request)), logger: context.logger)
         let queued = Fal.Queued(
             links: Fal.Links(job.id, base: videos.base(request)),
             queuePosition: try await videos.store.queuePosition(of: job))

@@ -42,6 +42,10 @@ public struct ServerConfiguration: Sendable {
     public var fetchTimeout: Double = 30
     /// How long a signed `/files` link works after it is handed out.
     public var linkLifetime: TimeInterval = 7 * 86400
+    /// Jobs one key may have queued or rendering (a batch waits in the queue; the key's
+    /// concurrency says how many of them render at once).
+    public var queueCap = ServerConfiguration.defaultQueueCap
+    public static let defaultQueueCap = 1000
 
     public init() {}
 
@@ -177,7 +181,9 @@ public enum MouthpieceServer {
         let publicURL =
             configuration.publicURL.hasSuffix("/")
             ? String(configuration.publicURL.dropLast()) : configuration.publicURL
-        let core = Videos(store: store, blobs: blobs, limits: configuration.limits, loader: loader, logger: logger)
+        let core = Videos(
+            store: store, blobs: blobs, limits: configuration.limits, loader: loader, logger: logger,
+            queueCap: configuration.queueCap)
         var videos = VideoRoutes(videos: core, publicURL: publicURL)
         videos.tls = configuration.tls != nil
         videos.add(to: v1)

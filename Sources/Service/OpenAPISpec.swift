@@ -235,7 +235,7 @@ enum OpenAPISpec {
                 '400': {$ref: '#/components/responses/Error'}
                 '401': {$ref: '#/components/responses/Error'}
                 '402': {$ref: '#/components/responses/Error'}
-                '429': {description: Too many videos in flight for this key; see Retry-After.}
+                '429': {description: "queue_full: this key has the queue cap's number of videos queued or rendering; see Retry-After."}
                 default: {$ref: '#/components/responses/Error'}
             get:
               summary: This key's videos, newest first.

@@ -143,23 +143,27 @@ public struct RenderWorkers: Service {
             }
             return false
         }
-        let started = ContinuousClock.now
-        let (rendered, reason) = await renderWithHeartbeat(render, job: job, owner: owner, stopping: stopping)
-        var outcome = rendered
-        var resultBlob = output.id
-        if case .success = outcome, let scratchPath {
-            do {
-                let captions = Captions.paths(besides: scratchPath)
-                resultBlob = try blobs.adopt(scratchPath, sidecars: [captions.srt, captions.vtt])
-            } catch {
-                outcome = .failure(error)
+        // The lease is renewed from the start of the render until its outcome is recorded (moving
+        // the file in and a store write retried for a while included).
+        return await withHeartbeat(job: job, owner: owner, stopping: stopping) { state in
+            let started = ContinuousClock.now
+            var outcome = await Self.run(render, state: state)
+            let reason = state.reason
+            var resultBlob = output.id
+            if case .success = outcome, let scratchPath {
+                do {
+                    let captions = Captions.paths(besides: scratchPath)
+                    resultBlob = try blobs.adopt(scratchPath, sidecars: [captions.srt, captions.vtt])
+                } catch {
+                    outcome = .failure(error)
+                }
             }
+            if case .failure = outcome, let scratchPath { BlobStore.removeVideo(scratchPath) }
+            let done = Finished(
+                job: job, owner: owner, wall: started.duration(to: .now), resultBlob: resultBlob, log: log,
+                stopping: stopping)
+            return await record(Self.decide(outcome, reason: reason), done)
         }
-        if case .failure = outcome, let scratchPath { BlobStore.removeVideo(scratchPath) }
-        let done = Finished(
-            job: job, owner: owner, wall: started.duration(to: .now), resultBlob: resultBlob, log: log,
-            stopping: stopping)
-        return await record(Self.decide(outcome, reason: reason), done)
     }
 
     /// A render ready to run on its own thread: reports progress, stops when asked.
@@ -189,14 +193,13 @@ public struct RenderWorkers: Service {
         return { try ready.run(progress: $0, shouldStop: $1) }
     }
 
-    /// Runs the render on its own thread while a child task renews the lease every second,
-    /// reports progress and watches for a cancel or a shutdown; returns the outcome and why the
-    /// render was told to stop, if it was.
-    func renderWithHeartbeat(
-        _ render: @escaping Render, job: VideoJob, owner: String, stopping: Flag
-    ) async -> (Result<RenderSummary, any Error>, RenderState.Reason?) {
+    /// Runs `body` while a child task renews the job's lease every second, reports progress and
+    /// watches for a cancel or a shutdown (`state.reason`).
+    func withHeartbeat<T: Sendable>(
+        job: VideoJob, owner: String, stopping: Flag, _ body: (RenderState) async -> T
+    ) async -> T {
         let state = RenderState()
-        let outcome = await withTaskGroup(of: Void.self) { group in
+        return await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(1))
@@ -208,19 +211,23 @@ public struct RenderWorkers: Service {
                     if !keep { state.stop(.canceled) }
                 }
             }
-            let outcome: Result<RenderSummary, any Error>
-            do {
-                outcome = .success(
-                    try await Offload.run(priority: .background) {
-                        try render({ state.progress = $0.fraction }, { state.reason != nil })
-                    })
-            } catch {
-                outcome = .failure(error)
-            }
+            let result = await body(state)
             group.cancelAll()
-            return outcome
+            return result
         }
-        return (outcome, state.reason)
+    }
+
+    /// The render on a thread of its own (renders are long and CPU-bound), reporting progress to
+    /// `state` and stopping when it gives a reason.
+    static func run(_ render: @escaping Render, state: RenderState) async -> Result<RenderSummary, any Error> {
+        do {
+            return .success(
+                try await Offload.run(priority: .background) {
+                    try render({ state.progress = $0.fraction }, { state.reason != nil })
+                })
+        } catch {
+            return .failure(error)
+        }
     }
 
     /// What to record for a render's outcome.

@@ -68,7 +68,8 @@ struct SyncRoutes {
             input: try APIJSON.string(items), options: try APIJSON.string(generate.options ?? .init()),
             webhookUrl: generate.webhookUrl ?? "")
         let (job, _) = try await videos.videos.submit(
-            body, key: key, idempotencyKey: request.headers[.init("Idempotency-Key")!], face: face)
+            body, key: key, idempotencyKey: request.headers[.init("Idempotency-Key")!], face: face,
+            logger: context.logger)
         return JSONResponse.make(generation(job, base: videos.base(request)), status: .created)
     }
 

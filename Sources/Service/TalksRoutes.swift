@@ -39,8 +39,9 @@ struct TalksRoutes {
             Talk.Resource(try await videos.job(context), base: videos.base(request), links: links)
         }
         group.delete(":id") { _, context in
-            let key = try context.requireKey()
-            let job = try await videos.videos.cancel(try context.parameters.require("id"), key: key)
+            // A video deleted through /v1 is not found here either.
+            let job = try await videos.job(context)
+            _ = try await videos.videos.cancel(job.id, key: try context.requireKey())
             return JSONResponse.make(Talk.Deleted(id: job.id))
         }
     }
@@ -71,7 +72,7 @@ struct TalksRoutes {
                 .invalidParameter, "script.type must be \"audio\" (with audio_url) or \"text\" (with input).",
                 field: "script")
         }
-        let (job, _) = try await videos.videos.submit(body, key: key, idempotencyKey: nil)
+        let (job, _) = try await videos.videos.submit(body, key: key, idempotencyKey: nil, logger: context.logger)
         return JSONResponse.make(Talk.Resource(job, base: videos.base(request), links: links), status: .created)
     }
 
@@ -82,7 +83,7 @@ struct TalksRoutes {
             case .unauthorized: "AuthorizationError"
             case .notFound: "NotFoundError"
             case .quotaExceeded: "InsufficientCreditsError"
-            case .concurrencyLimit: "TooManyRequestsError"
+            case .concurrencyLimit, .queueFull: "TooManyRequestsError"
             default: "ValidationError"
             }
         return JSONResponse.make(

@@ -30,7 +30,7 @@ struct VideoRoutes {
             try await describe(try videos.cancel(context.parameters.require("id"), key: context.requireKey()))
         }
         group.delete("videos/:id") { _, context in
-            try await videos.delete(context.parameters.require("id"), key: context.requireKey())
+            try await videos.delete(context.parameters.require("id"), key: context.requireKey(), logger: context.logger)
             return Response(status: .noContent)
         }
         group.get("videos/:id/events") { _, context in try await events(context) }
@@ -43,7 +43,8 @@ struct VideoRoutes {
             return JSONResponse.make(try await describe(earlier))
         }
         let body = try await request.decode(as: VideoRequest.self, context: context)
-        let (saved, created) = try await videos.submit(body, key: key, idempotencyKey: idempotencyKey)
+        let (saved, created) = try await videos.submit(
+            body, key: key, idempotencyKey: idempotencyKey, logger: context.logger)
         return JSONResponse.make(try await describe(saved), status: created ? .accepted : .ok)
     }
 

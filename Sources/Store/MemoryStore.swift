@@ -204,12 +204,24 @@ public actor MemoryStore: DataStore {
             videoRows[index].leaseOwner = nil
             videoRows[index].leaseExpires = nil
         }
+        // Each key renders at most its concurrency at once; among the others, the key served
+        // least recently goes first (then the oldest job), so one busy key cannot starve the rest.
+        var rendering: [String: Int] = [:]
+        var served: [String: Date] = [:]
+        for row in videoRows {
+            if row.job.status == .processing && !row.leaseRanOut(at: now) { rendering[row.job.keyID, default: 0] += 1 }
+            if let started = row.job.startedAt {
+                served[row.job.keyID] = max(served[row.job.keyID] ?? started, started)
+            }
+        }
         let claimable = videoRows.indices.filter {
-            videoRows[$0].job.status == .queued || videoRows[$0].leaseRanOut(at: now)
+            let job = videoRows[$0].job
+            return (job.status == .queued || videoRows[$0].leaseRanOut(at: now))
+                && rendering[job.keyID, default: 0] < (keysByID[job.keyID]?.concurrency ?? 0)
         }
-        guard let index = claimable.min(by: { videoRows[$0].job.createdAt < videoRows[$1].job.createdAt }) else {
-            return nil
-        }
+        let rows = videoRows
+        let order = { (index: Int) in (served[rows[index].job.keyID] ?? .distantPast, rows[index].job.createdAt) }
+        guard let index = claimable.min(by: { order($0) < order($1) }) else { return nil }
         var row = videoRows[index]
         if row.job.status == .processing {
             row.job.errorCode = StoreRules.workerLostCode

@@ -50,11 +50,12 @@ final class ServerProcessTests: XCTestCase {
         return (try XCTUnwrap(json?["key"] as? String), secret)
     }
 
-    func start(_ dir: String, _ extra: [String] = []) async throws -> Server {
+    func start(_ dir: String, _ extra: [String] = [], workers: Int = 1) async throws -> Server {
         let port = TestFiles.freePort()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["serve", "--port", String(port), "--workers", "1"] + (try storeArguments(dir)) + extra
+        process.arguments =
+            ["serve", "--port", String(port), "--workers", String(workers)] + (try storeArguments(dir)) + extra
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try process.run()
@@ -63,6 +64,42 @@ final class ServerProcessTests: XCTestCase {
         if try await waitUntilUp(base) { return Server(process: process, base: base) }
         XCTFail("the server did not come up")
         throw CancellationError()
+    }
+
+    /// A batch waits in the queue: every submission is accepted, and the key's concurrency (2)
+    /// limits how many render at once, even with more workers free.
+    func testABatchOfFiftyIsAcceptedAndRendersTwoAtATime() async throws {
+        let dir = try TestFiles.scratchDirectory(for: self)
+        let key = try createKey(dir + "/data", name: "batch")
+        let server = try await start(dir + "/data", workers: 3)
+        try SyntheticSpeech(segments: [.speech(0.4), .silence(0.1)]).writeWAV(to: dir + "/v.wav")
+        let portrait = try Data(contentsOf: URL(fileURLWithPath: try TestFiles.samplePortrait()))
+        let (created, createdStatus, _) = try await request(
+            "POST", server.base + "/v1/avatars", key: key,
+            json: ["image_url": "data:image/png;base64," + portrait.base64EncodedString()])
+        XCTAssertEqual(createdStatus, 201, String(decoding: created, as: UTF8.self))
+        let audio = try Data(contentsOf: URL(fileURLWithPath: dir + "/v.wav"))
+        let body: [String: Any] = [
+            "avatar_id": try XCTUnwrap(try object(created)["id"] as? String),
+            "audio_url": "data:audio/wav;base64," + audio.base64EncodedString(), "resolution": "480p", "fps": 25,
+        ]
+        for n in 0..<50 {
+            let (answer, status, _) = try await request("POST", server.base + "/v1/videos", key: key, json: body)
+            XCTAssertEqual(status, 202, "submission \(n): \(String(decoding: answer, as: UTF8.self))")
+        }
+        var mostRendering = 0
+        var statuses: [String] = []
+        let deadline = Date().addingTimeInterval(240)
+        while Date() < deadline {
+            let (page, _, _) = try await request("GET", server.base + "/v1/videos?limit=100", key: key)
+            statuses = (try object(page)["data"] as? [[String: Any]] ?? []).compactMap { $0["status"] as? String }
+            mostRendering = max(mostRendering, statuses.filter { $0 == "processing" }.count)
+            if statuses.count == 50 && statuses.allSatisfy({ $0 == "completed" || $0 == "failed" }) { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        XCTAssertEqual(statuses.filter { $0 == "completed" }.count, 50, "\(statuses)")
+        XCTAssertLessThanOrEqual(mostRendering, 2)
+        XCTAssertGreaterThanOrEqual(mostRendering, 1)
     }
 
     func testSubmitPollDownloadWithIdempotencyIsolationAndRange() async throws {

@@ -21,9 +21,10 @@ final class InProcessRouteTests: XCTestCase {
         let other: String
     }
 
-    func fixture() async throws -> Fixture {
+    func fixture(queueCap: Int = ServerConfiguration.defaultQueueCap) async throws -> Fixture {
         let dir = try TestFiles.scratchDirectory(for: self)
         var configuration = ServerConfiguration()
+        configuration.queueCap = queueCap
         configuration.dataDirectory = dir
         configuration.workers = 0
         let store = MemoryStore()
@@ -152,6 +153,30 @@ final class InProcessRouteTests: XCTestCase {
                 let usage = try Self.json(response)
                 XCTAssertEqual(usage["output_seconds"] as? Double, 0)
                 XCTAssertTrue(usage["quota_seconds"] is NSNull)
+            }
+        }
+    }
+
+    func testSubmissionsBeyondTheQueueCapWaitTheirTurn() async throws {
+        let f = try await fixture(queueCap: 2)
+        let body = try submission()
+        try await f.app.test(.router) { client in
+            for _ in 0..<2 {
+                try await client.execute(uri: "/v1/videos", method: .post, headers: Self.headers(f.secret), body: body)
+                {
+                    XCTAssertEqual($0.status, .accepted, "within the cap, whatever the key's concurrency (10)")
+                }
+            }
+            try await client.execute(uri: "/v1/videos", method: .post, headers: Self.headers(f.secret), body: body) {
+                response in
+                XCTAssertEqual(response.status, .tooManyRequests)
+                XCTAssertEqual(response.headers[.retryAfter], "30")
+                let error = try XCTUnwrap(try Self.json(response)["error"] as? [String: Any])
+                XCTAssertEqual(error["code"] as? String, "queue_full")
+            }
+            // Another key's queue is its own.
+            try await client.execute(uri: "/v1/videos", method: .post, headers: Self.headers(f.other), body: body) {
+                XCTAssertEqual($0.status, .accepted)
             }
         }
     }

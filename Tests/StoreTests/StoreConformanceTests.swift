@@ -38,6 +38,40 @@ final class StoreConformanceTests: XCTestCase {
         super.recordFailure(withDescription: named, inFile: filePath, atLine: lineNumber, expected: expected)
     }
 
+    func testClaimsKeepEachKeyWithinItsConcurrencyAndTakeTurnsBetweenKeys() async throws {
+        try await eachStore { store in
+            let (a, _) = try await store.createKey(name: "busy", quotaSeconds: nil, concurrency: 2)
+            let (b, _) = try await store.createKey(name: "late", quotaSeconds: nil, concurrency: 1)
+            // A batch from one key, then two jobs from another: all wait in the queue.
+            for i in 0..<5 {
+                let job = VideoJob.queued(
+                    id: "vid_a\(i)", keyID: a.id, options: "{}", imageBlob: "i", audioBlob: "a", webhookURL: nil)
+                _ = try await store.submit(job, idempotencyKey: nil)
+            }
+            for i in 0..<2 {
+                let job = VideoJob.queued(
+                    id: "vid_b\(i)", keyID: b.id, options: "{}", imageBlob: "i", audioBlob: "a", webhookURL: nil)
+                _ = try await store.submit(job, idempotencyKey: nil)
+            }
+            let first = try await store.claim(owner: "w1", lease: 30)
+            let second = try await store.claim(owner: "w2", lease: 30)
+            let third = try await store.claim(owner: "w3", lease: 30)
+            // The late key's first job goes second (the busy key was served last), not after the batch.
+            XCTAssertEqual([first?.id, second?.id, third?.id], ["vid_a0", "vid_b0", "vid_a1"])
+            // Every key at its concurrency: nothing more is claimed, however many workers ask.
+            let fourth = try await store.claim(owner: "w4", lease: 30)
+            XCTAssertNil(fourth)
+            try await store.finish("vid_b0", owner: "w2", status: .completed, result: "{}", outputSeconds: 1)
+            let fifth = try await store.claim(owner: "w2", lease: 30)
+            XCTAssertEqual(fifth?.id, "vid_b1")
+            try await store.finish("vid_a0", owner: "w1", status: .completed, result: "{}", outputSeconds: 1)
+            let sixth = try await store.claim(owner: "w1", lease: 30)
+            XCTAssertEqual(sixth?.id, "vid_a2")
+            let queued = try await store.inFlightCount(keyID: a.id)
+            XCTAssertEqual(queued, 4, "a2, a3, a4 and a1: queued or rendering")
+        }
+    }
+
     func testUsageCountsAJobFinishedWithoutOutputSecondsAsNone() async throws {
         try await eachStore { store in
             let (key, _) = try await store.createKey(name: "u", quotaSeconds: nil, concurrency: 2)

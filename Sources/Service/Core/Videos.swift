@@ -60,13 +60,17 @@ struct Videos: Sendable {
     let limits: InputLimits
     let loader: InputLoader
     let logger: Logger
+    /// Jobs a key may have queued or rendering; how many render at once is the key's concurrency,
+    /// enforced when workers claim.
+    var queueCap = ServerConfiguration.defaultQueueCap
 
     /// Checks limits and inputs, stores the inputs and queues the job; or returns the job an
     /// earlier submission with the same idempotency key made (and `created` false). `face` is the
     /// compatibility face submitting, kept with the job so that its webhook is shaped for it.
     func submit(
-        _ request: VideoRequest, key: APIKey, idempotencyKey: String?, face: APIFace? = nil
+        _ request: VideoRequest, key: APIKey, idempotencyKey: String?, face: APIFace? = nil, logger: Logger? = nil
     ) async throws -> (VideoJob, created: Bool) {
+        let logger = logger ?? self.logger
         // A retried submission gets the job the first one made, whatever the limits say now.
         if let idempotencyKey, let earlier = try await store.video(idempotencyKey: idempotencyKey, keyID: key.id) {
             return (earlier, false)
@@ -89,13 +93,21 @@ struct Videos: Sendable {
                 .invalidParameter, "burn_captions needs a script (there is no transcript of audio).",
                 field: "burn_captions")
         }
+        let syncMode = try request.sync_mode.map { try SyncMode.parse($0) }
         let person = try await person(of: request, key: key)
+        do {
+            try check(request, input: person.input, syncMode: syncMode)
+        } catch {
+            // The portrait stored (or the avatar's image linked) for a job that is not made.
+            if !person.imageBlob.isEmpty { blobs.remove(person.imageBlob) }
+            throw error
+        }
         spec.input = person.input
         spec.trackBlob = person.trackBlob
-        try check(request, input: person.input, spec: &spec)
+        if person.input != .image { spec.syncMode = syncMode ?? .bounce }
         return try await queue(
             spec, person: person, audio: sound.audio, webhookURL: request.webhook_url, key: key,
-            idempotencyKey: idempotencyKey)
+            idempotencyKey: idempotencyKey, logger: logger)
     }
 
     /// Limits first: a client over them learns so before uploading is wasted on decoding.
@@ -104,12 +116,12 @@ struct Videos: Sendable {
             throw MouthpieceError(
                 .quotaExceeded, "This key has used its quota of \(quota.formatted(0)) output seconds.")
         }
-        if try await store.inFlightCount(keyID: key.id) >= key.concurrency {
+        if try await store.inFlightCount(keyID: key.id) >= queueCap {
             throw RetryLater(
                 error: MouthpieceError(
-                    .concurrencyLimit,
-                    "This key already has \(key.concurrency) videos queued or rendering; retry when one finishes."),
-                seconds: 5)
+                    .queueFull,
+                    "This key already has \(queueCap) videos queued or rendering; retry when some have finished."),
+                seconds: 30)
         }
     }
 
@@ -188,8 +200,7 @@ struct Videos: Sendable {
     }
 
     /// What only makes sense for some inputs.
-    func check(_ request: VideoRequest, input: JobSpec.Input, spec: inout JobSpec) throws {
-        let syncMode = try request.sync_mode.map { try SyncMode.parse($0) }
+    func check(_ request: VideoRequest, input: JobSpec.Input, syncMode: SyncMode?) throws {
         if syncMode != nil && input != .video {
             throw MouthpieceError(
                 .invalidParameter, "sync_mode applies to a video input (video_url or video).", field: "sync_mode")
@@ -198,14 +209,14 @@ struct Videos: Sendable {
             throw MouthpieceError(
                 .invalidParameter, "Captions cannot be drawn into a video input yet.", field: "burn_captions")
         }
-        if input != .image { spec.syncMode = syncMode ?? .bounce }
     }
 
     /// Stores what is not stored yet and queues the job. Inputs stored for a job that is not made
     /// (an error, or a racing retry with the same idempotency key that made it first) are
     /// removed: nothing is left without an owner.
     func queue(
-        _ spec: JobSpec, person: Person, audio: [UInt8]?, webhookURL: String?, key: APIKey, idempotencyKey: String?
+        _ spec: JobSpec, person: Person, audio: [UInt8]?, webhookURL: String?, key: APIKey, idempotencyKey: String?,
+        logger: Logger
     ) async throws -> (VideoJob, created: Bool) {
         var imageBlob = person.imageBlob
         var written = imageBlob.isEmpty ? [] : [imageBlob]
@@ -231,7 +242,7 @@ struct Videos: Sendable {
                 imageBlob: imageBlob, audioBlob: audioBlob, webhookURL: webhookURL)
             let (saved, created) = try await store.submit(job, idempotencyKey: idempotencyKey)
             if created {
-                logger.info("video queued", metadata: ["job_id": .string(saved.id), "key_id": .string(key.id)])
+                logger.info("video queued", metadata: ["job_id": .string(saved.id)])
             } else {
                 written.forEach(blobs.remove)
             }
@@ -271,7 +282,8 @@ struct Videos: Sendable {
 
     /// A finished video's files go (inputs, result, captions) and it is no longer listed or
     /// served; its usage still counts. `video_in_progress` before it ends.
-    func delete(_ id: String, key: APIKey) async throws {
+    func delete(_ id: String, key: APIKey, logger: Logger? = nil) async throws {
+        let logger = logger ?? self.logger
         guard let (job, deleted) = try await store.deleteVideo(id, keyID: key.id) else {
             throw MouthpieceError(.notFound, "No video \(id).", field: "id")
         }

@@ -130,28 +130,44 @@ extension PostgresStore {
     }
 
     public func claim(owner: String, lease: TimeInterval) async throws -> VideoJob? {
-        // A job whose worker died after its cancel was asked for ends canceled, never rendered again.
-        _ = try await rows(
-            """
-            UPDATE videos SET status = 'canceled', finished_at = \(unescaped: Self.now), error_code = 'canceled',
-                error_message = 'Canceled.', lease_owner = NULL, lease_expires = NULL
-            WHERE status = 'processing' AND lease_expires < \(unescaped: Self.now) AND cancel_requested
-            RETURNING id
-            """)
-        return try await jobs(
-            """
-            UPDATE videos SET
-                error_code = CASE WHEN status = 'processing' THEN \(StoreRules.workerLostCode) ELSE error_code END,
-                error_message = CASE WHEN status = 'processing' THEN \(StoreRules.workerLostMessage) ELSE error_message END,
-                status = 'processing', lease_owner = \(owner), lease_expires = \(unescaped: Self.now) + \(lease),
-                started_at = COALESCE(started_at, \(unescaped: Self.now)), attempts = attempts + 1, progress = 0
-            WHERE id = (
-                SELECT id FROM videos
-                WHERE status = 'queued' OR (status = 'processing' AND lease_expires < \(unescaped: Self.now))
-                ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-            RETURNING *
-            """
-        ).first
+        let logger = logger
+        return try await client.withTransaction(logger: logger) { connection in
+            // One claim at a time across the deployment: a key's count of renders checked here
+            // stays true until this claim commits (claims are few: one per render).
+            try await connection.query("SELECT pg_advisory_xact_lock(7146354902)", logger: logger)
+            // A job whose worker died after its cancel was asked for ends canceled, never rendered again.
+            try await connection.query(
+                """
+                UPDATE videos SET status = 'canceled', finished_at = \(unescaped: Self.now), error_code = 'canceled',
+                    error_message = 'Canceled.', lease_owner = NULL, lease_expires = NULL
+                WHERE status = 'processing' AND lease_expires < \(unescaped: Self.now) AND cancel_requested
+                """, logger: logger)
+            let claimed = try await connection.query(
+                """
+                WITH waiting AS (SELECT DISTINCT key_id FROM videos WHERE status IN ('queued', 'processing')),
+                keys AS (
+                    SELECT v.key_id,
+                        COUNT(*) FILTER (
+                            WHERE v.status = 'processing' AND v.lease_expires >= \(unescaped: Self.now)) AS rendering,
+                        COALESCE(MAX(v.started_at), 0) AS served
+                    FROM videos v JOIN waiting w ON w.key_id = v.key_id GROUP BY v.key_id)
+                UPDATE videos SET
+                    error_code = CASE WHEN status = 'processing' THEN \(StoreRules.workerLostCode) ELSE error_code END,
+                    error_message = CASE WHEN status = 'processing' THEN \(StoreRules.workerLostMessage) ELSE error_message END,
+                    status = 'processing', lease_owner = \(owner), lease_expires = \(unescaped: Self.now) + \(lease),
+                    started_at = COALESCE(started_at, \(unescaped: Self.now)), attempts = attempts + 1, progress = 0
+                WHERE id = (
+                    SELECT v.id FROM videos v
+                    JOIN keys k ON k.key_id = v.key_id JOIN api_keys a ON a.id = v.key_id
+                    WHERE (v.status = 'queued' OR (v.status = 'processing' AND v.lease_expires < \(unescaped: Self.now)))
+                        AND k.rendering < a.concurrency
+                    ORDER BY k.served, v.created_at LIMIT 1 FOR UPDATE OF v SKIP LOCKED)
+                RETURNING *
+                """, logger: logger)
+            var job: VideoJob?
+            for try await row in claimed { job = try Self.job(from: row) }
+            return job
+        }
     }
 
     public func heartbeat(_ id: String, owner: String, progress: Double, lease: TimeInterval) async throws -> Bool {

@@ -82,10 +82,19 @@ extension SQLiteStore {
                 let id = try String.fetchOne(
                     db,
                     sql: """
-                        SELECT id FROM videos
-                        WHERE status = 'queued' OR (status = 'processing' AND lease_expires < ?)
-                        ORDER BY created_at LIMIT 1
-                        """, arguments: [now])
+                        WITH waiting AS (SELECT DISTINCT key_id FROM videos WHERE status IN ('queued', 'processing')),
+                        keys AS (
+                            SELECT v.key_id,
+                                SUM(CASE WHEN v.status = 'processing' AND v.lease_expires >= ? THEN 1 ELSE 0 END)
+                                    AS rendering,
+                                COALESCE(MAX(v.started_at), 0) AS served
+                            FROM videos v JOIN waiting w ON w.key_id = v.key_id GROUP BY v.key_id)
+                        SELECT v.id FROM videos v
+                        JOIN keys k ON k.key_id = v.key_id JOIN api_keys a ON a.id = v.key_id
+                        WHERE (v.status = 'queued' OR (v.status = 'processing' AND v.lease_expires < ?))
+                            AND k.rendering < a.concurrency
+                        ORDER BY k.served, v.created_at LIMIT 1
+                        """, arguments: [now, now])
             else { return nil }
             try db.execute(
                 sql: """
