@@ -73,6 +73,13 @@ struct ServeCommand: AsyncParsableCommand {
     )
     var queueCap: Int?
 
+    @Flag(
+        name: .customLong("no-consent-required"),
+        help:
+            "Let avatars be made and used without a consent attestation (your own install and people only; logged at every start; env MOUTHPIECE_CONSENT_REQUIRED=false)."
+    )
+    var noConsentRequired = false
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         var configuration = ServerConfiguration()
@@ -80,6 +87,8 @@ struct ServeCommand: AsyncParsableCommand {
             guard cap >= 1 else { throw ValidationError("queue-cap must be 1 or more.") }
             configuration.queueCap = cap
         }
+        configuration.consentRequired =
+            !noConsentRequired && environment["MOUTHPIECE_CONSENT_REQUIRED"]?.lowercased() != "false"
         if let seconds = fetchTimeout ?? environment["MOUTHPIECE_FETCH_TIMEOUT"].flatMap(Double.init) {
             guard seconds.isFinite, (1...600).contains(seconds) else {
                 throw ValidationError("fetch-timeout must be between 1 and 600 seconds.")

@@ -21,6 +21,7 @@ public struct MouthpieceError: Error, Equatable, CustomStringConvertible, Sendab
         case quotaExceeded = "quota_exceeded"
         case concurrencyLimit = "concurrency_limit"
         case queueFull = "queue_full"
+        case consentRequired = "consent_required"
         case payloadTooLarge = "payload_too_large"
         case urlNotAllowed = "url_not_allowed"
         case unsupportedLanguage = "unsupported_language"

@@ -76,6 +76,7 @@ struct ErrorMiddleware: RouterMiddleware {
         case .concurrencyLimit, .queueFull: .tooManyRequests
         case .payloadTooLarge, .imageTooLarge: .contentTooLarge
         case .videoInProgress: .conflict
+        case .consentRequired: .forbidden
         case .insufficientStorage: HTTPResponse.Status(code: 507)
         case .internalError, .encodingFailed, .modelUnavailable, .outputNotWritable: .internalServerError
         default: .badRequest

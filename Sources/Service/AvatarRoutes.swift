@@ -12,6 +12,8 @@ struct AvatarRoutes {
     let blobs: any BlobStorage
     let limits: InputLimits
     let loader: InputLoader
+    /// Whether an avatar needs a consent attestation (an operator may switch it off, never silently).
+    var consentRequired = true
 
     struct Upload: Decodable {
         var image_url: String?
@@ -21,6 +23,8 @@ struct AvatarRoutes {
         var video_url: String?
         var video: UploadedFile?
         var face_index: Int?
+        /// The consent attestation for the person shown.
+        var consent: Consent.Request?
     }
 
     func add(to group: RouterGroup<APIContext>) {
@@ -50,6 +54,8 @@ struct AvatarRoutes {
     func create(_ request: Request, _ context: APIContext) async throws -> Response {
         let key = try context.requireKey()
         let upload = try await request.decode(as: Upload.self, context: context)
+        // Consent first: nothing is fetched, stored or analysed for an avatar that cannot be made.
+        let consent = consentRequired || upload.consent != nil ? try Consent(upload.consent, key: key) : nil
         let bytes: [UInt8]
         switch (upload.image, upload.image_url, upload.video, upload.video_url) {
         case (let file?, nil, nil, nil): bytes = try file.checked(field: "image", maxBytes: limits.imageBytes)
@@ -57,10 +63,10 @@ struct AvatarRoutes {
             bytes = try await loader.load(url, field: "image_url", maxBytes: limits.imageBytes)
         case (nil, nil, let file?, nil):
             return try await createFromVideo(
-                try file.checked(field: "video", maxBytes: limits.videoBytes), upload: upload, key: key)
+                try file.checked(field: "video", maxBytes: limits.videoBytes), upload: upload, key: key, consent: consent)
         case (nil, nil, nil, let url?):
             return try await createFromVideo(
-                try await loader.load(url, field: "video_url", maxBytes: limits.videoBytes), upload: upload, key: key)
+                try await loader.load(url, field: "video_url", maxBytes: limits.videoBytes), upload: upload, key: key, consent: consent)
         default:
             throw MouthpieceError(
                 .invalidParameter,
@@ -81,21 +87,23 @@ struct AvatarRoutes {
             blobs.remove(image)
             throw error
         }
-        return try await save(.portrait(.init(inspection)), image: image, preview: preview.id, key: key)
+        return try await save(.portrait(.init(inspection)), image: image, preview: preview.id, key: key, consent: consent)
     }
 
     /// Stores a new avatar with its analysis and answers 201 with it.
-    func save(_ analysis: AvatarAnalysis, image: String, preview: String, key: APIKey) async throws -> Response {
+    func save(
+        _ analysis: AvatarAnalysis, image: String, preview: String, key: APIKey, consent: Consent?
+    ) async throws -> Response {
         let avatar = Avatar(
             id: "avt_" + StoreRules.randomToken(bytes: 12), keyID: key.id, imageBlob: image, previewBlob: preview,
-            analysis: try APIJSON.string(analysis), createdAt: Date())
+            analysis: try APIJSON.string(analysis), createdAt: Date(), consent: try consent.map(APIJSON.string))
         try await store.addAvatar(avatar)
         return JSONResponse.make(AvatarResource(avatar), status: .created)
     }
 
     /// A video avatar: the clip is read once (face on every frame, where a clone turns around) and
     /// its first usable frame is the preview.
-    func createFromVideo(_ bytes: [UInt8], upload: Upload, key: APIKey) async throws -> Response {
+    func createFromVideo(_ bytes: [UInt8], upload: Upload, key: APIKey, consent: Consent?) async throws -> Response {
         let video = try blobs.put(bytes)
         let preview = blobs.reservePath(suffix: ".png")
         let path = blobs.path(video)
@@ -111,7 +119,7 @@ struct AvatarRoutes {
         }
         // The face track is kept, so that clones do not track the clip again.
         let track = try blobs.put(inspection.track.serialized())
-        return try await save(.video(.init(inspection, trackBlob: track)), image: video, preview: preview.id, key: key)
+        return try await save(.video(.init(inspection, trackBlob: track)), image: video, preview: preview.id, key: key, consent: consent)
     }
 
     func list(_ context: APIContext) async throws -> ListResource<AvatarResource> {

@@ -45,6 +45,9 @@ public struct ServerConfiguration: Sendable {
     /// Jobs one key may have queued or rendering (a batch waits in the queue; the key's
     /// concurrency says how many of them render at once).
     public var queueCap = ServerConfiguration.defaultQueueCap
+    /// Whether avatars need a consent attestation for the person shown (off only by the operator's
+    /// choice, which the server logs at every start).
+    public var consentRequired = true
     public static let defaultQueueCap = 1000
 
     public init() {}
@@ -120,6 +123,11 @@ public enum MouthpieceServer {
                 address: .hostname(configuration.host, port: configuration.port), serverName: "mouthpiece"),
             services: services,
             onServerRunning: { _ in
+                if !configuration.consentRequired {
+                    logger.warning(
+                        "consent attestations are NOT required: avatars of real people can be made and used without one (--no-consent-required)"
+                    )
+                }
                 logger.info(
                     "listening",
                     metadata: [
@@ -183,7 +191,7 @@ public enum MouthpieceServer {
             ? String(configuration.publicURL.dropLast()) : configuration.publicURL
         let core = Videos(
             store: store, blobs: blobs, limits: configuration.limits, loader: loader, logger: logger,
-            queueCap: configuration.queueCap)
+            queueCap: configuration.queueCap, consentRequired: configuration.consentRequired)
         var videos = VideoRoutes(videos: core, publicURL: publicURL)
         videos.tls = configuration.tls != nil
         videos.add(to: v1)
@@ -191,7 +199,10 @@ public enum MouthpieceServer {
         TalksRoutes(videos: videos, links: links).add(to: router, auth: auth)
         SyncRoutes(videos: videos, links: links).add(to: router, auth: auth)
         links.add(to: router, store: store, blobs: blobs)
-        AvatarRoutes(store: store, blobs: blobs, limits: configuration.limits, loader: loader).add(to: v1)
+        AvatarRoutes(
+            store: store, blobs: blobs, limits: configuration.limits, loader: loader,
+            consentRequired: configuration.consentRequired
+        ).add(to: v1)
         WebhookRoutes(store: store).add(to: v1)
         return router
     }

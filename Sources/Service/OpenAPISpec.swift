@@ -174,6 +174,18 @@ enum OpenAPISpec {
               properties:
                 id: {type: string}
                 object: {const: avatar}
+                consent:
+                  description: The consent attestation for the person shown (null for an avatar made without one, which cannot make videos while consent is required).
+                  oneOf:
+                    - type: "null"
+                    - type: object
+                      properties:
+                        attested_by: {type: string}
+                        relation: {type: string, enum: [self, authorized_representative, parent_or_guardian, rights_holder]}
+                        statement: {type: string, description: The statement accepted, word for word.}
+                        statement_version: {type: string}
+                        accepted_at: {type: string, format: date-time}
+                        key_id: {type: string, description: The key that attested.}
                 kind: {type: string, enum: [video], description: Present for a video avatar.}
                 width: {type: integer, description: A video avatar's frame width.}
                 height: {type: integer}
@@ -298,21 +310,39 @@ enum OpenAPISpec {
               summary: >
                 Upload and analyse a portrait once (a file part `image`, or JSON with image_url), or a
                 short video of the person speaking (`video` / video_url: read once; videos made from it
-                are clones of any length with its motion and its mouths). Give exactly one.
+                are clones of any length with its motion and its mouths). Give exactly one, with a
+                consent attestation for the person shown (`consent: {attested_by, relation, accepted:
+                true}`; form fields `consent[attested_by]`...): without one, 403 consent_required.
               requestBody:
                 required: true
                 content:
                   application/json:
                     schema:
                       type: object
-                      properties: {image_url: {type: string}, video_url: {type: string}, face_index: {type: integer}}
+                      properties:
+                        image_url: {type: string}
+                        video_url: {type: string}
+                        face_index: {type: integer}
+                        consent:
+                          type: object
+                          properties:
+                            attested_by: {type: string, description: Who attests.}
+                            relation: {type: string, enum: [self, authorized_representative, parent_or_guardian, rights_holder]}
+                            accepted: {type: boolean, description: The consent statement is accepted.}
                   multipart/form-data:
                     schema:
                       type: object
-                      properties: {image: {type: string, format: binary}, video: {type: string, format: binary}, face_index: {type: integer}}
+                      properties:
+                        image: {type: string, format: binary}
+                        video: {type: string, format: binary}
+                        face_index: {type: integer}
+                        consent[attested_by]: {type: string}
+                        consent[relation]: {type: string}
+                        consent[accepted]: {type: boolean}
               responses:
                 '201': {description: The avatar., content: {application/json: {schema: {$ref: '#/components/schemas/Avatar'}}}}
                 '400': {$ref: '#/components/responses/Error'}
+                '403': {$ref: '#/components/responses/Error'}
                 default: {$ref: '#/components/responses/Error'}
             get:
               summary: This key's avatars.

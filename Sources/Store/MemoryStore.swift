@@ -428,7 +428,7 @@ public actor MemoryStore: DataStore {
     /// out rather than borrowed, so that a new migration fails the conformance suite here until
     /// this store learns what it changed.
     public func appliedMigrations() throws -> [String] {
-        ["v1", "v2-avatars", "v3-webhooks", "v4-scale-out", "v5-retention"]
+        ["v1", "v2-avatars", "v3-webhooks", "v4-scale-out", "v5-retention", "v6-consent"]
     }
 
     // MARK: ordering

@@ -64,14 +64,21 @@ public struct Avatar: Equatable, Sendable {
     /// The face analysis (JSON object: face box, pose, warnings, image size).
     public let analysis: String
     public let createdAt: Date
+    /// The consent attestation for the person shown (JSON object), nil for an avatar made
+    /// without one (before consent was asked for, or on an install that does not ask).
+    public let consent: String?
 
-    public init(id: String, keyID: String, imageBlob: String, previewBlob: String, analysis: String, createdAt: Date) {
+    public init(
+        id: String, keyID: String, imageBlob: String, previewBlob: String, analysis: String, createdAt: Date,
+        consent: String? = nil
+    ) {
         self.id = id
         self.keyID = keyID
         self.imageBlob = imageBlob
         self.previewBlob = previewBlob
         self.analysis = analysis
         self.createdAt = createdAt
+        self.consent = consent
     }
 }
 

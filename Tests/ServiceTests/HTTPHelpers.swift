@@ -7,6 +7,9 @@ import XCTest
 
 /// HTTP as the service tests speak it: JSON requests with a key, multipart uploads, answers as objects.
 extension XCTestCase {
+    /// A consent attestation, as an avatar of a real person needs.
+    var consentJSON: [String: Any] { ["attested_by": "Test Suite", "relation": "rights_holder", "accepted": true] }
+
     func request(
         _ method: String, _ url: String, key: String? = nil, json: [String: Any]? = nil, headers: [String: String] = [:]
     ) async throws -> (Data, Int, [AnyHashable: Any]) {

@@ -76,7 +76,7 @@ final class ServerProcessTests: XCTestCase {
         let portrait = try Data(contentsOf: URL(fileURLWithPath: try TestFiles.samplePortrait()))
         let (created, createdStatus, _) = try await request(
             "POST", server.base + "/v1/avatars", key: key,
-            json: ["image_url": "data:image/png;base64," + portrait.base64EncodedString()])
+            json: ["consent": consentJSON, "image_url": "data:image/png;base64," + portrait.base64EncodedString()])
         XCTAssertEqual(createdStatus, 201, String(decoding: created, as: UTF8.self))
         let audio = try Data(contentsOf: URL(fileURLWithPath: dir + "/v.wav"))
         let body: [String: Any] = [
@@ -275,7 +275,7 @@ final class ServerProcessTests: XCTestCase {
         }
         let (created, status, _) = try await request(
             "POST", server.base + "/v1/avatars", key: key,
-            json: ["image_url": try dataURI(try TestFiles.fixture("Tom_Cruise_avp_2014_4.jpg"), "image/jpeg")])
+            json: ["consent": consentJSON, "image_url": try dataURI(try TestFiles.fixture("Tom_Cruise_avp_2014_4.jpg"), "image/jpeg")])
         XCTAssertEqual(status, 201, String(decoding: created, as: UTF8.self))
         let avatar = try object(created)
         let id = try XCTUnwrap(avatar["id"] as? String)
@@ -299,7 +299,7 @@ final class ServerProcessTests: XCTestCase {
 
         // The same portrait uploaded as a file (multipart/form-data).
         let (uploaded, uploadedStatus) = try await upload(
-            server.base + "/v1/avatars", key: key, fields: [:],
+            server.base + "/v1/avatars", key: key, fields: ["consent[attested_by]": "Test Suite", "consent[relation]": "rights_holder", "consent[accepted]": "true"],
             files: [
                 (
                     "image", "face.jpg", "image/jpeg",
@@ -321,7 +321,7 @@ final class ServerProcessTests: XCTestCase {
         // No face: a clear refusal, nothing stored.
         let (dogs, dogsStatus, _) = try await request(
             "POST", server.base + "/v1/avatars", key: key,
-            json: ["image_url": try dataURI(try TestFiles.fixture("dogs.jpg"), "image/jpeg")])
+            json: ["consent": consentJSON, "image_url": try dataURI(try TestFiles.fixture("dogs.jpg"), "image/jpeg")])
         XCTAssertEqual(dogsStatus, 400)
         XCTAssertEqual((try object(dogs)["error"] as? [String: Any])?["code"] as? String, "no_face_detected")
         let (list, _, _) = try await request("GET", server.base + "/v1/avatars", key: key)
@@ -397,7 +397,7 @@ final class ServerProcessTests: XCTestCase {
         var created = 0
         for _ in 0..<50 where created != 201 {
             let (_, status, _) = try await request(
-                "POST", server.base + "/v1/avatars", key: key, json: ["image_url": "http://127.0.0.1:\(port)/face.jpg"])
+                "POST", server.base + "/v1/avatars", key: key, json: ["consent": consentJSON, "image_url": "http://127.0.0.1:\(port)/face.jpg"])
             created = status
             if created != 201 { try await Task.sleep(for: .milliseconds(200)) }
         }
@@ -410,7 +410,7 @@ final class ServerProcessTests: XCTestCase {
             "http://127.0.0.1:\(port)/hop", "ftp://example.com/face.jpg", "file:///etc/passwd",
         ] {
             let (data, status, _) = try await request(
-                "POST", server.base + "/v1/avatars", key: key, json: ["image_url": url])
+                "POST", server.base + "/v1/avatars", key: key, json: ["consent": consentJSON, "image_url": url])
             XCTAssertEqual(status, 400, url)
             XCTAssertEqual((try object(data)["error"] as? [String: Any])?["code"] as? String, "url_not_allowed", url)
         }

@@ -41,7 +41,7 @@ final class InProcessRouteTests: XCTestCase {
     }
 
     /// A valid submission: the sample portrait and two seconds of speech, as data: URIs.
-    func submission(extra: [String: Any] = [:]) throws -> ByteBuffer {
+    func submission(extra: [String: Any] = [:], without: [String] = []) throws -> ByteBuffer {
         let portrait = try Data(contentsOf: URL(fileURLWithPath: try TestFiles.samplePortrait()))
         let wav = try TestFiles.scratchDirectory(for: self) + "/speech.wav"
         try SyntheticSpeech(segments: [.speech(1.5), .silence(0.5)]).writeWAV(to: wav)
@@ -51,6 +51,7 @@ final class InProcessRouteTests: XCTestCase {
             "audio_url": "data:audio/wav;base64," + audio.base64EncodedString(),
         ]
         body.merge(extra) { $1 }
+        for name in without { body[name] = nil }
         return ByteBuffer(data: try JSONSerialization.data(withJSONObject: body))
     }
 
@@ -153,6 +154,72 @@ final class InProcessRouteTests: XCTestCase {
                 let usage = try Self.json(response)
                 XCTAssertEqual(usage["output_seconds"] as? Double, 0)
                 XCTAssertTrue(usage["quota_seconds"] is NSNull)
+            }
+        }
+    }
+
+    func testAnAvatarNeedsConsentToBeMadeAndToBeUsed() async throws {
+        let f = try await fixture()
+        let portrait = try Data(contentsOf: URL(fileURLWithPath: try TestFiles.samplePortrait()))
+        let image = "data:image/png;base64," + portrait.base64EncodedString()
+        func body(_ object: [String: Any]) throws -> ByteBuffer {
+            ByteBuffer(data: try JSONSerialization.data(withJSONObject: object))
+        }
+        let without = try body(["image_url": image])
+        let unaccepted = try body(["image_url": image, "consent": ["attested_by": "Ann", "relation": "self"]])
+        let badRelation = try body([
+            "image_url": image, "consent": ["attested_by": "Ann", "relation": "friend", "accepted": true],
+        ])
+        let with = try body([
+            "image_url": image, "consent": ["attested_by": "Ann Lee", "relation": "self", "accepted": true],
+        ])
+        // An avatar made before consent was asked for (or on an install that does not ask).
+        let key = try unwrap(try await f.store.key(secret: f.secret))
+        try await f.store.addAvatar(
+            Avatar(id: "avt_old", keyID: key.id, imageBlob: "i", previewBlob: "p", analysis: "{}", createdAt: Date()))
+        let usesOld = try submission(extra: ["avatar_id": "avt_old"], without: ["image_url"])
+        let audio = try JSONSerialization.jsonObject(with: Data(buffer: usesOld)) as? [String: Any]
+        let audioURL = try XCTUnwrap(audio?["audio_url"] as? String)
+        try await f.app.test(.router) { client in
+            for refused in [without, unaccepted] {
+                try await client.execute(uri: "/v1/avatars", method: .post, headers: Self.headers(f.secret), body: refused) {
+                    response in
+                    XCTAssertEqual(response.status, .forbidden)
+                    let error = try XCTUnwrap(try Self.json(response)["error"] as? [String: Any])
+                    XCTAssertEqual(error["code"] as? String, "consent_required")
+                }
+            }
+            try await client.execute(uri: "/v1/avatars", method: .post, headers: Self.headers(f.secret), body: badRelation) {
+                response in
+                XCTAssertEqual(response.status, .badRequest)
+                let error = try XCTUnwrap(try Self.json(response)["error"] as? [String: Any])
+                XCTAssertEqual(error["field"] as? String, "consent.relation")
+            }
+            let id = try await client.execute(
+                uri: "/v1/avatars", method: .post, headers: Self.headers(f.secret), body: with
+            ) { response -> String in
+                XCTAssertEqual(response.status, .created)
+                return try XCTUnwrap(try Self.json(response)["id"] as? String)
+            }
+            try await client.execute(uri: "/v1/avatars/\(id)", method: .get, headers: Self.headers(f.secret)) { response in
+                let consent = try XCTUnwrap(try Self.json(response)["consent"] as? [String: Any])
+                XCTAssertEqual(consent["attested_by"] as? String, "Ann Lee")
+                XCTAssertEqual(consent["relation"] as? String, "self")
+                XCTAssertEqual(consent["key_id"] as? String, key.id)
+                XCTAssertEqual(consent["statement"] as? String, Consent.statement)
+                XCTAssertNotNil(consent["accepted_at"] as? String)
+            }
+            // Used: the one with consent makes a video; the one without is refused.
+            let usesNew = ByteBuffer(
+                data: try JSONSerialization.data(withJSONObject: ["avatar_id": id, "audio_url": audioURL]))
+            try await client.execute(uri: "/v1/videos", method: .post, headers: Self.headers(f.secret), body: usesNew) {
+                XCTAssertEqual($0.status, .accepted)
+            }
+            try await client.execute(uri: "/v1/videos", method: .post, headers: Self.headers(f.secret), body: usesOld) {
+                response in
+                XCTAssertEqual(response.status, .forbidden)
+                let error = try XCTUnwrap(try Self.json(response)["error"] as? [String: Any])
+                XCTAssertEqual(error["code"] as? String, "consent_required")
             }
         }
     }

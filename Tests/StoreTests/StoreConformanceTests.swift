@@ -213,10 +213,13 @@ final class StoreConformanceTests: XCTestCase {
                 try await store.addAvatar(
                     Avatar(
                         id: "avt_\(n)", keyID: a.id, imageBlob: "i\(n)", previewBlob: "p\(n)", analysis: "{}",
-                        createdAt: Date(timeIntervalSince1970: 1_700_000_000 + Double(n))))
+                        createdAt: Date(timeIntervalSince1970: 1_700_000_000 + Double(n)),
+                        consent: n == 1 ? #"{"attested_by":"Ann"}"# : nil))
             }
             let listed = try await store.avatars(keyID: a.id, limit: 2)
             XCTAssertEqual(listed.map(\.id), ["avt_2", "avt_1"])
+            // The consent is kept as given; an avatar without one has none.
+            XCTAssertEqual(listed.map(\.consent), [nil, #"{"attested_by":"Ann"}"#])
             let hidden = try await store.avatar("avt_0", keyID: b.id)
             XCTAssertNil(hidden)
             let notTheirs = try await store.deleteAvatar("avt_0", keyID: b.id)
@@ -231,7 +234,8 @@ final class StoreConformanceTests: XCTestCase {
     func testMigrationsAreRecordedAndTheFirstSecretWins() async throws {
         try await eachStore { store in
             let applied = try await store.appliedMigrations()
-            XCTAssertEqual(applied, ["v1", "v2-avatars", "v3-webhooks", "v4-scale-out", "v5-retention"])
+            XCTAssertEqual(
+                applied, ["v1", "v2-avatars", "v3-webhooks", "v4-scale-out", "v5-retention", "v6-consent"])
             let first = try await store.sharedSecret("file-links", proposed: "one")
             let second = try await store.sharedSecret("file-links", proposed: "two")
             XCTAssertEqual([first, second], ["one", "one"])

@@ -63,6 +63,8 @@ struct Videos: Sendable {
     /// Jobs a key may have queued or rendering; how many render at once is the key's concurrency,
     /// enforced when workers claim.
     var queueCap = ServerConfiguration.defaultQueueCap
+    /// Whether an avatar needs a consent attestation to make videos.
+    var consentRequired = true
 
     /// Checks limits and inputs, stores the inputs and queues the job; or returns the job an
     /// earlier submission with the same idempotency key made (and `created` false). `face` is the
@@ -168,6 +170,13 @@ struct Videos: Sendable {
         case (let id?, nil, nil, nil, nil):
             guard let avatar = try await store.avatar(id, keyID: key.id) else {
                 throw MouthpieceError(.notFound, "No avatar \(id).", field: "avatar_id")
+            }
+            if consentRequired && avatar.consent == nil {
+                throw MouthpieceError(
+                    .consentRequired,
+                    "Avatar \(id) has no consent attestation for the person it shows; make it again with consent "
+                        + "{attested_by, relation, accepted: true}.",
+                    field: "avatar_id")
             }
             let analysis = AvatarAnalysis.of(avatar)
             // A clone reads the track at render time if the avatar still exists then; tracked

@@ -141,9 +141,11 @@ struct AvatarResource: ResponseEncodable, Sendable {
     var id: String
     var createdAt: String
     var analysis: AvatarAnalysis?
+    /// Shown as `null` for an avatar made without one.
+    var consent: Consent?
 
     enum CodingKeys: String, CodingKey {
-        case id, object
+        case id, object, consent
         case createdAt = "created_at"
         case previewURL = "preview_url"
     }
@@ -152,6 +154,7 @@ struct AvatarResource: ResponseEncodable, Sendable {
         id = avatar.id
         createdAt = iso(avatar.createdAt)
         analysis = AvatarAnalysis.of(avatar)?.shown
+        consent = Consent.of(avatar)
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -161,5 +164,6 @@ struct AvatarResource: ResponseEncodable, Sendable {
         try c.encode("avatar", forKey: .object)
         try c.encode(createdAt, forKey: .createdAt)
         try c.encode("/v1/avatars/\(id)/preview", forKey: .previewURL)
+        try c.encode(consent, forKey: .consent)
     }
 }

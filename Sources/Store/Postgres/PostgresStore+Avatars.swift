@@ -8,9 +8,9 @@ extension PostgresStore {
     public func addAvatar(_ avatar: Avatar) async throws {
         try await client.query(
             """
-            INSERT INTO avatars (id, key_id, image_blob, preview_blob, analysis, created_at)
+            INSERT INTO avatars (id, key_id, image_blob, preview_blob, analysis, created_at, consent)
             VALUES (\(avatar.id), \(avatar.keyID), \(avatar.imageBlob), \(avatar.previewBlob), \(avatar.analysis),
-                \(avatar.createdAt.timeIntervalSince1970))
+                \(avatar.createdAt.timeIntervalSince1970), \(avatar.consent))
             """, logger: logger)
     }
 
@@ -34,6 +34,7 @@ extension PostgresStore {
             id: try row["id"].decode(String.self), keyID: try row["key_id"].decode(String.self),
             imageBlob: try row["image_blob"].decode(String.self),
             previewBlob: try row["preview_blob"].decode(String.self), analysis: try row["analysis"].decode(String.self),
-            createdAt: Date(timeIntervalSince1970: try row["created_at"].decode(Double.self)))
+            createdAt: Date(timeIntervalSince1970: try row["created_at"].decode(Double.self)),
+            consent: try row["consent"].decode(String?.self))
     }
 }

@@ -278,6 +278,7 @@ public final class PostgresStore: DataStore {
                 "CREATE INDEX videos_by_finish ON videos(finished_at) WHERE deleted_at IS NULL",
             ]
         ),
+        ("v6-consent", ["ALTER TABLE avatars ADD COLUMN consent TEXT"]),
     ]
 
     /// Applies the migrations not yet applied; returns the ones it applied.

@@ -9,12 +9,12 @@ extension SQLiteStore {
         try await pool.write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO avatars (id, key_id, image_blob, preview_blob, analysis, created_at)
-                    VALUES (?, ?, ?, ?, ?, ?)
+                    INSERT INTO avatars (id, key_id, image_blob, preview_blob, analysis, created_at, consent)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
                     avatar.id, avatar.keyID, avatar.imageBlob, avatar.previewBlob, avatar.analysis,
-                    avatar.createdAt.timeIntervalSince1970,
+                    avatar.createdAt.timeIntervalSince1970, avatar.consent,
                 ])
         }
     }
@@ -51,6 +51,6 @@ extension SQLiteStore {
     static func avatar(from row: Row) -> Avatar {
         Avatar(
             id: row["id"], keyID: row["key_id"], imageBlob: row["image_blob"], previewBlob: row["preview_blob"],
-            analysis: row["analysis"], createdAt: Date(timeIntervalSince1970: row["created_at"]))
+            analysis: row["analysis"], createdAt: Date(timeIntervalSince1970: row["created_at"]), consent: row["consent"])
     }
 }

@@ -122,6 +122,9 @@ public final class SQLiteStore: DataStore {
                     CREATE INDEX videos_by_finish ON videos(finished_at) WHERE deleted_at IS NULL;
                     """)
         }
+        migrator.registerMigration("v6-consent") { db in
+            try db.execute(sql: "ALTER TABLE avatars ADD COLUMN consent TEXT")
+        }
         return migrator
     }
 
