@@ -61,10 +61,15 @@ let package = Package(
         .target(name: "Motion", dependencies: ["Voice", "MouthpieceCore"], swiftSettings: optimised),
         // Render: rig (mesh) and per-frame warp, mouth interior, framing.
         .target(name: "Render", dependencies: ["Face", "Media", "Motion", "MouthpieceCore"], swiftSettings: optimised),
+        // Provenance: a signed manifest of every output (Ed25519), embedded in the MP4 and checked.
+        .target(
+            name: "Provenance",
+            dependencies: ["MouthpieceCore", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         // Pipeline: joins the stages into one render job.
         .target(
             name: "Pipeline",
-            dependencies: ["Media", "Face", "Voice", "Speech", "Motion", "Render", "MouthpieceCore"],
+            dependencies: ["Media", "Face", "Voice", "Speech", "Motion", "Render", "Provenance", "MouthpieceCore"],
             swiftSettings: optimised
         ),
         // The job store: keys, avatars, videos, leases, webhook outbox; SQLite (GRDB, embedded) or
@@ -84,7 +89,7 @@ let package = Package(
         .target(
             name: "Service",
             dependencies: [
-                "Store", "Pipeline", "Speech", "Media", "MouthpieceCore",
+                "Store", "Pipeline", "Speech", "Media", "Provenance", "MouthpieceCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -111,7 +116,7 @@ let package = Package(
         .executableTarget(
             name: "MouthpieceCLI",
             dependencies: [
-                "Pipeline", "Media", "Face", "Render", "Speech", "MouthpieceCore", "Service", "Store",
+                "Pipeline", "Media", "Face", "Render", "Speech", "MouthpieceCore", "Service", "Store", "Provenance",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -83,12 +83,14 @@ struct LipSyncCommand: ParsableCommand {
             }
             options.encoderPreset = preset
             options.crf = crf
-            let job = LipSyncJob(videoPath: video, sound: sound, outputPath: output, syncMode: mode, options: options)
+            var job = LipSyncJob(videoPath: video, sound: sound, outputPath: output, syncMode: mode, options: options)
+            job.provenance = try CommandLineProvenance.stamp()
             let bar = ProgressBar(enabled: !quiet && Terminal.stderrIsTerminal)
             let summary = try job.run {
                 bar.show($0, analysing: "following the face and measuring the voice...", label: "lip-syncing")
             }
             bar.finish()
+            try CommandLineProvenance.writeSidecar(summary.provenance, besides: summary.output)
             if json {
                 Terminal.printJSON(ClipOptions.summaryObject(summary))
             } else {

@@ -88,8 +88,9 @@ struct ClipOptions: ParsableArguments {
             let run: ((RenderProgress) -> Void) throws -> RenderSummary
             switch (image, video) {
             case (let image?, nil):
-                let job = RenderJob(imagePath: image, sound: sound, outputPath: output, options: options)
-                run = { try job.run(progress: $0) }
+                var job = RenderJob(imagePath: image, sound: sound, outputPath: output, options: options)
+                job.provenance = try CommandLineProvenance.stamp()
+                run = { [job] in try job.run(progress: $0) }
             case (nil, let video?):
                 guard !options.burnCaptions else {
                     throw MouthpieceError(
@@ -97,7 +98,8 @@ struct ClipOptions: ParsableArguments {
                 }
                 var job = LipSyncJob(videoPath: video, sound: sound, outputPath: output, options: options)
                 job.clone = true
-                run = { try job.run(progress: $0) }
+                job.provenance = try CommandLineProvenance.stamp()
+                run = { [job] in try job.run(progress: $0) }
             default:
                 throw MouthpieceError(.invalidParameter, "Give either --image or --video.", field: "image")
             }
@@ -105,6 +107,7 @@ struct ClipOptions: ParsableArguments {
                 bar.show($0, analysing: "analysing the portrait and the voice...", label: "rendering")
             }
             bar.finish()
+            let sidecar = try CommandLineProvenance.writeSidecar(summary.provenance, besides: summary.output)
             for warning in summary.warnings where !json { Terminal.warning(warning.rawValue, warning.message) }
             if json {
                 Terminal.printJSON(Self.summaryObject(summary))
@@ -118,6 +121,7 @@ struct ClipOptions: ParsableArguments {
                     let paths = Captions.paths(besides: summary.output)
                     print("captions: \(paths.srt), \(paths.vtt) (\(summary.captions.count) cues)")
                 }
+                if let sidecar { print("provenance: signed; record in the file and in \(sidecar)") }
             }
         }
     }
@@ -142,6 +146,8 @@ struct ClipOptions: ParsableArguments {
             "framing": s.framing.rawValue,
             "warnings": s.warnings.map { ["code": $0.rawValue, "message": $0.message] },
             "timings": timings,
+            "provenance": s.provenance.map { _ in CommandLineProvenance.sidecarPath(besides: s.output) } as Any?
+                ?? NSNull(),
         ]
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import Media
 import Motion
 import MouthpieceCore
+import Provenance
 import Render
 import Voice
 
@@ -73,6 +74,8 @@ public struct LipSyncJob: Sendable {
     /// as long as the sound (`syncMode` is then ignored). It plays forward and backward between
     /// two moments where the head is at rest, so a turn-around shows no jump.
     public var clone = false
+    /// Signs the output: a provenance record appended to the MP4 (nil: none).
+    public var provenance: ProvenanceStamp?
     /// The clip's face track from an earlier look at it (`VideoInspection`, kept with a video
     /// avatar): the faces are then not tracked again. Ignored when it does not fit the clip.
     public var knownTrack: FaceTrack?
@@ -221,6 +224,7 @@ public struct LipSyncJob: Sendable {
             try AtomicFile.write(Array(Captions.srt(captions).utf8), to: paths.srt)
             try AtomicFile.write(Array(Captions.webVTT(captions).utf8), to: paths.vtt)
         }
+        let record = try provenance?.apply(to: temporary)
         try OutputFile.commit(temporary, to: outputPath)
         keep = true
         stages.finish()
@@ -228,7 +232,7 @@ public struct LipSyncJob: Sendable {
         return RenderSummary(
             output: outputPath, duration: info.frameRate.seconds(ofFrame: frameCount), frames: frameCount,
             fps: Int(info.frameRate.perSecond.rounded()), width: info.width, height: info.height, bytes: bytes,
-            framing: .fit, warnings: [], captions: captions, timings: stages.timings)
+            framing: .fit, warnings: [], captions: captions, timings: stages.timings, provenance: record)
     }
 
     /// Where a clone turns around: the frame where the head moves least in the clip's first fifth

@@ -3,6 +3,7 @@ import Foundation
 import Media
 import Motion
 import MouthpieceCore
+import Provenance
 import Render
 import Speech
 import Voice
@@ -33,6 +34,8 @@ public struct RenderSummary: Sendable {
     /// Seconds per stage: decode_image, face_analysis, voice_analysis (audio decoding included),
     /// render (waiting for frames), encode, total.
     public let timings: [(stage: String, seconds: Double)]
+    /// The signed provenance record appended to the file, if it was signed.
+    public var provenance: SignedProvenance? = nil
 }
 
 /// The whole pipeline for one clip: portrait + audio -> MP4.
@@ -57,6 +60,8 @@ public struct RenderJob: Sendable {
     public var analyser = PortraitAnalyser.dlib
     /// Says a script (espeak-ng unless a test gives another).
     public var speaker = ScriptSpeaker.espeak
+    /// Signs the output: a provenance record appended to the MP4 (nil: none).
+    public var provenance: ProvenanceStamp?
 
     public init(imagePath: String, sound: Sound, outputPath: String, options: RenderOptions = RenderOptions()) {
         self.imagePath = imagePath
@@ -92,6 +97,7 @@ public struct RenderJob: Sendable {
         let writer = try openWriter(temporary, shot: shot, audioPath: prepared.audioPath, burnCaptions: burnPath)
         try encode(scene.motion, shot: shot, into: writer, stages: stages, progress: progress, shouldStop: shouldStop)
         if prepared.spoken != nil && options.captionFiles { try writeCaptionFiles(scene.captions) }
+        let record = try provenance?.apply(to: temporary)
         try OutputFile.commit(temporary, to: outputPath)
         keep = true
         stages.finish()
@@ -102,7 +108,7 @@ public struct RenderJob: Sendable {
             fps: options.fps, width: shot.framing.width, height: shot.framing.height, bytes: bytes,
             framing: shot.framing.mode,
             warnings: scene.analysis.warnings + (shot.closedMouth ? [.mouthOpenAtRest] : []), captions: scene.captions,
-            timings: stages.timings)
+            timings: stages.timings, provenance: record)
     }
 
     /// What the inputs hold: the portrait and its face, the voice, the motion it drives, and the

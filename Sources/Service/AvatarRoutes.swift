@@ -63,10 +63,12 @@ struct AvatarRoutes {
             bytes = try await loader.load(url, field: "image_url", maxBytes: limits.imageBytes)
         case (nil, nil, let file?, nil):
             return try await createFromVideo(
-                try file.checked(field: "video", maxBytes: limits.videoBytes), upload: upload, key: key, consent: consent)
+                try file.checked(field: "video", maxBytes: limits.videoBytes), upload: upload, key: key,
+                consent: consent)
         case (nil, nil, nil, let url?):
             return try await createFromVideo(
-                try await loader.load(url, field: "video_url", maxBytes: limits.videoBytes), upload: upload, key: key, consent: consent)
+                try await loader.load(url, field: "video_url", maxBytes: limits.videoBytes), upload: upload, key: key,
+                consent: consent)
         default:
             throw MouthpieceError(
                 .invalidParameter,
@@ -87,7 +89,8 @@ struct AvatarRoutes {
             blobs.remove(image)
             throw error
         }
-        return try await save(.portrait(.init(inspection)), image: image, preview: preview.id, key: key, consent: consent)
+        return try await save(
+            .portrait(.init(inspection)), image: image, preview: preview.id, key: key, consent: consent)
     }
 
     /// Stores a new avatar with its analysis and answers 201 with it.
@@ -119,7 +122,8 @@ struct AvatarRoutes {
         }
         // The face track is kept, so that clones do not track the clip again.
         let track = try blobs.put(inspection.track.serialized())
-        return try await save(.video(.init(inspection, trackBlob: track)), image: video, preview: preview.id, key: key, consent: consent)
+        return try await save(
+            .video(.init(inspection, trackBlob: track)), image: video, preview: preview.id, key: key, consent: consent)
     }
 
     func list(_ context: APIContext) async throws -> ListResource<AvatarResource> {

@@ -6,6 +6,7 @@ import HummingbirdTLS
 import Logging
 import MouthpieceCore
 import NIOSSL
+import Provenance
 import ServiceLifecycle
 import Store
 
@@ -76,12 +77,13 @@ public struct ServerConfiguration: Sendable {
 public enum MouthpieceServer {
     public static func run(_ configuration: ServerConfiguration) async throws {
         let logger = Self.logger("mouthpiece")
-        let (store, pool, blobs, links) = try await open(configuration, logger: logger)
+        let (store, pool, blobs, links, signer) = try await open(configuration, logger: logger)
         let metrics = ServiceMetrics()
         metrics.bootstrap()
         let http = OutboundHTTP(guardrail: URLGuard(allowlist: Set(configuration.urlAllowlist.map { $0.lowercased() })))
         let router = Self.router(
-            configuration, store: store, blobs: blobs, links: links, http: http, metrics: metrics, logger: logger)
+            configuration, store: store, blobs: blobs, links: links, http: http, metrics: metrics, signer: signer,
+            logger: logger)
         // The store's pool first: a service group stops its services in reverse order, so the pool
         // is the last to go.
         var services: [any Service] = pool.map { [$0] } ?? []
@@ -96,7 +98,7 @@ public enum MouthpieceServer {
             services.append(
                 RenderWorkers(
                     store: store, blobs: blobs, options: configuration.workerOptions, metrics: metrics, links: links,
-                    logger: logger))
+                    signer: signer, logger: logger))
         }
         let server: HTTPServerBuilder
         if let tls = configuration.tls {
@@ -147,7 +149,7 @@ public enum MouthpieceServer {
     /// serves, and what tests drive in-process.
     static func router(
         _ configuration: ServerConfiguration, store: any DataStore, blobs: any BlobStorage, links: FileLinks,
-        http: OutboundHTTP, metrics: ServiceMetrics?, logger: Logger
+        http: OutboundHTTP, metrics: ServiceMetrics?, signer: ProvenanceSigner?, logger: Logger
     ) -> Router<APIContext> {
         let router = Router(context: APIContext.self)
         router.add(middleware: LogRequestsMiddleware(.info))
@@ -170,6 +172,13 @@ public enum MouthpieceServer {
                 return await Response(
                     status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                     body: .init(byteBuffer: ByteBuffer(bytes: try metrics.scrape(store: store))))
+            }
+        }
+        // The key every output's provenance record is signed with (`mouthpiece verify --public-key`).
+        if let signer {
+            router.get(".well-known/mouthpiece-provenance") { _, _ in
+                JSONResponse.make(
+                    ["algorithm": "Ed25519", "public_key": signer.publicKeyBase64, "key_id": signer.keyID])
             }
         }
         router.get("readyz") { _, _ in
@@ -212,7 +221,7 @@ public enum MouthpieceServer {
     /// handing its jobs in flight back to the queue.
     public static func runWorker(_ configuration: ServerConfiguration) async throws {
         let logger = Self.logger("mouthpiece.worker")
-        let (store, pool, blobs, links) = try await open(configuration, logger: logger)
+        let (store, pool, blobs, links, signer) = try await open(configuration, logger: logger)
         logger.info(
             "worker started",
             metadata: [
@@ -221,8 +230,8 @@ public enum MouthpieceServer {
                 "blob_dir": .string(configuration.blobDirectory),
             ])
         let workers = RenderWorkers(
-            store: store, blobs: blobs, options: configuration.workerOptions, metrics: nil, links: links, logger: logger
-        )
+            store: store, blobs: blobs, options: configuration.workerOptions, metrics: nil, links: links,
+            signer: signer, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
                 services: (pool.map { [$0] } ?? []).map { .init(service: $0) } + [.init(service: workers)],
@@ -240,7 +249,7 @@ public enum MouthpieceServer {
     /// The store (and its pool, for the service group to run), the blob directory (temporary
     /// files of crashed writers swept) and the shared file-link secret.
     static func open(_ configuration: ServerConfiguration, logger: Logger) async throws -> (
-        any DataStore, (any Service)?, any BlobStorage, FileLinks
+        any DataStore, (any Service)?, any BlobStorage, FileLinks, ProvenanceSigner
     ) {
         let (store, pool) = try await Store.openStore(
             database: configuration.database, dataDirectory: configuration.dataDirectory, logger: logger,
@@ -252,6 +261,10 @@ public enum MouthpieceServer {
             store: store,
             legacyFile: configuration.database == nil ? configuration.dataDirectory + "/links.secret" : nil)
         links.lifetime = configuration.linkLifetime
-        return (store, pool, blobs, links)
+        // One signing key for the deployment: the first node to start makes it, every node uses it.
+        let signer = try ProvenanceSigner(
+            privateKeyBase64: try await store.sharedSecret(
+                "provenance_signing_key", proposed: ProvenanceSigner.newPrivateKeyBase64()))
+        return (store, pool, blobs, links, signer)
     }
 }

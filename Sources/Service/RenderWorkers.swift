@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MouthpieceCore
 import Pipeline
+import Provenance
 import ServiceLifecycle
 import Speech
 import Store
@@ -45,11 +46,14 @@ public struct RenderWorkers: Service {
     let metrics: ServiceMetrics?
     /// Each finished job's webhook message, in the shape of the API face that submitted it.
     let webhooks: WebhookShapes
+    /// Signs every output (the deployment's key); nil leaves outputs unsigned.
+    var signer: ProvenanceSigner?
 
     init(
         store: any DataStore, blobs: any BlobStorage, options: WorkerOptions, metrics: ServiceMetrics?,
-        links: FileLinks?, logger: Logger
+        links: FileLinks?, signer: ProvenanceSigner?, logger: Logger
     ) {
+        self.signer = signer
         self.store = store
         self.blobs = blobs
         self.options = options
@@ -177,15 +181,21 @@ public struct RenderWorkers: Service {
         // Renders side by side share the cores: each encoder gets its share, at least one.
         options.encoderThreads = max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, self.options.count))
         let sound: RenderJob.Sound = spec.script.map { .script($0.script) } ?? .audio(path: blobs.path(job.audioBlob))
+        let stamp = signer.map {
+            ProvenanceStamp(
+                signer: $0, manifest: ProvenanceManifest(avatarID: spec.avatarID, consent: spec.consent, jobID: job.id))
+        }
         guard spec.input != .image else {
-            let renderJob = RenderJob(
+            var renderJob = RenderJob(
                 imagePath: blobs.path(job.imageBlob), sound: sound, outputPath: outputPath, options: options)
-            return { try renderJob.run(progress: $0, shouldStop: $1) }
+            renderJob.provenance = stamp
+            return { [renderJob] in try renderJob.run(progress: $0, shouldStop: $1) }
         }
         var lipSync = LipSyncJob(
             videoPath: blobs.path(job.imageBlob), sound: sound, outputPath: outputPath,
             syncMode: spec.syncMode ?? .bounce, options: options)
         lipSync.clone = spec.input == .clone
+        lipSync.provenance = stamp
         if let track = spec.trackBlob, let bytes = FileManager.default.contents(atPath: blobs.path(track)) {
             lipSync.useKnownTrack(serialized: [UInt8](bytes))
         }

@@ -3,6 +3,7 @@ import Hummingbird
 import Media
 import MouthpieceCore
 import Pipeline
+import Provenance
 import Speech
 import Store
 
@@ -34,6 +35,7 @@ struct VideoRoutes {
             return Response(status: .noContent)
         }
         group.get("videos/:id/events") { _, context in try await events(context) }
+        group.get("videos/:id/provenance") { _, context in try await provenance(context) }
     }
 
     func submit(_ request: Request, _ context: APIContext) async throws -> Response {
@@ -93,6 +95,19 @@ struct VideoRoutes {
                 .contentType: format == "srt" ? "application/x-subrip; charset=utf-8" : "text/vtt; charset=utf-8"
             ],
             body: try await FileIO().loadFile(path: format == "srt" ? paths.srt : paths.vtt, context: context))
+    }
+
+    /// The signed provenance record the MP4 carries (as `mouthpiece verify` reads it).
+    func provenance(_ context: APIContext) async throws -> Response {
+        let job = try await job(context)
+        guard job.status == .completed, let blob = job.resultBlob else {
+            throw MouthpieceError(.notFound, "Video \(job.id) is \(job.status.rawValue), not completed.", field: "id")
+        }
+        let path = blobs.path(blob)
+        guard let record = try await Offload.run({ try MP4Provenance.record(in: path) }) else {
+            throw MouthpieceError(.notFound, "Video \(job.id) was made before outputs were signed.", field: "id")
+        }
+        return JSONResponse.make(record)
     }
 
     /// The MP4, with `Range` support so that a browser can seek.

@@ -25,6 +25,30 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(warnings?.first?["code"] as? String, "low_resolution")
         XCTAssertNotNil((json?["timings"] as? [String: Double])?["render"])
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/out.mp4"))
+        // Signed: the record is in the file and beside it; `verify` accepts the file as it is and
+        // refuses it with one byte changed, in the media or in the record.
+        XCTAssertEqual(json?["provenance"] as? String, dir + "/out.provenance.json")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/out.provenance.json"))
+        let intact = try TestFiles.run(binary, ["verify", dir + "/out.mp4", "--json"])
+        XCTAssertEqual(intact.status, 0, intact.stderr)
+        XCTAssertEqual(
+            (try JSONSerialization.jsonObject(with: Data(intact.stdout.utf8)) as? [String: Any])?["valid"] as? Bool,
+            true)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: dir + "/out.mp4"))
+        for (name, offset) in [("media", bytes.count / 3), ("record", bytes.count - 40)] {
+            var altered = bytes
+            altered[offset] ^= 0x20
+            try altered.write(to: URL(fileURLWithPath: dir + "/\(name).mp4"))
+            let refused = try TestFiles.run(binary, ["verify", dir + "/\(name).mp4"])
+            XCTAssertEqual(refused.status, 1, name)
+            XCTAssertTrue(refused.stderr.hasPrefix("not intact: "), refused.stderr)
+        }
+        // Another key is not the signer asked for.
+        let otherKey = Data(repeating: 7, count: 32).base64EncodedString()
+        let wrongSigner = try TestFiles.run(binary, ["verify", dir + "/out.mp4", "--public-key", otherKey])
+        XCTAssertEqual(wrongSigner.status, 1)
+        // Still a plain MP4 to players and to our own demuxer.
+        XCTAssertEqual(try MediaProbe.probe(path: dir + "/out.mp4").video?.frameCount, 55)
     }
 
     func testBadInputIsOneLineWithAStableCodeAndExitStatusTwo() throws {

@@ -96,7 +96,10 @@ final class HardeningTests: XCTestCase {
         try SyntheticSpeech(segments: [.silence(0.2), .speech(6), .silence(0.3)]).writeWAV(to: dir + "/short.wav")
         let portrait = try Data(contentsOf: URL(fileURLWithPath: try TestFiles.samplePortrait()))
         let (avatar, avatarStatus) = try await upload(
-            server.base + "/v1/avatars", key: key, fields: ["consent[attested_by]": "Test Suite", "consent[relation]": "rights_holder", "consent[accepted]": "true"], files: [("image", "a.png", "image/png", portrait)])
+            server.base + "/v1/avatars", key: key,
+            fields: [
+                "consent[attested_by]": "Test Suite", "consent[relation]": "rights_holder", "consent[accepted]": "true",
+            ], files: [("image", "a.png", "image/png", portrait)])
         XCTAssertEqual(avatarStatus, 201)
         var body: [String: Any] = [
             "avatar_id": try XCTUnwrap(try object(avatar)["id"] as? String),
@@ -222,7 +225,10 @@ final class HardeningTests: XCTestCase {
         XCTAssertLessThan(huge.count, 3 << 20)
         let beforeImage = try peakMiB(server.pid)
         let (refused, refusedStatus) = try await upload(
-            server.base + "/v1/avatars", key: key, fields: ["consent[attested_by]": "Test Suite", "consent[relation]": "rights_holder", "consent[accepted]": "true"], files: [("image", "huge.png", "image/png", huge)])
+            server.base + "/v1/avatars", key: key,
+            fields: [
+                "consent[attested_by]": "Test Suite", "consent[relation]": "rights_holder", "consent[accepted]": "true",
+            ], files: [("image", "huge.png", "image/png", huge)])
         XCTAssertEqual(refusedStatus, 413)
         XCTAssertEqual(code(refused), "image_too_large")
         let (refusedVideo, _) = try await upload(
@@ -304,7 +310,11 @@ final class HardeningTests: XCTestCase {
         let speech = try Data(contentsOf: URL(fileURLWithPath: Corpus.path("audio", "valid-1s-pcm16.wav")))
         for (name, bytes) in try seeds("image") {
             let (avatar, avatarStatus) = try await upload(
-                server.base + "/v1/avatars", key: key, fields: ["consent[attested_by]": "Test Suite", "consent[relation]": "rights_holder", "consent[accepted]": "true"], files: [("image", name, "image/png", bytes)])
+                server.base + "/v1/avatars", key: key,
+                fields: [
+                    "consent[attested_by]": "Test Suite", "consent[relation]": "rights_holder",
+                    "consent[accepted]": "true",
+                ], files: [("image", name, "image/png", bytes)])
             check("avatar \(name)", avatar, avatarStatus)
             XCTAssertNotEqual(avatarStatus, 201, "\(name) made an avatar (there is no face in it)")
             let (video, videoStatus) = try await upload(
@@ -408,7 +418,8 @@ final class HardeningTests: XCTestCase {
         try await Task.sleep(for: .milliseconds(300))
         let started = Date()
         let (answer, answerStatus, _) = try await request(
-            "POST", server.base + "/v1/avatars", key: key, json: ["consent": consentJSON, "image_url": "http://127.0.0.1:\(port)/slow.jpg"])
+            "POST", server.base + "/v1/avatars", key: key,
+            json: ["consent": consentJSON, "image_url": "http://127.0.0.1:\(port)/slow.jpg"])
         let took = Date().timeIntervalSince(started)
         XCTAssertEqual(answerStatus, 404, String(decoding: answer, as: UTF8.self))
         XCTAssertEqual(code(answer), "input_not_found")
@@ -416,7 +427,8 @@ final class HardeningTests: XCTestCase {
         XCTAssertLessThan(took, 6, "the fetch ran past its 3 s limit")
         // Fetch errors do not tell how far a connection got.
         let (closed, _, _) = try await request(
-            "POST", server.base + "/v1/avatars", key: key, json: ["consent": consentJSON, "image_url": "http://127.0.0.1:\(port)/x.jpg"])
+            "POST", server.base + "/v1/avatars", key: key,
+            json: ["consent": consentJSON, "image_url": "http://127.0.0.1:\(port)/x.jpg"])
         XCTAssertFalse(String(decoding: closed, as: UTF8.self).lowercased().contains("connect"))
         server.process.terminate()
         waitForExit(server.process)

@@ -193,6 +193,26 @@ final class ServerProcessTests: XCTestCase {
         let info = try MediaProbe.probe(path: dir + "/out.mp4")
         XCTAssertEqual(info.video?.codec, "h264")
         XCTAssertEqual(info.video?.width, 480)
+        // Signed with the server's published key: `mouthpiece verify` accepts it, and refuses it
+        // once one byte of the video changes.
+        let (published, publishedStatus) = try await request("GET", server.base + "/.well-known/mouthpiece-provenance")
+        XCTAssertEqual(publishedStatus, 200)
+        let publicKey = try XCTUnwrap(try object(published)["public_key"] as? String)
+        let (sidecar, sidecarStatus, _) = try await request(
+            "GET", server.base + "/v1/videos/\(id)/provenance", key: key)
+        XCTAssertEqual(sidecarStatus, 200)
+        XCTAssertEqual(try object(sidecar)["public_key"] as? String, publicKey)
+        let manifest = try object(Data(try XCTUnwrap(try object(sidecar)["manifest"] as? String).utf8))
+        XCTAssertEqual(manifest["job_id"] as? String, id)
+        XCTAssertEqual(manifest["synthetic"] as? Bool, true)
+        let intact = try TestFiles.run(binary, ["verify", dir + "/out.mp4", "--public-key", publicKey])
+        XCTAssertEqual(intact.status, 0, intact.stderr)
+        var altered = video
+        altered[altered.count / 2] ^= 0x01
+        try altered.write(to: URL(fileURLWithPath: dir + "/altered.mp4"))
+        let refused = try TestFiles.run(binary, ["verify", dir + "/altered.mp4"])
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.stderr.contains("altered"), refused.stderr)
 
         // Listed, and metered.
         let (list, _, _) = try await request("GET", server.base + "/v1/videos?limit=5", key: key)
@@ -275,7 +295,10 @@ final class ServerProcessTests: XCTestCase {
         }
         let (created, status, _) = try await request(
             "POST", server.base + "/v1/avatars", key: key,
-            json: ["consent": consentJSON, "image_url": try dataURI(try TestFiles.fixture("Tom_Cruise_avp_2014_4.jpg"), "image/jpeg")])
+            json: [
+                "consent": consentJSON,
+                "image_url": try dataURI(try TestFiles.fixture("Tom_Cruise_avp_2014_4.jpg"), "image/jpeg"),
+            ])
         XCTAssertEqual(status, 201, String(decoding: created, as: UTF8.self))
         let avatar = try object(created)
         let id = try XCTUnwrap(avatar["id"] as? String)
@@ -299,7 +322,10 @@ final class ServerProcessTests: XCTestCase {
 
         // The same portrait uploaded as a file (multipart/form-data).
         let (uploaded, uploadedStatus) = try await upload(
-            server.base + "/v1/avatars", key: key, fields: ["consent[attested_by]": "Test Suite", "consent[relation]": "rights_holder", "consent[accepted]": "true"],
+            server.base + "/v1/avatars", key: key,
+            fields: [
+                "consent[attested_by]": "Test Suite", "consent[relation]": "rights_holder", "consent[accepted]": "true",
+            ],
             files: [
                 (
                     "image", "face.jpg", "image/jpeg",
@@ -397,7 +423,8 @@ final class ServerProcessTests: XCTestCase {
         var created = 0
         for _ in 0..<50 where created != 201 {
             let (_, status, _) = try await request(
-                "POST", server.base + "/v1/avatars", key: key, json: ["consent": consentJSON, "image_url": "http://127.0.0.1:\(port)/face.jpg"])
+                "POST", server.base + "/v1/avatars", key: key,
+                json: ["consent": consentJSON, "image_url": "http://127.0.0.1:\(port)/face.jpg"])
             created = status
             if created != 201 { try await Task.sleep(for: .milliseconds(200)) }
         }

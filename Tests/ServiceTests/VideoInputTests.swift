@@ -79,7 +79,10 @@ extension ServerProcessTests {
 
         // A video avatar: read once, then a clone as long as its speech (longer than the clip).
         let (avatarData, avatarStatus) = try await upload(
-            server.base + "/v1/avatars", key: key, fields: ["consent[attested_by]": "Test Suite", "consent[relation]": "rights_holder", "consent[accepted]": "true"], files: [("video", "clip.mp4", "video/mp4", videoBytes)])
+            server.base + "/v1/avatars", key: key,
+            fields: [
+                "consent[attested_by]": "Test Suite", "consent[relation]": "rights_holder", "consent[accepted]": "true",
+            ], files: [("video", "clip.mp4", "video/mp4", videoBytes)])
         XCTAssertEqual(avatarStatus, 201, String(decoding: avatarData, as: UTF8.self))
         let avatar = try object(avatarData)
         XCTAssertEqual(avatar["kind"] as? String, "video")

@@ -34,7 +34,8 @@ final class InProcessRouteTests: XCTestCase {
         var logger = Logger(label: "test")
         logger.logLevel = .error
         let router = MouthpieceServer.router(
-            configuration, store: store, blobs: blobs, links: links, http: http, metrics: nil, logger: logger)
+            configuration, store: store, blobs: blobs, links: links, http: http, metrics: nil, signer: nil,
+            logger: logger)
         let (_, secret) = try await store.createKey(name: "a", quotaSeconds: nil, concurrency: 10)
         let (_, other) = try await store.createKey(name: "b", quotaSeconds: nil, concurrency: 10)
         return Fixture(store: store, app: Application(router: router, logger: logger), secret: secret, other: other)
@@ -182,14 +183,18 @@ final class InProcessRouteTests: XCTestCase {
         let audioURL = try XCTUnwrap(audio?["audio_url"] as? String)
         try await f.app.test(.router) { client in
             for refused in [without, unaccepted] {
-                try await client.execute(uri: "/v1/avatars", method: .post, headers: Self.headers(f.secret), body: refused) {
+                try await client.execute(
+                    uri: "/v1/avatars", method: .post, headers: Self.headers(f.secret), body: refused
+                ) {
                     response in
                     XCTAssertEqual(response.status, .forbidden)
                     let error = try XCTUnwrap(try Self.json(response)["error"] as? [String: Any])
                     XCTAssertEqual(error["code"] as? String, "consent_required")
                 }
             }
-            try await client.execute(uri: "/v1/avatars", method: .post, headers: Self.headers(f.secret), body: badRelation) {
+            try await client.execute(
+                uri: "/v1/avatars", method: .post, headers: Self.headers(f.secret), body: badRelation
+            ) {
                 response in
                 XCTAssertEqual(response.status, .badRequest)
                 let error = try XCTUnwrap(try Self.json(response)["error"] as? [String: Any])
@@ -201,7 +206,8 @@ final class InProcessRouteTests: XCTestCase {
                 XCTAssertEqual(response.status, .created)
                 return try XCTUnwrap(try Self.json(response)["id"] as? String)
             }
-            try await client.execute(uri: "/v1/avatars/\(id)", method: .get, headers: Self.headers(f.secret)) { response in
+            try await client.execute(uri: "/v1/avatars/\(id)", method: .get, headers: Self.headers(f.secret)) {
+                response in
                 let consent = try XCTUnwrap(try Self.json(response)["consent"] as? [String: Any])
                 XCTAssertEqual(consent["attested_by"] as? String, "Ann Lee")
                 XCTAssertEqual(consent["relation"] as? String, "self")

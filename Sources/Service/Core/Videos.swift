@@ -106,6 +106,12 @@ struct Videos: Sendable {
         }
         spec.input = person.input
         spec.trackBlob = person.trackBlob
+        spec.avatarID = person.avatarID
+        spec.consent = person.consent.map {
+            .init(
+                attestedBy: $0.attestedBy, relation: $0.relation, statementVersion: $0.statementVersion,
+                acceptedAt: $0.acceptedAt)
+        }
         if person.input != .image { spec.syncMode = syncMode ?? .bounce }
         return try await queue(
             spec, person: person, audio: sound.audio, webhookURL: request.webhook_url, key: key,
@@ -163,6 +169,8 @@ struct Videos: Sendable {
         var imageBlob = ""
         var video: [UInt8]?
         var trackBlob: String?
+        var avatarID: String?
+        var consent: Consent?
     }
 
     func person(of request: VideoRequest, key: APIKey) async throws -> Person {
@@ -183,7 +191,7 @@ struct Videos: Sendable {
             // again otherwise.
             return Person(
                 input: analysis?.isVideo == true ? .clone : .image, imageBlob: try blobs.link(avatar.imageBlob),
-                trackBlob: analysis?.trackBlob)
+                trackBlob: analysis?.trackBlob, avatarID: avatar.id, consent: Consent.of(avatar))
         case (nil, let url?, nil, nil, nil):
             return Person(
                 input: .image,

@@ -1,6 +1,7 @@
 import Foundation
 import MouthpieceCore
 import Pipeline
+import Provenance
 import Speech
 
 /// What a job asks for, typed: the render options, the script, the kind of input and the API
@@ -36,6 +37,10 @@ struct JobSpec: Codable, Equatable, Sendable {
     var trackBlob: String?
     /// The compatibility face that submitted the job (nil: the native API).
     var face: APIFace?
+    /// The avatar the person comes from, and the consent it was made under (for the output's
+    /// provenance record).
+    var avatarID: String?
+    var consent: ProvenanceManifest.ConsentReference?
 
     /// The spec of checked options; everything else is added by the submission.
     init(options: RenderOptions) {
@@ -56,6 +61,8 @@ struct JobSpec: Codable, Equatable, Sendable {
         case syncMode = "sync_mode"
         case trackBlob = "track_blob"
         case face = "protocol"
+        case avatarID = "avatar_id"
+        case consent
     }
 
     init(from decoder: any Decoder) throws {
@@ -73,6 +80,8 @@ struct JobSpec: Codable, Equatable, Sendable {
         syncMode = try c.decodeIfPresent(String.self, forKey: .syncMode).map { try SyncMode.parse($0) }
         trackBlob = try c.decodeIfPresent(String.self, forKey: .trackBlob)
         face = try c.decodeIfPresent(APIFace.self, forKey: .face)
+        avatarID = try c.decodeIfPresent(String.self, forKey: .avatarID)
+        consent = try c.decodeIfPresent(ProvenanceManifest.ConsentReference.self, forKey: .consent)
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -90,6 +99,8 @@ struct JobSpec: Codable, Equatable, Sendable {
         try c.encodeIfPresent(syncMode?.rawValue, forKey: .syncMode)
         try c.encodeIfPresent(trackBlob, forKey: .trackBlob)
         try c.encodeIfPresent(face, forKey: .face)
+        try c.encodeIfPresent(avatarID, forKey: .avatarID)
+        try c.encodeIfPresent(consent, forKey: .consent)
     }
 
     /// The spec as stored with the job.

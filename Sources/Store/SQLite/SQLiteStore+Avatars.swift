@@ -51,6 +51,7 @@ extension SQLiteStore {
     static func avatar(from row: Row) -> Avatar {
         Avatar(
             id: row["id"], keyID: row["key_id"], imageBlob: row["image_blob"], previewBlob: row["preview_blob"],
-            analysis: row["analysis"], createdAt: Date(timeIntervalSince1970: row["created_at"]), consent: row["consent"])
+            analysis: row["analysis"], createdAt: Date(timeIntervalSince1970: row["created_at"]),
+            consent: row["consent"])
     }
 }
