@@ -286,6 +286,22 @@ enum OpenAPISpec {
                 '404': {$ref: '#/components/responses/Error'}
                 '416': {description: The range lies outside the file.}
                 default: {$ref: '#/components/responses/Error'}
+          /v1/videos/{id}/provenance:
+            get:
+              summary: The signed provenance record the MP4 carries (docs/PROVENANCE.md); `mouthpiece verify` checks the file.
+              parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+              responses:
+                '200':
+                  description: "{algorithm: Ed25519, manifest (JSON text, as signed), signature, public_key}"
+                  content: {application/json: {}}
+                '404': {$ref: '#/components/responses/Error'}
+                default: {$ref: '#/components/responses/Error'}
+          /.well-known/mouthpiece-provenance:
+            get:
+              summary: The public key every output of this deployment is signed with.
+              security: []
+              responses:
+                '200': {description: "{algorithm, public_key (base64), key_id}", content: {application/json: {}}}
           /v1/videos/{id}/events:
             get:
               summary: Server-Sent Events - `progress` on every change, then `completed`, `failed` or `canceled`.
