@@ -60,17 +60,21 @@ public final class VideoWriter {
     private var finished = false
     private let audioChannels: Int
     private let audioRate: Int
-    private var captions: CaptionBurner?
+    private var drawing: FrameFilter?
 
     /// Opens `path` for writing. The audio of `audioPath` is carried over whole; with no audio
     /// path the file gets a silent track as long as the video. With `burnCaptions` (an SRT file)
-    /// the captions are drawn into every frame.
-    public init(path: String, settings: Settings, audioPath: String?, burnCaptions subtitles: String? = nil) throws {
+    /// the captions are drawn into every frame, and so is a `watermark`.
+    public init(
+        path: String, settings: Settings, audioPath: String?, burnCaptions subtitles: String? = nil,
+        watermark: Watermark? = nil
+    ) throws {
         _ = FFmpegLogging.quiet
         self.settings = settings
-        if let subtitles {
-            captions = try CaptionBurner(
-                subtitles: subtitles, width: settings.width, height: settings.height, fps: settings.fps)
+        if subtitles != nil || watermark != nil {
+            drawing = try FrameFilter(
+                subtitles: subtitles, watermark: watermark, width: settings.width, height: settings.height,
+                fps: settings.fps)
         }
         guard settings.width % 2 == 0, settings.height % 2 == 0 else {
             throw MouthpieceError(.invalidParameter, "Frame size must be even and fps positive.")
@@ -216,9 +220,9 @@ public final class VideoWriter {
         }
         yuv.pointee.pts = Int64(framesWritten)
         framesWritten += 1
-        if let captions {
+        if let drawing {
             // Drawn on a copy: the persistent picture stays clean for the next frame's update.
-            let drawn = try captions.burn(yuv)
+            let drawn = try drawing.burn(yuv)
             drawn.pointee.pts = yuv.pointee.pts
             try encode(video, frame: drawn, stream: videoStream)
         } else {

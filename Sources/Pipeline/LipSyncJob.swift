@@ -191,7 +191,10 @@ public struct LipSyncJob: Sendable {
                 settings.frameRate = info.frameRate
                 settings.audioMatchesVideo = true
                 return settings
-            }(), audioPath: audioPath)
+            }(), audioPath: audioPath,
+            watermark: options.watermark.map {
+                $0.avoiding(Self.faceBounds(track), width: info.width, height: info.height)
+            })
         try source.rewind()
         // Frames are fetched and pasted on a second thread while this one encodes.
         let maker = PasteWork(
@@ -233,6 +236,19 @@ public struct LipSyncJob: Sendable {
             output: outputPath, duration: info.frameRate.seconds(ofFrame: frameCount), frames: frameCount,
             fps: Int(info.frameRate.perSecond.rounded()), width: info.width, height: info.height, bytes: bytes,
             framing: .fit, warnings: [], captions: captions, timings: stages.timings, provenance: record)
+    }
+
+    /// Everywhere the face goes in the clip: the bounds of every tracked frame's landmarks (a
+    /// watermark keeps clear of them).
+    static func faceBounds(_ track: FaceTrack) -> Rect {
+        var (x0, y0, x1, y1) = (Double.infinity, Double.infinity, -Double.infinity, -Double.infinity)
+        for frame in track.frames.compactMap({ $0 }) {
+            for p in frame.landmarks.points {
+                (x0, y0, x1, y1) = (min(x0, p.x), min(y0, p.y), max(x1, p.x), max(y1, p.y))
+            }
+        }
+        guard x1 > x0, y1 > y0 else { return Rect(x: 0, y: 0, width: 0, height: 0) }
+        return Rect(x: x0, y: y0, width: x1 - x0, height: y1 - y0)
     }
 
     /// Where a clone turns around: the frame where the head moves least in the clip's first fifth

@@ -31,6 +31,8 @@ public struct RenderOptions: Sendable {
     public var captionFiles = true
     /// For a script: draw the captions into the frames.
     public var burnCaptions = false
+    /// A visible mark in a corner clear of the face (a plan's, for example); nil for none.
+    public var watermark: Watermark? = nil
 
     public init() {}
 

@@ -395,3 +395,77 @@ final class Counter: @unchecked Sendable {
     func add(_ name: String) { lock.withLock { recorded.append(name) } }
     var names: [String] { lock.withLock { recorded } }
 }
+
+/// A plan's watermark: in a corner clear of the face, in every frame, and nowhere else.
+final class WatermarkTests: XCTestCase {
+    func testATextMarkIsDrawnInACornerAndNeverOverTheFace() throws {
+        let dir = try TestFiles.scratchDirectory(for: self)
+        try SyntheticSpeech(segments: [.speech(0.6), .silence(0.2)]).writeWAV(to: dir + "/v.wav")
+        var options = RenderOptions()
+        options.resolution = .p480
+        options.fps = 25
+        options.headMotion = 0
+        func render(_ name: String, _ watermark: Watermark?) throws -> [YUVImage] {
+            var marked = options
+            marked.watermark = watermark
+            _ = try RenderJob(
+                imagePath: try TestFiles.samplePortrait(), audioPath: dir + "/v.wav", outputPath: dir + "/\(name).mp4",
+                options: marked
+            ).run()
+            let source = try VideoSource(path: dir + "/\(name).mp4")
+            var frames: [YUVImage] = []
+            while let frame = try source.next() { frames.append(frame) }
+            return frames
+        }
+        let plain = try render("plain", nil)
+        let mark = try Watermark(.text("Made with Mouthpiece"), corner: .bottomRight, opacity: 0.8)
+        let marked = try render("marked", mark)
+        XCTAssertEqual(plain.count, marked.count)
+        let width = plain[0].width
+        let height = plain[0].height
+        let box = mark.box(width: width, height: height)
+        // The luma difference inside the mark's box, and everywhere else.
+        func difference(_ a: YUVImage, _ b: YUVImage, inside: Bool) -> Double {
+            var total = 0.0
+            var count = 0
+            for y in 0..<height {
+                for x in 0..<width {
+                    let within =
+                        Double(x) >= box.x - 4 && Double(x) < box.x + box.width + 4 && Double(y) >= box.y - 4
+                        && Double(y) < box.y + box.height + 4
+                    guard within == inside else { continue }
+                    total += abs(Double(a.y[y * width + x]) - Double(b.y[y * width + x]))
+                    count += 1
+                }
+            }
+            return total / Double(max(1, count))
+        }
+        for n in [0, marked.count / 2, marked.count - 1] {
+            XCTAssertGreaterThan(difference(plain[n], marked[n], inside: true), 8, "frame \(n): the mark shows")
+            XCTAssertLessThan(difference(plain[n], marked[n], inside: false), 0.5, "frame \(n): nothing else changes")
+        }
+        // A mark that would cover the face moves to a corner clear of it.
+        let face = Rect(
+            x: Double(width) * 0.5, y: Double(height) * 0.6, width: Double(width) * 0.5, height: Double(height) * 0.4)
+        let short = try Watermark(.text("MP"), corner: .bottomRight, opacity: 0.8)
+        XCTAssertEqual(short.avoiding(face, width: width, height: height).corner, .bottomLeft)
+        let everywhere = Rect(x: 0, y: 0, width: Double(width), height: Double(height) * 0.9)
+        XCTAssertTrue(
+            [.bottomLeft, .bottomRight].contains(short.avoiding(everywhere, width: width, height: height).corner),
+            "with no clear corner, the one farthest from the face")
+        // A PNG mark, the same way.
+        try AtomicFile.write(
+            try ImageEncoder.png(RGBImage(width: 120, height: 40, fill: (250, 20, 20))), to: dir + "/mark.png")
+        let image = try Watermark(.image(path: dir + "/mark.png"), corner: .topLeft, opacity: 0.9)
+        let stamped = try render("stamped", image)
+        let imageBox = image.box(width: width, height: height)
+        XCTAssertEqual(imageBox.width / imageBox.height, 3, accuracy: 0.01)
+        // Red: the V (red-difference) plane at the mark's centre.
+        let centre =
+            Int(imageBox.y + imageBox.height / 2) / 2 * plain[1].chromaWidth + Int(imageBox.x + imageBox.width / 2) / 2
+        XCTAssertGreaterThan(
+            Int(stamped[1].v[centre]) - Int(plain[1].v[centre]), 40, "the red mark shows in the top left")
+        XCTAssertThrowsError(try Watermark(.text("it's"), opacity: 0.5), "quotes would break the filter")
+        XCTAssertThrowsError(try Watermark(.text("ok"), opacity: 0))
+    }
+}

@@ -2,21 +2,24 @@ import CFFmpeg
 import Foundation
 import MouthpieceCore
 
-/// Draws captions into YUV 4:2:0 frames with FFmpeg's `subtitles` filter (libass): white text
-/// with a dark outline, centred at the bottom inside a safe margin, wrapped to the frame.
+/// Draws on YUV 4:2:0 frames with an FFmpeg filter graph: captions with the `subtitles` filter
+/// (libass: white text with a dark outline, centred at the bottom inside a safe margin, wrapped to
+/// the frame) and a watermark (`drawtext` for a text mark, `movie` + `overlay` for a PNG).
 ///
 /// The frame handed in is left untouched (the filter draws on its own copy), so a caller that
 /// keeps a persistent picture can keep updating only what changed.
-final class CaptionBurner {
+final class FrameFilter {
     private var graph: UnsafeMutablePointer<AVFilterGraph>?
     private var source: UnsafeMutablePointer<AVFilterContext>?
     private var sink: UnsafeMutablePointer<AVFilterContext>?
     private var filtered: UnsafeMutablePointer<AVFrame>?
 
-    /// `subtitles` is an SRT file whose path has no quotes, colons or backslashes.
-    init(subtitles: String, width: Int, height: Int, fps: Int) throws {
-        guard !subtitles.contains(where: { "':\\,[];".contains($0) }) else {
-            throw MouthpieceError(.internalError, "A captions path has characters the filter cannot take.")
+    /// Captions from `subtitles` (an SRT file), a watermark, or both.
+    init(subtitles: String?, watermark: Watermark?, width: Int, height: Int, fps: Int) throws {
+        for path in [subtitles, watermark?.imagePath].compactMap({ $0 }) {
+            guard !path.contains(where: { "':\\,[];=".contains($0) }) else {
+                throw MouthpieceError(.internalError, "A file path has characters the filter cannot take: \(path).")
+            }
         }
         graph = avfilter_graph_alloc()
         filtered = av_frame_alloc()
@@ -28,7 +31,7 @@ final class CaptionBurner {
             status = avfilter_graph_create_filter(&sink, avfilter_get_by_name("buffersink"), "out", nil, nil, graph)
         }
         guard status >= 0, let source, let sink else {
-            throw MouthpieceError(.internalError, "The caption filter could not start: \(ffmpegMessage(status)).")
+            throw MouthpieceError(.internalError, "The frame filter could not start: \(ffmpegMessage(status)).")
         }
         // Sizes are in libass's 288-line script space: 16 is a little under 6 % of the height;
         // the bottom margin keeps clear of players' controls.
@@ -38,7 +41,11 @@ final class CaptionBurner {
             "OutlineColour=&H00101010", "BackColour=&H80000000", "BorderStyle=1", "Outline=1.6", "Shadow=0.6",
             "MarginV=\(portrait ? 40 : 18)", "MarginL=16", "MarginR=16", "Alignment=2", "WrapStyle=0",
         ].joined(separator: "\\,")
-        let description = "subtitles=filename=\(subtitles):force_style=\(style)"
+        var chain = subtitles.map { ["subtitles=filename=\($0):force_style=\(style)"] } ?? []
+        if let text = watermark?.drawText(width: width, height: height) { chain.append(text) }
+        let base = chain.isEmpty ? "null" : chain.joined(separator: ",")
+        let description =
+            watermark?.overlay(width: width, height: height).map { "[in]\(base)[base];\($0)" } ?? base
         // The graph's open ends: our source feeds the parsed chain's input, our sink takes its output.
         var outs = avfilter_inout_alloc()
         var ins = avfilter_inout_alloc()
@@ -59,21 +66,22 @@ final class CaptionBurner {
         guard status >= 0 else {
             throw MouthpieceError(
                 .internalError,
-                "The caption filter could not be set up (is libass with fonts installed?): \(ffmpegMessage(status)).")
+                "The caption or watermark filter could not be set up (are libass and fonts installed?): \(ffmpegMessage(status))."
+            )
         }
     }
 
-    /// `frame` with the captions of its time drawn on; valid until the next call.
+    /// `frame` with the captions of its time and the watermark drawn on; valid until the next call.
     func burn(_ frame: UnsafeMutablePointer<AVFrame>) throws -> UnsafeMutablePointer<AVFrame> {
         guard let source, let sink, let filtered else { return frame }
         var status = av_buffersrc_add_frame_flags(source, frame, Int32(mp_buffersrc_keep_ref()))
         guard status >= 0 else {
-            throw MouthpieceError(.encodingFailed, "Drawing the captions failed: \(ffmpegMessage(status)).")
+            throw MouthpieceError(.encodingFailed, "Drawing on the frame failed: \(ffmpegMessage(status)).")
         }
         av_frame_unref(filtered)
         status = av_buffersink_get_frame(sink, filtered)
         guard status >= 0, filtered.pointee.format == AV_PIX_FMT_YUV420P.rawValue else {
-            throw MouthpieceError(.encodingFailed, "Drawing the captions failed: \(ffmpegMessage(status)).")
+            throw MouthpieceError(.encodingFailed, "Drawing on the frame failed: \(ffmpegMessage(status)).")
         }
         return filtered
     }
