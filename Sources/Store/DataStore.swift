@@ -16,7 +16,9 @@ public typealias DataStore = KeyStore & AvatarStore & JobQueue & UsageStore & We
 /// API keys: created with a secret shown once, found by the secret's hash.
 public protocol KeyStore: Sendable {
     /// Creates a key; returns it with its secret, which is shown once and stored only as a hash.
-    func createKey(name: String, quotaSeconds: Double?, concurrency: Int) async throws -> (APIKey, secret: String)
+    func createKey(
+        name: String, quotaSeconds: Double?, concurrency: Int, plan: String?
+    ) async throws -> (APIKey, secret: String)
     /// The key whose secret this is, or nil.
     func key(secret: String) async throws -> APIKey?
 }
@@ -132,6 +134,15 @@ public protocol SettingsStore: Sendable {
     func appliedMigrations() async throws -> [String]
 }
 
+extension KeyStore {
+    /// A key on no plan.
+    public func createKey(name: String, quotaSeconds: Double?, concurrency: Int) async throws -> (
+        APIKey, secret: String
+    ) {
+        try await createKey(name: name, quotaSeconds: quotaSeconds, concurrency: concurrency, plan: nil)
+    }
+}
+
 extension JobQueue {
     @discardableResult
     public func finish(
@@ -203,12 +214,14 @@ public enum StoreRules {
     }
 
     /// A new API key (id, webhook secret) and its secret.
-    static func newKey(name: String, quotaSeconds: Double?, concurrency: Int) -> (APIKey, secret: String) {
+    static func newKey(name: String, quotaSeconds: Double?, concurrency: Int, plan: String?) -> (
+        APIKey, secret: String
+    ) {
         let secret = "mp_" + randomToken(bytes: 24)
         let key = APIKey(
             id: "key_" + randomToken(bytes: 8), name: name,
             webhookSecret: "whsec_" + Data(randomBytes(24)).base64EncodedString(), quotaSeconds: quotaSeconds,
-            concurrency: concurrency, createdAt: Date())
+            concurrency: concurrency, createdAt: Date(), plan: plan)
         return (key, secret)
     }
 

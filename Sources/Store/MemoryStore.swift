@@ -61,8 +61,11 @@ public actor MemoryStore: DataStore {
 
     // MARK: keys
 
-    public func createKey(name: String, quotaSeconds: Double?, concurrency: Int) throws -> (APIKey, secret: String) {
-        let (key, secret) = StoreRules.newKey(name: name, quotaSeconds: quotaSeconds, concurrency: concurrency)
+    public func createKey(name: String, quotaSeconds: Double?, concurrency: Int, plan: String?) throws -> (
+        APIKey, secret: String
+    ) {
+        let (key, secret) = StoreRules.newKey(
+            name: name, quotaSeconds: quotaSeconds, concurrency: concurrency, plan: plan)
         keysByID[key.id] = key
         keyIDsBySecretHash[StoreRules.hash(secret)] = key.id
         return (key, secret)
@@ -118,7 +121,7 @@ public actor MemoryStore: DataStore {
         // A submission stores the job's inputs; everything else starts as a new row's defaults.
         var stored = VideoJob.queued(
             id: job.id, keyID: job.keyID, options: job.options, imageBlob: job.imageBlob, audioBlob: job.audioBlob,
-            webhookURL: job.webhookURL, createdAt: job.createdAt)
+            webhookURL: job.webhookURL, createdAt: job.createdAt, priority: job.priority)
         stored.status = job.status
         videoPositions[job.id] = videoRows.count
         videoRows.append(VideoRow(job: stored))
@@ -220,7 +223,9 @@ public actor MemoryStore: DataStore {
                 && rendering[job.keyID, default: 0] < (keysByID[job.keyID]?.concurrency ?? 0)
         }
         let rows = videoRows
-        let order = { (index: Int) in (served[rows[index].job.keyID] ?? .distantPast, rows[index].job.createdAt) }
+        let order = { (index: Int) in
+            (-rows[index].job.priority, served[rows[index].job.keyID] ?? .distantPast, rows[index].job.createdAt)
+        }
         guard let index = claimable.min(by: { order($0) < order($1) }) else { return nil }
         var row = videoRows[index]
         if row.job.status == .processing {
@@ -428,7 +433,7 @@ public actor MemoryStore: DataStore {
     /// out rather than borrowed, so that a new migration fails the conformance suite here until
     /// this store learns what it changed.
     public func appliedMigrations() throws -> [String] {
-        ["v1", "v2-avatars", "v3-webhooks", "v4-scale-out", "v5-retention", "v6-consent"]
+        ["v1", "v2-avatars", "v3-webhooks", "v4-scale-out", "v5-retention", "v6-consent", "v7-plans"]
     }
 
     // MARK: ordering

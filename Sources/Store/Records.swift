@@ -11,6 +11,8 @@ public struct APIKey: Equatable, Sendable {
     /// Videos this key may have rendering at once.
     public let concurrency: Int
     public let createdAt: Date
+    /// The operator's plan the key is on (credits, limits, watermark, priority); nil for none.
+    public var plan: String? = nil
 }
 
 /// Where a video job stands.
@@ -42,16 +44,19 @@ public struct VideoJob: Equatable, Sendable {
     public var resultBlob: String?
     public var result: String?
     public var cancelRequested: Bool
+    /// Higher goes first (a plan's priority); among equals, keys take turns, oldest job first.
+    public var priority = 0
 
     /// A new job, queued now.
     public static func queued(
         id: String, keyID: String, options: String, imageBlob: String, audioBlob: String, webhookURL: String?,
-        createdAt: Date = Date()
+        createdAt: Date = Date(), priority: Int = 0
     ) -> VideoJob {
         VideoJob(
             id: id, keyID: keyID, status: .queued, options: options, imageBlob: imageBlob, audioBlob: audioBlob,
             webhookURL: webhookURL, createdAt: createdAt, startedAt: nil, finishedAt: nil, progress: 0, attempts: 0,
-            errorCode: nil, errorMessage: nil, resultBlob: nil, result: nil, cancelRequested: false)
+            errorCode: nil, errorMessage: nil, resultBlob: nil, result: nil, cancelRequested: false,
+            priority: priority)
     }
 }
 

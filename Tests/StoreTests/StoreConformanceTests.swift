@@ -72,6 +72,26 @@ final class StoreConformanceTests: XCTestCase {
         }
     }
 
+    func testAKeyKeepsItsPlanAndAHigherPriorityJobGoesFirst() async throws {
+        try await eachStore { store in
+            let (free, _) = try await store.createKey(name: "f", quotaSeconds: nil, concurrency: 1, plan: "free")
+            let (pro, proSecret) = try await store.createKey(name: "p", quotaSeconds: nil, concurrency: 1, plan: "pro")
+            let found = try await store.key(secret: proSecret)
+            XCTAssertEqual(found?.plan, "pro")
+            XCTAssertEqual(free.plan, "free")
+            let early = VideoJob.queued(
+                id: "vid_free", keyID: free.id, options: "{}", imageBlob: "i", audioBlob: "a", webhookURL: nil)
+            _ = try await store.submit(early, idempotencyKey: nil)
+            let late = VideoJob.queued(
+                id: "vid_pro", keyID: pro.id, options: "{}", imageBlob: "i", audioBlob: "a", webhookURL: nil,
+                priority: 10)
+            _ = try await store.submit(late, idempotencyKey: nil)
+            let first = try await store.claim(owner: "w", lease: 30)
+            XCTAssertEqual(first?.id, "vid_pro", "submitted later, but on the higher-priority plan")
+            XCTAssertEqual(first?.priority, 10)
+        }
+    }
+
     func testUsageCountsAJobFinishedWithoutOutputSecondsAsNone() async throws {
         try await eachStore { store in
             let (key, _) = try await store.createKey(name: "u", quotaSeconds: nil, concurrency: 2)
@@ -235,7 +255,8 @@ final class StoreConformanceTests: XCTestCase {
         try await eachStore { store in
             let applied = try await store.appliedMigrations()
             XCTAssertEqual(
-                applied, ["v1", "v2-avatars", "v3-webhooks", "v4-scale-out", "v5-retention", "v6-consent"])
+                applied,
+                ["v1", "v2-avatars", "v3-webhooks", "v4-scale-out", "v5-retention", "v6-consent", "v7-plans"])
             let first = try await store.sharedSecret("file-links", proposed: "one")
             let second = try await store.sharedSecret("file-links", proposed: "two")
             XCTAssertEqual([first, second], ["one", "one"])

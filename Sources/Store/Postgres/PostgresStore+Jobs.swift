@@ -30,9 +30,9 @@ extension PostgresStore {
             }
             let inserted = try await connection.query(
                 """
-                INSERT INTO videos (id, key_id, status, options, image_blob, audio_blob, webhook_url, created_at)
+                INSERT INTO videos (id, key_id, status, options, image_blob, audio_blob, webhook_url, created_at, priority)
                 VALUES (\(job.id), \(job.keyID), \(job.status.rawValue), \(job.options), \(job.imageBlob),
-                    \(job.audioBlob), \(job.webhookURL), \(job.createdAt.timeIntervalSince1970))
+                    \(job.audioBlob), \(job.webhookURL), \(job.createdAt.timeIntervalSince1970), \(job.priority))
                 RETURNING *
                 """, logger: logger
             ).collect()
@@ -161,7 +161,7 @@ extension PostgresStore {
                     JOIN keys k ON k.key_id = v.key_id JOIN api_keys a ON a.id = v.key_id
                     WHERE (v.status = 'queued' OR (v.status = 'processing' AND v.lease_expires < \(unescaped: Self.now)))
                         AND k.rendering < a.concurrency
-                    ORDER BY k.served, v.created_at LIMIT 1 FOR UPDATE OF v SKIP LOCKED)
+                    ORDER BY v.priority DESC, k.served, v.created_at LIMIT 1 FOR UPDATE OF v SKIP LOCKED)
                 RETURNING *
                 """, logger: logger)
             var job: VideoJob?
@@ -287,6 +287,7 @@ extension PostgresStore {
             errorCode: try row["error_code"].decode(String?.self),
             errorMessage: try row["error_message"].decode(String?.self),
             resultBlob: try row["result_blob"].decode(String?.self), result: try row["result"].decode(String?.self),
-            cancelRequested: try row["cancel_requested"].decode(Bool.self))
+            cancelRequested: try row["cancel_requested"].decode(Bool.self),
+            priority: try row["priority"].decode(Int.self))
     }
 }

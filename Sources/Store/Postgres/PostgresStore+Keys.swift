@@ -5,15 +5,16 @@ import PostgresNIO
 extension PostgresStore {
     // MARK: keys
 
-    public func createKey(name: String, quotaSeconds: Double?, concurrency: Int) async throws -> (
+    public func createKey(name: String, quotaSeconds: Double?, concurrency: Int, plan: String?) async throws -> (
         APIKey, secret: String
     ) {
-        let (key, secret) = StoreRules.newKey(name: name, quotaSeconds: quotaSeconds, concurrency: concurrency)
+        let (key, secret) = StoreRules.newKey(
+            name: name, quotaSeconds: quotaSeconds, concurrency: concurrency, plan: plan)
         try await client.query(
             """
-            INSERT INTO api_keys (id, name, secret_hash, webhook_secret, quota_seconds, concurrency, created_at)
+            INSERT INTO api_keys (id, name, secret_hash, webhook_secret, quota_seconds, concurrency, created_at, plan)
             VALUES (\(key.id), \(key.name), \(StoreRules.hash(secret)), \(key.webhookSecret), \(key.quotaSeconds),
-                \(key.concurrency), \(key.createdAt.timeIntervalSince1970))
+                \(key.concurrency), \(key.createdAt.timeIntervalSince1970), \(key.plan))
             """, logger: logger)
         return (key, secret)
     }
@@ -30,6 +31,7 @@ extension PostgresStore {
             webhookSecret: try row["webhook_secret"].decode(String.self),
             quotaSeconds: try row["quota_seconds"].decode(Double?.self),
             concurrency: try row["concurrency"].decode(Int.self),
-            createdAt: Date(timeIntervalSince1970: try row["created_at"].decode(Double.self)))
+            createdAt: Date(timeIntervalSince1970: try row["created_at"].decode(Double.self)),
+            plan: try row["plan"].decode(String?.self))
     }
 }

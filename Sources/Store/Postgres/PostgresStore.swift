@@ -279,6 +279,13 @@ public final class PostgresStore: DataStore {
             ]
         ),
         ("v6-consent", ["ALTER TABLE avatars ADD COLUMN consent TEXT"]),
+        (
+            "v7-plans",
+            [
+                "ALTER TABLE api_keys ADD COLUMN plan TEXT",
+                "ALTER TABLE videos ADD COLUMN priority BIGINT NOT NULL DEFAULT 0",
+            ]
+        ),
     ]
 
     /// Applies the migrations not yet applied; returns the ones it applied.

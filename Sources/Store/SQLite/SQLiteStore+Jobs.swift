@@ -19,12 +19,12 @@ extension SQLiteStore {
             }
             try db.execute(
                 sql: """
-                    INSERT INTO videos (id, key_id, status, options, image_blob, audio_blob, webhook_url, created_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO videos (id, key_id, status, options, image_blob, audio_blob, webhook_url, created_at, priority)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
                     job.id, job.keyID, job.status.rawValue, job.options, job.imageBlob, job.audioBlob, job.webhookURL,
-                    job.createdAt.timeIntervalSince1970,
+                    job.createdAt.timeIntervalSince1970, job.priority,
                 ])
             if let idempotencyKey {
                 try db.execute(
@@ -93,7 +93,7 @@ extension SQLiteStore {
                         JOIN keys k ON k.key_id = v.key_id JOIN api_keys a ON a.id = v.key_id
                         WHERE (v.status = 'queued' OR (v.status = 'processing' AND v.lease_expires < ?))
                             AND k.rendering < a.concurrency
-                        ORDER BY k.served, v.created_at LIMIT 1
+                        ORDER BY v.priority DESC, k.served, v.created_at LIMIT 1
                         """, arguments: [now, now])
             else { return nil }
             try db.execute(
@@ -323,6 +323,7 @@ extension SQLiteStore {
             webhookURL: row["webhook_url"], createdAt: Date(timeIntervalSince1970: row["created_at"]),
             startedAt: date("started_at"), finishedAt: date("finished_at"), progress: row["progress"],
             attempts: row["attempts"], errorCode: row["error_code"], errorMessage: row["error_message"],
-            resultBlob: row["result_blob"], result: row["result"], cancelRequested: row["cancel_requested"])
+            resultBlob: row["result_blob"], result: row["result"], cancelRequested: row["cancel_requested"],
+            priority: row["priority"])
     }
 }

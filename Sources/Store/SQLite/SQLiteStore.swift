@@ -125,6 +125,13 @@ public final class SQLiteStore: DataStore {
         migrator.registerMigration("v6-consent") { db in
             try db.execute(sql: "ALTER TABLE avatars ADD COLUMN consent TEXT")
         }
+        migrator.registerMigration("v7-plans") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE api_keys ADD COLUMN plan TEXT;
+                    ALTER TABLE videos ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+                    """)
+        }
         return migrator
     }
 
