@@ -89,7 +89,7 @@ let package = Package(
         .target(
             name: "Service",
             dependencies: [
-                "Store", "Pipeline", "Speech", "Media", "Provenance", "MouthpieceCore",
+                "Store", "Pipeline", "Render", "Speech", "Media", "Provenance", "MouthpieceCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -132,7 +132,7 @@ let package = Package(
             // Faces found once by dlib, read by path (`EngineSeamTests`).
             exclude: ["Recorded"]
         ),
-        .testTarget(name: "ServiceTests", dependencies: ["Media", "TestSupport", "MouthpieceClient"]),
+        .testTarget(name: "ServiceTests", dependencies: ["Media", "MouthpieceCore", "TestSupport", "MouthpieceClient"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
         .testTarget(
             name: "ServiceUnitTests",

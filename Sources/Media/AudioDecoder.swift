@@ -49,11 +49,13 @@ public enum AudioDecoder {
 
     /// Reads the whole file once, keeping nothing: the errors a render would meet (not audio,
     /// damaged, samples that are not sound, too short or too long), found before it is queued.
-    public static func validate(path: String, limits: Limits = Limits()) throws {
+    @discardableResult
+    public static func validate(path: String, limits: Limits = Limits()) throws -> Double {
         let reader = try AudioReader(path: path, sampleRate: 8_000, channels: 1, limits: limits)
         var count = 0
         while let chunk = try reader.next() { count += chunk.count }
         try checkDuration(Double(count) / 8_000, limits: limits)
+        return Double(count) / 8_000
     }
 
     /// Throws `audio_too_short` or `audio_too_long` when `duration` is outside the limits.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Media
 import MouthpieceCore
 import Service
 import Store
@@ -25,6 +26,8 @@ struct ServeCommand: AsyncParsableCommand {
     var port: Int?
 
     @OptionGroup var storage: StorageOptions
+
+    @OptionGroup var plans: PlanOptions
 
     @OptionGroup var rendering: WorkerFlags
 
@@ -109,6 +112,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let host = host ?? environment["MOUTHPIECE_HOST"] { configuration.host = host }
         if let port = port ?? environment["MOUTHPIECE_PORT"].flatMap(Int.init) { configuration.port = port }
         try storage.apply(to: &configuration)
+        try plans.apply(to: &configuration)
         try rendering.apply(to: &configuration)
         if let list = urlAllowlist ?? environment["MOUTHPIECE_URL_ALLOWLIST"] {
             configuration.urlAllowlist = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
@@ -157,6 +161,87 @@ struct NodeOptions: ParsableArguments {
 }
 
 /// Where a deployment keeps its data: the store and the blobs.
+/// The operator's plans and the watermark their free tiers carry.
+struct PlanOptions: ParsableArguments {
+    @Option(
+        name: .customLong("plans"),
+        help: "A JSON file of plans, {\"plans\": [...]} (default: the example free and pro; env MOUTHPIECE_PLANS).")
+    var plansFile: String?
+
+    @Option(
+        name: .customLong("watermark-text"),
+        help: "The watermark of plans that have one (default \"Made with Mouthpiece\").")
+    var watermarkText: String?
+
+    @Option(name: .customLong("watermark-image"), help: "A PNG watermark instead of text.")
+    var watermarkImage: String?
+
+    @Option(
+        name: .customLong("watermark-corner"),
+        help:
+            "bottom-right (default), bottom-left, top-right or top-left; another corner is used if it would cover the face."
+    )
+    var watermarkCorner: String?
+
+    @Option(name: .customLong("watermark-opacity"), help: "0.05 ... 1 (default 0.6).")
+    var watermarkOpacity: Double?
+
+    func apply(to configuration: inout ServerConfiguration) throws {
+        if let path = plansFile ?? ProcessInfo.processInfo.environment["MOUTHPIECE_PLANS"], !path.isEmpty {
+            configuration.plans = try PlanBook.load(path: path)
+        }
+        guard watermarkText != nil || watermarkImage != nil || watermarkCorner != nil || watermarkOpacity != nil else {
+            return
+        }
+        if watermarkText != nil && watermarkImage != nil {
+            throw ValidationError("Give --watermark-text or --watermark-image, not both.")
+        }
+        let corner = try watermarkCorner.map { name in
+            guard let corner = Watermark.Corner(rawValue: name) else {
+                throw ValidationError("watermark-corner must be bottom-right, bottom-left, top-right or top-left.")
+            }
+            return corner
+        }
+        let base = ServerConfiguration.defaultWatermark
+        configuration.watermark = try Watermark(
+            watermarkImage.map { .image(path: $0) } ?? watermarkText.map { .text($0) } ?? base.mark,
+            corner: corner ?? base.corner, opacity: watermarkOpacity ?? base.opacity)
+    }
+}
+
+/// `mouthpiece plans`: the plans keys can be created on.
+struct PlansCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plans", abstract: "List the plans keys can be created on (credits, limits, watermark, priority).")
+
+    @OptionGroup var plans: PlanOptions
+
+    @Flag(help: "Print JSON on stdout.")
+    var json = false
+
+    func run() throws {
+        try Terminal.run(json: json) {
+            var configuration = ServerConfiguration()
+            try plans.apply(to: &configuration)
+            let list = configuration.plans.sorted
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                print(String(decoding: try encoder.encode(["plans": list]), as: UTF8.self))
+                return
+            }
+            for plan in list {
+                let credits = plan.monthlyCreditSeconds.map { "\($0.formatted(0)) s/month" } ?? "unlimited"
+                print(
+                    "\(plan.name): \(credits), up to \(plan.maxResolution ?? "1080p") and "
+                        + "\(plan.maxDurationSeconds.map { "\($0.formatted(0)) s" } ?? "any length"), "
+                        + "\(plan.watermark ? "watermarked" : "no watermark"), priority \(plan.priority), "
+                        + "\(plan.concurrency) at once, \(plan.queueCap.map(String.init) ?? "server's") queued")
+            }
+        }
+    }
+}
+
 struct StorageOptions: ParsableArguments {
     @Option(
         name: .customLong("data-dir"),
@@ -248,6 +333,8 @@ struct WorkerCommand: AsyncParsableCommand {
 
     @OptionGroup var storage: StorageOptions
 
+    @OptionGroup var plans: PlanOptions
+
     @OptionGroup var rendering: WorkerFlags
 
     @OptionGroup var node: NodeOptions
@@ -257,6 +344,7 @@ struct WorkerCommand: AsyncParsableCommand {
         try node.apply(to: &configuration)
         configuration.workers = ProcessInfo.processInfo.activeProcessorCount
         try storage.apply(to: &configuration)
+        try plans.apply(to: &configuration)
         try rendering.apply(to: &configuration)
         guard configuration.workers >= 1 else { throw ValidationError("a worker needs --workers 1 or more.") }
         try await MouthpieceServer.runWorker(configuration)
@@ -307,8 +395,13 @@ struct KeysCommand: AsyncParsableCommand {
         @Option(name: .customLong("quota-seconds"), help: "Output seconds this key may render in all.")
         var quotaSeconds: Double?
 
-        @Option(help: "Videos this key may have rendering at once (any number up to the queue cap may wait).")
-        var concurrency: Int = 2
+        @Option(help: "Videos this key may have rendering at once (default: its plan's, or 2).")
+        var concurrency: Int?
+
+        @Option(help: "The plan the key is on (credits, limits, watermark, priority): see `mouthpiece plans`.")
+        var plan: String?
+
+        @OptionGroup var plans: PlanOptions
 
         @Flag(help: "Print JSON on stdout.")
         var json = false
@@ -317,19 +410,31 @@ struct KeysCommand: AsyncParsableCommand {
             var configuration = ServerConfiguration()
             try storage.apply(to: &configuration, needsBlobs: false)
             try await Terminal.run(json: json) {
+                try plans.apply(to: &configuration)
                 guard !name.trimmingCharacters(in: .whitespaces).isEmpty else {
                     throw MouthpieceError(.invalidParameter, "name must not be empty.", field: "name")
                 }
+                let onPlan = try plan.map { name in
+                    guard let found = configuration.plans.plan(named: name) else {
+                        throw MouthpieceError(
+                            .invalidParameter,
+                            "No plan \(name): the plans are \(configuration.plans.sorted.map(\.name).joined(separator: ", ")).",
+                            field: "plan")
+                    }
+                    return found
+                }
+                let concurrency = concurrency ?? onPlan?.concurrency ?? 2
                 guard concurrency >= 1 else {
                     throw MouthpieceError(.invalidParameter, "concurrency must be 1 or more.", field: "concurrency")
                 }
                 let store = try await configuration.openStore(logger: Logger(label: "mouthpiece.keys"))
                 let (key, secret) = try await store.createKey(
-                    name: name, quotaSeconds: quotaSeconds, concurrency: concurrency)
+                    name: name, quotaSeconds: quotaSeconds, concurrency: concurrency, plan: onPlan?.name)
                 if json {
                     Terminal.printJSON([
                         "id": key.id, "name": key.name, "key": secret, "webhook_secret": key.webhookSecret,
                         "quota_seconds": key.quotaSeconds as Any? ?? NSNull(), "concurrency": key.concurrency,
+                        "plan": key.plan as Any? ?? NSNull(),
                     ])
                 } else {
                     print("key:            \(secret)")

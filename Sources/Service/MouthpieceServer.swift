@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
 import Logging
+import Media
 import MouthpieceCore
 import NIOSSL
 import Provenance
@@ -49,6 +50,12 @@ public struct ServerConfiguration: Sendable {
     /// Whether avatars need a consent attestation for the person shown (off only by the operator's
     /// choice, which the server logs at every start).
     public var consentRequired = true
+    /// The operator's plans (`--plans plans.json`); the example "free" and "pro" by default.
+    public var plans = PlanBook.examples
+    /// The mark on outputs of plans with a watermark.
+    public var watermark = ServerConfiguration.defaultWatermark
+    public static let defaultWatermark = try! Watermark(
+        .text("Made with Mouthpiece"), corner: .bottomRight, opacity: 0.6)
     public static let defaultQueueCap = 1000
 
     public init() {}
@@ -68,6 +75,7 @@ public struct ServerConfiguration: Sendable {
         options.scratchDirectory = scratchDirectory
         options.minimumFreeBytes = minimumFreeBytes
         options.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
+        options.watermark = watermark
         return options
     }
 }
@@ -200,7 +208,8 @@ public enum MouthpieceServer {
             ? String(configuration.publicURL.dropLast()) : configuration.publicURL
         let core = Videos(
             store: store, blobs: blobs, limits: configuration.limits, loader: loader, logger: logger,
-            queueCap: configuration.queueCap, consentRequired: configuration.consentRequired)
+            queueCap: configuration.queueCap, consentRequired: configuration.consentRequired, plans: configuration.plans
+        )
         var videos = VideoRoutes(videos: core, publicURL: publicURL)
         videos.tls = configuration.tls != nil
         videos.add(to: v1)

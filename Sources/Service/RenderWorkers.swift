@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Media
 import MouthpieceCore
 import Pipeline
 import Provenance
@@ -24,6 +25,8 @@ public struct WorkerOptions: Sendable {
     public var minimumFreeBytes: Int64 = 64 << 20
     /// Prefix of the links in webhook messages.
     public var publicURL = ""
+    /// The mark drawn on outputs of plans with a watermark.
+    public var watermark = ServerConfiguration.defaultWatermark
 
     public init(count: Int) { self.count = count }
 }
@@ -178,6 +181,7 @@ public struct RenderWorkers: Service {
     func prepare(_ job: VideoJob, outputPath: String) throws -> Render {
         let spec = try JobSpec.decode(job.options)
         var options = try spec.renderOptions()
+        if spec.watermark == true { options.watermark = self.options.watermark }
         // Renders side by side share the cores: each encoder gets its share, at least one.
         options.encoderThreads = max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, self.options.count))
         let sound: RenderJob.Sound = spec.script.map { .script($0.script) } ?? .audio(path: blobs.path(job.audioBlob))

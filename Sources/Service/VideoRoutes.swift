@@ -64,9 +64,16 @@ struct VideoRoutes {
     func usage(_ context: APIContext) async throws -> UsageResource {
         let key = try context.requireKey()
         let usage = try await store.usage(keyID: key.id)
+        let credits = try await videos.credits(of: key, plan: try videos.plan(of: key))
         return UsageResource(
             keyID: key.id, outputSeconds: usage.total, quotaSeconds: key.quotaSeconds,
-            byDay: usage.byDay.map { .init(date: $0.day, outputSeconds: $0.seconds, videos: $0.videos) })
+            byDay: usage.byDay.map { .init(date: $0.day, outputSeconds: $0.seconds, videos: $0.videos) },
+            plan: key.plan,
+            credits: credits.map {
+                .init(
+                    periodStart: $0.periodStart, periodEnd: $0.periodEnd, monthlySeconds: $0.monthly,
+                    usedSeconds: $0.used, leftSeconds: $0.left)
+            })
     }
 
     /// `GET /v1/voices`: the languages and voice variants a script may use.

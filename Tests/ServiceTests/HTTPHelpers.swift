@@ -56,6 +56,18 @@ extension XCTestCase {
         return (data, status)
     }
 
+    /// Polls a video until it ends (two minutes at most); its last state.
+    func waitForVideo(_ base: String, _ id: String, key: String) async throws -> [String: Any] {
+        var job: [String: Any] = [:]
+        for _ in 0..<600 {
+            let (data, _, _) = try await request("GET", base + "/v1/videos/\(id)", key: key)
+            job = try object(data)
+            if ["completed", "failed", "canceled"].contains(job["status"] as? String ?? "") { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        return job
+    }
+
     func object(_ data: Data) throws -> [String: Any] {
         try XCTUnwrap(
             try JSONSerialization.jsonObject(with: data) as? [String: Any], String(decoding: data, as: UTF8.self))

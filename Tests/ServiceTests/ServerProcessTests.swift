@@ -1,6 +1,7 @@
 import Foundation
 import Media
 import MouthpieceClient
+import MouthpieceCore
 import TestSupport
 import XCTest
 
@@ -37,12 +38,16 @@ final class ServerProcessTests: XCTestCase {
         let base: String
     }
 
-    func createKey(_ dir: String, name: String) throws -> String {
-        try createKeyWithSecret(dir, name: name).key
+    func createKey(_ dir: String, name: String, plan: String? = nil) throws -> String {
+        try createKeyWithSecret(dir, name: name, plan: plan).key
     }
 
-    func createKeyWithSecret(_ dir: String, name: String) throws -> (key: String, webhookSecret: String) {
-        let result = try TestFiles.run(binary, ["keys", "create", "--name", name, "--json"] + storeArguments(dir))
+    func createKeyWithSecret(_ dir: String, name: String, plan: String? = nil) throws -> (
+        key: String, webhookSecret: String
+    ) {
+        let result = try TestFiles.run(
+            binary,
+            ["keys", "create", "--name", name, "--json"] + (plan.map { ["--plan", $0] } ?? []) + storeArguments(dir))
         XCTAssertEqual(result.status, 0, result.stderr)
         let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
         let secret = try XCTUnwrap(json?["webhook_secret"] as? String)
@@ -100,6 +105,88 @@ final class ServerProcessTests: XCTestCase {
         XCTAssertEqual(statuses.filter { $0 == "completed" }.count, 50, "\(statuses)")
         XCTAssertLessThanOrEqual(mostRendering, 2)
         XCTAssertGreaterThanOrEqual(mostRendering, 1)
+    }
+
+    /// The example plans: a free key's 1080p comes out at 720p with the watermark in a corner,
+    /// a pro key's at 1080p without one; the credits shown are the seconds rendered.
+    func testFreeAndProPlansRenderAsTheirPlansSay() async throws {
+        let dir = try TestFiles.scratchDirectory(for: self)
+        let free = try createKey(dir + "/data", name: "free", plan: "free")
+        let pro = try createKey(dir + "/data", name: "pro", plan: "pro")
+        let plain = try createKey(dir + "/data", name: "no plan")
+        let server = try await start(dir + "/data", workers: 2)
+        try SyntheticSpeech(segments: [.speech(0.6), .silence(0.2)]).writeWAV(to: dir + "/v.wav")
+        let image = try Data(contentsOf: URL(fileURLWithPath: try TestFiles.samplePortrait()))
+        let audio = try Data(contentsOf: URL(fileURLWithPath: dir + "/v.wav"))
+        func render(_ key: String, _ resolution: String) async throws -> (frame: YUVImage, result: [String: Any]) {
+            let (answer, status, _) = try await request(
+                "POST", server.base + "/v1/videos", key: key,
+                json: [
+                    "image_url": "data:image/png;base64," + image.base64EncodedString(),
+                    "audio_url": "data:audio/wav;base64," + audio.base64EncodedString(), "resolution": resolution,
+                    "fps": 25,
+                ])
+            XCTAssertEqual(status, 202, String(decoding: answer, as: UTF8.self))
+            let id = try XCTUnwrap(try object(answer)["id"] as? String)
+            let done = try await waitForVideo(server.base, id, key: key)
+            XCTAssertEqual(done["status"] as? String, "completed", "\(done)")
+            let (video, _, _) = try await request("GET", server.base + "/v1/videos/\(id)/content", key: key)
+            let path = dir + "/\(id).mp4"
+            try video.write(to: URL(fileURLWithPath: path))
+            let source = try VideoSource(path: path)
+            var last: YUVImage?
+            while let frame = try source.next() { last = frame }
+            return (try XCTUnwrap(last), try XCTUnwrap(done["result"] as? [String: Any]))
+        }
+        let (freeFrame, freeResult) = try await render(free, "1080p")
+        let (plainFrame, _) = try await render(plain, "720p")
+        let (proFrame, _) = try await render(pro, "1080p")
+        let (plainHD, _) = try await render(plain, "1080p")
+        XCTAssertEqual(min(freeFrame.width, freeFrame.height), 720, "free: the plan's largest")
+        XCTAssertEqual(min(proFrame.width, proFrame.height), 1080)
+        // Pro: exactly the unmarked render.
+        XCTAssertEqual(proFrame.y.count, plainHD.y.count)
+        let proDifference = zip(proFrame.y, plainHD.y).reduce(0.0) { $0 + abs(Double($1.0) - Double($1.1)) }
+        XCTAssertLessThan(proDifference / Double(max(1, proFrame.y.count)), 0.5, "no watermark on pro")
+        // The free output is the plain 720p render plus a mark in one corner, and nothing else.
+        let width = freeFrame.width
+        let height = freeFrame.height
+        let mark = try Watermark(.text("Made with Mouthpiece"))
+        let corners = Watermark.Corner.allCases.map { corner -> Rect in
+            var placed = mark
+            placed.corner = corner
+            return placed.box(width: width, height: height)
+        }
+        var inCorner = [Double](repeating: 0, count: 4)
+        var counts = [Int](repeating: 0, count: 4)
+        var outside = 0.0
+        var outsideCount = 0
+        for y in 0..<height {
+            for x in 0..<width {
+                let d = abs(Double(freeFrame.y[y * width + x]) - Double(plainFrame.y[y * width + x]))
+                if let c = corners.firstIndex(where: {
+                    Double(x) >= $0.x - 6 && Double(x) < $0.x + $0.width + 6 && Double(y) >= $0.y - 6
+                        && Double(y) < $0.y + $0.height + 6
+                }) {
+                    inCorner[c] += d
+                    counts[c] += 1
+                } else {
+                    outside += d
+                    outsideCount += 1
+                }
+            }
+        }
+        let strongest = zip(inCorner, counts).map { $0 / Double(max(1, $1)) }.max() ?? 0
+        XCTAssertGreaterThan(strongest, 8, "the watermark shows in a corner")
+        XCTAssertLessThan(outside / Double(outsideCount), 0.5, "and nothing else differs")
+        // Credits: the seconds rendered, exactly.
+        let (usage, _, _) = try await request("GET", server.base + "/v1/usage", key: free)
+        let credits = try XCTUnwrap(try object(usage)["credits"] as? [String: Any])
+        XCTAssertEqual(credits["monthly_seconds"] as? Double, 300)
+        XCTAssertEqual(
+            credits["used_seconds"] as? Double ?? -1, freeResult["duration"] as? Double ?? -2, accuracy: 1e-9)
+        XCTAssertEqual(
+            credits["left_seconds"] as? Double ?? -1, 300 - (freeResult["duration"] as? Double ?? 0), accuracy: 1e-9)
     }
 
     func testSubmitPollDownloadWithIdempotencyIsolationAndRange() async throws {

@@ -18,17 +18,6 @@ extension ServerProcessTests {
         return (video, speech)
     }
 
-    func waitForVideo(_ base: String, _ id: String, key: String) async throws -> [String: Any] {
-        var job: [String: Any] = [:]
-        for _ in 0..<600 {
-            let (data, _, _) = try await request("GET", base + "/v1/videos/\(id)", key: key)
-            job = try object(data)
-            if ["completed", "failed", "canceled"].contains(job["status"] as? String ?? "") { break }
-            try await Task.sleep(for: .milliseconds(200))
-        }
-        return job
-    }
-
     func testVideosFromAVideoAndFromAVideoAvatar() async throws {
         let dir = try TestFiles.scratchDirectory(for: self)
         let (video, speech) = try videoInputs(dir)

@@ -21,10 +21,11 @@ final class InProcessRouteTests: XCTestCase {
         let other: String
     }
 
-    func fixture(queueCap: Int = ServerConfiguration.defaultQueueCap) async throws -> Fixture {
+    func fixture(queueCap: Int = ServerConfiguration.defaultQueueCap, plans: [Plan] = []) async throws -> Fixture {
         let dir = try TestFiles.scratchDirectory(for: self)
         var configuration = ServerConfiguration()
         configuration.queueCap = queueCap
+        if !plans.isEmpty { configuration.plans = try PlanBook(plans) }
         configuration.dataDirectory = dir
         configuration.workers = 0
         let store = MemoryStore()
@@ -228,6 +229,64 @@ final class InProcessRouteTests: XCTestCase {
                 XCTAssertEqual(error["code"] as? String, "consent_required")
             }
         }
+    }
+
+    func testAPlanCapsTheResolutionMarksItsOutputsAndCountsItsCredits() async throws {
+        let f = try await fixture(plans: [
+            Plan(name: "free", monthlyCreditSeconds: 10, maxResolution: "720p", watermark: true, priority: 0),
+            Plan(name: "tiny", monthlyCreditSeconds: 1),
+            Plan(name: "short", maxDurationSeconds: 1, priority: 5),
+        ])
+        let (free, freeSecret) = try await f.store.createKey(name: "f", quotaSeconds: nil, concurrency: 1, plan: "free")
+        let (_, tinySecret) = try await f.store.createKey(name: "t", quotaSeconds: nil, concurrency: 1, plan: "tiny")
+        let (_, shortSecret) = try await f.store.createKey(name: "s", quotaSeconds: nil, concurrency: 1, plan: "short")
+        let body = try submission(extra: ["resolution": "1080p"])
+        let store = f.store
+        try await f.app.test(.router) { client in
+            let id = try await client.execute(
+                uri: "/v1/videos", method: .post, headers: Self.headers(freeSecret), body: body
+            ) { response -> String in
+                XCTAssertEqual(response.status, .accepted)
+                let video = try Self.json(response)
+                let options = try XCTUnwrap(video["options"] as? [String: Any])
+                XCTAssertEqual(options["resolution"] as? String, "720p", "the plan's largest")
+                XCTAssertEqual(options["watermark"] as? Bool, true)
+                return try XCTUnwrap(video["id"] as? String)
+            }
+            // Rendered: 2.5 s of its 10 credit seconds are used, exactly.
+            let claimed = try unwrap(try await store.claim(owner: "w", lease: 30))
+            XCTAssertEqual(claimed.id, id)
+            try await store.finish(
+                id, owner: "w", status: .completed, result: "{\"duration\": 2.5}", outputSeconds: 2.5)
+            try await client.execute(uri: "/v1/usage", method: .get, headers: Self.headers(freeSecret)) { response in
+                let usage = try Self.json(response)
+                XCTAssertEqual(usage["plan"] as? String, "free")
+                let credits = try XCTUnwrap(usage["credits"] as? [String: Any])
+                XCTAssertEqual(credits["monthly_seconds"] as? Double, 10)
+                XCTAssertEqual(credits["used_seconds"] as? Double, 2.5)
+                XCTAssertEqual(credits["left_seconds"] as? Double, 7.5)
+                XCTAssertEqual((credits["period_start"] as? String)?.suffix(3), "-01")
+            }
+            // Two seconds of audio with one credit second: refused with the figures, nothing queued.
+            try await client.execute(uri: "/v1/videos", method: .post, headers: Self.headers(tinySecret), body: body) {
+                response in
+                XCTAssertEqual(response.status.code, 402)
+                let error = try XCTUnwrap(try Self.json(response)["error"] as? [String: Any])
+                XCTAssertEqual(error["code"] as? String, "quota_exceeded")
+                let message = try XCTUnwrap(error["message"] as? String)
+                XCTAssertTrue(message.contains("1 credit seconds a month") && message.contains("needs 2.0"), message)
+            }
+            // Longer than the plan's longest video.
+            try await client.execute(uri: "/v1/videos", method: .post, headers: Self.headers(shortSecret), body: body) {
+                response in
+                XCTAssertEqual(response.status, .badRequest)
+                XCTAssertEqual(
+                    (try Self.json(response)["error"] as? [String: Any])?["code"] as? String, "audio_too_long")
+            }
+        }
+        XCTAssertEqual(free.plan, "free")
+        let waiting = try await store.inFlightCount(keyID: free.id)
+        XCTAssertEqual(waiting, 0)
     }
 
     func testSubmissionsBeyondTheQueueCapWaitTheirTurn() async throws {

@@ -65,6 +65,8 @@ struct Videos: Sendable {
     var queueCap = ServerConfiguration.defaultQueueCap
     /// Whether an avatar needs a consent attestation to make videos.
     var consentRequired = true
+    /// The operator's plans (a key on none has the server's limits and no credits).
+    var plans = PlanBook.examples
 
     /// Checks limits and inputs, stores the inputs and queues the job; or returns the job an
     /// earlier submission with the same idempotency key made (and `created` false). `face` is the
@@ -77,15 +79,19 @@ struct Videos: Sendable {
         if let idempotencyKey, let earlier = try await store.video(idempotencyKey: idempotencyKey, keyID: key.id) {
             return (earlier, false)
         }
-        try await checkLimits(key)
+        let plan = try plan(of: key)
+        let credits = try await checkLimits(key, plan: plan)
         try await checkWebhook(request.webhook_url)
         // The options are checked now, so that a bad value is a 400 and not a failed job later.
-        var spec = JobSpec(
-            options: try RenderOptions.parse(
-                resolution: request.resolution, fps: request.fps, aspect: request.aspect, seed: request.seed,
-                expressiveness: request.expressiveness, faceIndex: request.face_index,
-                headMotion: request.head_motion))
+        var options = try RenderOptions.parse(
+            resolution: request.resolution, fps: request.fps, aspect: request.aspect, seed: request.seed,
+            expressiveness: request.expressiveness, faceIndex: request.face_index, headMotion: request.head_motion)
+        // A larger resolution than the plan's is rendered at the plan's.
+        if let plan { options.resolution = plan.capped(options.resolution) }
+        var spec = JobSpec(options: options)
         spec.face = face
+        if plan?.watermark == true { spec.watermark = true }
+        spec.maxSeconds = plan?.maxDurationSeconds
         let sound = try await sound(of: request)
         if let script = sound.script {
             spec.script = ScriptSpec(script)
@@ -115,21 +121,85 @@ struct Videos: Sendable {
         if person.input != .image { spec.syncMode = syncMode ?? .bounce }
         return try await queue(
             spec, person: person, audio: sound.audio, webhookURL: request.webhook_url, key: key,
-            idempotencyKey: idempotencyKey, logger: logger)
+            idempotencyKey: idempotencyKey, logger: logger,
+            admit: Admission(credits: credits, plan: plan))
+    }
+
+    /// The plan a key is on (nil for none).
+    func plan(of key: APIKey) throws -> Plan? {
+        guard let name = key.plan else { return nil }
+        guard let plan = plans.plan(named: name) else {
+            throw MouthpieceError(
+                .internalError, "This key is on the plan \"\(name)\", which this server does not define (see --plans).")
+        }
+        return plan
+    }
+
+    /// A key's monthly credits: the period (a calendar month, UTC) and the seconds used in it.
+    struct Credits: Sendable {
+        var monthly: Double
+        var used: Double
+        var periodStart: String
+        var periodEnd: String
+        var left: Double { max(0, monthly - used) }
+
+        func refusal(needing seconds: Double?) -> MouthpieceError {
+            let need = seconds.map { "; this video needs \($0.formatted(1))" } ?? ""
+            return MouthpieceError(
+                .quotaExceeded,
+                "This key's plan has \(monthly.formatted(0)) credit seconds a month: \(used.formatted(1)) used and "
+                    + "\(left.formatted(1)) left until \(periodEnd)\(need).")
+        }
+    }
+
+    /// The credits of a key on a plan with monthly credits, this month.
+    func credits(of key: APIKey, plan: Plan?, now: Date = Date()) async throws -> Credits? {
+        guard let monthly = plan?.monthlyCreditSeconds else { return nil }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let start = calendar.date(from: calendar.dateComponents([.year, .month], from: now))!
+        let end = calendar.date(byAdding: .month, value: 1, to: start)!
+        let day = { (date: Date) in String(date.formatted(.iso8601).prefix(10)) }
+        let month = String(day(start).prefix(7))
+        let used = try await store.usage(keyID: key.id).byDay.filter { $0.day.hasPrefix(month) }.reduce(0) {
+            $0 + $1.seconds
+        }
+        return Credits(monthly: monthly, used: used, periodStart: day(start), periodEnd: day(end))
     }
 
     /// Limits first: a client over them learns so before uploading is wasted on decoding.
-    func checkLimits(_ key: APIKey) async throws {
+    func checkLimits(_ key: APIKey, plan: Plan?) async throws -> Credits? {
         if let quota = key.quotaSeconds, try await store.usage(keyID: key.id).total >= quota {
             throw MouthpieceError(
                 .quotaExceeded, "This key has used its quota of \(quota.formatted(0)) output seconds.")
         }
-        if try await store.inFlightCount(keyID: key.id) >= queueCap {
+        let credits = try await credits(of: key, plan: plan)
+        if let credits, credits.left <= 0 { throw credits.refusal(needing: nil) }
+        let cap = plan?.queueCap ?? queueCap
+        if try await store.inFlightCount(keyID: key.id) >= cap {
             throw RetryLater(
                 error: MouthpieceError(
                     .queueFull,
-                    "This key already has \(queueCap) videos queued or rendering; retry when some have finished."),
+                    "This key already has \(cap) videos queued or rendering; retry when some have finished."),
                 seconds: 30)
+        }
+        return credits
+    }
+
+    /// What a plan lets in once the audio's length is known.
+    struct Admission: Sendable {
+        var credits: Credits?
+        var plan: Plan?
+
+        func check(duration: Double) throws {
+            if let credits, duration > credits.left { throw credits.refusal(needing: duration) }
+            if let longest = plan?.maxDurationSeconds, duration > longest {
+                throw MouthpieceError(
+                    .audioTooLong,
+                    "The audio lasts \(duration.formatted(1)) s; this key's plan makes videos up to "
+                        + "\(longest.formatted(0)) s.",
+                    field: "audio")
+            }
         }
     }
 
@@ -233,7 +303,7 @@ struct Videos: Sendable {
     /// removed: nothing is left without an owner.
     func queue(
         _ spec: JobSpec, person: Person, audio: [UInt8]?, webhookURL: String?, key: APIKey, idempotencyKey: String?,
-        logger: Logger
+        logger: Logger, admit: Admission
     ) async throws -> (VideoJob, created: Bool) {
         var imageBlob = person.imageBlob
         var written = imageBlob.isEmpty ? [] : [imageBlob]
@@ -252,11 +322,13 @@ struct Videos: Sendable {
                 // Decoded once now (off the event loop), so that audio no render could use is a
                 // 400 with its code at once, not a failed job later.
                 let path = blobs.path(audioBlob)
-                try await Offload.run { try AudioDecoder.validate(path: path) }
+                let duration = try await Offload.run { try AudioDecoder.validate(path: path) }
+                // Credits and the plan's longest video, now that the length is known.
+                try admit.check(duration: duration)
             }
             let job = VideoJob.queued(
                 id: "vid_" + StoreRules.randomToken(bytes: 12), keyID: key.id, options: try spec.stored(),
-                imageBlob: imageBlob, audioBlob: audioBlob, webhookURL: webhookURL)
+                imageBlob: imageBlob, audioBlob: audioBlob, webhookURL: webhookURL, priority: admit.plan?.priority ?? 0)
             let (saved, created) = try await store.submit(job, idempotencyKey: idempotencyKey)
             if created {
                 logger.info("video queued", metadata: ["job_id": .string(saved.id)])

@@ -41,6 +41,9 @@ struct JobSpec: Codable, Equatable, Sendable {
     /// provenance record).
     var avatarID: String?
     var consent: ProvenanceManifest.ConsentReference?
+    /// From the key's plan: outputs carry the server's watermark; the longest video.
+    var watermark: Bool?
+    var maxSeconds: Double?
 
     /// The spec of checked options; everything else is added by the submission.
     init(options: RenderOptions) {
@@ -62,7 +65,8 @@ struct JobSpec: Codable, Equatable, Sendable {
         case trackBlob = "track_blob"
         case face = "protocol"
         case avatarID = "avatar_id"
-        case consent
+        case consent, watermark
+        case maxSeconds = "max_seconds"
     }
 
     init(from decoder: any Decoder) throws {
@@ -82,6 +86,8 @@ struct JobSpec: Codable, Equatable, Sendable {
         face = try c.decodeIfPresent(APIFace.self, forKey: .face)
         avatarID = try c.decodeIfPresent(String.self, forKey: .avatarID)
         consent = try c.decodeIfPresent(ProvenanceManifest.ConsentReference.self, forKey: .consent)
+        watermark = try c.decodeIfPresent(Bool.self, forKey: .watermark)
+        maxSeconds = try c.decodeIfPresent(Double.self, forKey: .maxSeconds)
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -101,6 +107,8 @@ struct JobSpec: Codable, Equatable, Sendable {
         try c.encodeIfPresent(face, forKey: .face)
         try c.encodeIfPresent(avatarID, forKey: .avatarID)
         try c.encodeIfPresent(consent, forKey: .consent)
+        try c.encodeIfPresent(watermark, forKey: .watermark)
+        try c.encodeIfPresent(maxSeconds, forKey: .maxSeconds)
     }
 
     /// The spec as stored with the job.
@@ -118,6 +126,7 @@ struct JobSpec: Codable, Equatable, Sendable {
             resolution: resolution, fps: fps, aspect: aspect, seed: seed, expressiveness: expressiveness,
             faceIndex: faceIndex, headMotion: headMotion)
         options.burnCaptions = script != nil && burnCaptions == true
+        if let maxSeconds { options.maxAudioSeconds = min(options.maxAudioSeconds, maxSeconds) }
         return options
     }
 }

@@ -182,13 +182,33 @@ struct UsageResource: ResponseEncodable, Sendable {
             case outputSeconds = "output_seconds"
         }
     }
+    /// This period's credits: `{period_start, period_end, monthly_seconds, used_seconds, left_seconds}`.
+    struct CreditsBody: Encodable, Sendable {
+        var periodStart: String
+        var periodEnd: String
+        var monthlySeconds: Double
+        var usedSeconds: Double
+        var leftSeconds: Double
+
+        enum CodingKeys: String, CodingKey {
+            case periodStart = "period_start"
+            case periodEnd = "period_end"
+            case monthlySeconds = "monthly_seconds"
+            case usedSeconds = "used_seconds"
+            case leftSeconds = "left_seconds"
+        }
+    }
     var keyID: String
     var outputSeconds: Double
     /// Shown as `null` for a key without a quota.
     var quotaSeconds: Double?
     var byDay: [Day]
+    /// The key's plan and its credits this month (`null` without).
+    var plan: String? = nil
+    var credits: CreditsBody? = nil
 
     enum CodingKeys: String, CodingKey {
+        case plan, credits
         case keyID = "key_id"
         case outputSeconds = "output_seconds"
         case quotaSeconds = "quota_seconds"
@@ -201,6 +221,8 @@ struct UsageResource: ResponseEncodable, Sendable {
         try c.encode(outputSeconds, forKey: .outputSeconds)
         try c.encode(quotaSeconds, forKey: .quotaSeconds)
         try c.encode(byDay, forKey: .byDay)
+        try c.encode(plan, forKey: .plan)
+        try c.encode(credits, forKey: .credits)
     }
 }
 

@@ -38,6 +38,7 @@ extension SQLiteStore {
     static func key(from row: Row) -> APIKey {
         APIKey(
             id: row["id"], name: row["name"], webhookSecret: row["webhook_secret"], quotaSeconds: row["quota_seconds"],
-            concurrency: row["concurrency"], createdAt: Date(timeIntervalSince1970: row["created_at"]), plan: row["plan"])
+            concurrency: row["concurrency"], createdAt: Date(timeIntervalSince1970: row["created_at"]),
+            plan: row["plan"])
     }
 }
