@@ -378,7 +378,7 @@ enum OpenAPISpec {
               responses: {'200': {description: A PNG., content: {image/png: {}}}, default: {$ref: '#/components/responses/Error'}}
           /v1/usage:
             get:
-              summary: Output seconds rendered with this key, in all and by UTC day.
+              summary: "Output seconds rendered with this key, in all and by UTC day; its plan and this month's credits {period_start, period_end, monthly_seconds, used_seconds, left_seconds} (null without)."
               responses: {'200': {description: Usage.}, default: {$ref: '#/components/responses/Error'}}
           /v1/webhook-deliveries:
             get:
