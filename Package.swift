@@ -102,7 +102,9 @@ let package = Package(
                 .product(name: "MultipartKit", package: "multipart-kit"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-            ]
+            ],
+            // The web studio: plain HTML, CSS and JavaScript modules, and the stock portraits.
+            resources: [.copy("Web")]
         ),
         // The Swift client of the native API (depends on nothing of the server).
         .target(

@@ -13,4 +13,5 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   libespeak-ng-dev espeak-ng-data espeak-ng \
   libsqlite3-dev \
   fonts-dejavu-core fonts-ipafont-gothic \
-  ffmpeg unzip openssl python3-pip python3-venv postgresql curl wrk >/dev/null
+  ffmpeg unzip openssl python3-pip python3-venv postgresql curl wrk \
+  chromium chromium-driver >/dev/null

@@ -165,6 +165,14 @@ public enum MouthpieceServer {
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: BodyLimitMiddleware())
         router.get("healthz") { _, _ in JSONResponse.make(["status": "ok"]) }
+        // The web studio, served from the package's own files: nothing from anywhere else.
+        if let web = Bundle.module.path(forResource: "Web", ofType: nil) {
+            router.add(
+                middleware: FileMiddleware(
+                    web, urlBasePath: "/studio", cacheControl: .init([(MediaType(type: .any), [.noCache])]),
+                    searchForIndexHtml: true, logger: logger))
+            router.get("/") { _, _ in Response(status: .seeOther, headers: [.location: "/studio/"]) }
+        }
         router.get("openapi.yaml") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "application/yaml"],
