@@ -140,14 +140,29 @@ try:
         ".filter(u => !u.startsWith(location.origin) && !u.startsWith('blob:'))")
     check("nothing is loaded from outside the server", not outside, str(outside))
 
-    # The avatars page lists the saved avatar with its consent.
+    # A voice preview is a WAV of that language.
+    kind = driver.execute_script(
+        "return fetch('/v1/voices/preview?language=es', {headers: {Authorization: 'Bearer ' +"
+        " localStorage.getItem('mouthpiece.key')}}).then(r => r.ok ? r.headers.get('content-type') : r.status)")
+    check("a voice preview is audio", kind == "audio/wav", str(kind))
+
+    # The avatars page lists the saved avatar with its consent, and makes another from an upload.
     driver.get(base + "/studio/#avatars")
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#avatar-list .card"))
     card = driver.find_element(By.CSS_SELECTOR, "#avatar-list .card").text
     check("the avatars page shows the avatar and its consent", "consent from Studio Test" in card, card)
+    driver.find_element(By.ID, "avatar-file").send_keys(os.path.join(fixtures, "portraits", "woman_closed_smile.png"))
+    driver.find_element(By.CSS_SELECTOR, "#avatar-form button").click()
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#avatar-list .card")) >= 2 or error_text())
+    check("an avatar is made on the avatars page", len(driver.find_elements(By.CSS_SELECTOR, "#avatar-list .card")) >= 2,
+          error_text())
+    driver.save_screenshot(os.path.join(shots, "studio-avatars.png"))
     driver.get(base + "/studio/#history")
     wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#history-list li")) >= 2)
-    check("the history lists the videos", True)
+    wait.until(lambda d: d.execute_script(
+        "return [...document.querySelectorAll('#history-list img.thumb')].some(i => i.naturalWidth > 0)"))
+    check("the history lists the videos with thumbnails", True)
+    driver.save_screenshot(os.path.join(shots, "studio-history.png"))
 finally:
     driver.quit()
 

@@ -286,6 +286,24 @@ enum OpenAPISpec {
                 '404': {$ref: '#/components/responses/Error'}
                 '416': {description: The range lies outside the file.}
                 default: {$ref: '#/components/responses/Error'}
+          /v1/videos/{id}/poster:
+            get:
+              summary: The portrait a video was made from (a thumbnail for lists); 404 for a video input.
+              parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+              responses:
+                '200': {description: The image., content: {image/jpeg: {}, image/png: {}, image/webp: {}}}
+                '404': {$ref: '#/components/responses/Error'}
+                default: {$ref: '#/components/responses/Error'}
+          /v1/voices/preview:
+            get:
+              summary: A short WAV of a language's voice counting to five.
+              parameters:
+                - {name: language, in: query, schema: {type: string, default: en-us}}
+                - {name: voice, in: query, schema: {type: string}}
+              responses:
+                '200': {description: A WAV., content: {audio/wav: {}}}
+                '400': {$ref: '#/components/responses/Error'}
+                default: {$ref: '#/components/responses/Error'}
           /v1/videos/{id}/provenance:
             get:
               summary: The signed provenance record the MP4 carries (docs/PROVENANCE.md); `mouthpiece verify` checks the file.

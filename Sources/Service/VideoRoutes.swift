@@ -21,6 +21,7 @@ struct VideoRoutes {
     func add(to group: RouterGroup<APIContext>) {
         group.post("videos") { request, context in try await submit(request, context) }
         group.get("voices") { _, _ in try await voices() }
+        group.get("voices/preview") { request, _ in try await voicePreview(request) }
         group.get("videos/:id/captions.srt") { _, context in try await captions(context, format: "srt") }
         group.get("videos/:id/captions.vtt") { _, context in try await captions(context, format: "vtt") }
         group.get("videos") { request, context in try await list(request, context) }
@@ -36,6 +37,7 @@ struct VideoRoutes {
         }
         group.get("videos/:id/events") { _, context in try await events(context) }
         group.get("videos/:id/provenance") { _, context in try await provenance(context) }
+        group.get("videos/:id/poster") { _, context in try await poster(context) }
     }
 
     func submit(_ request: Request, _ context: APIContext) async throws -> Response {
@@ -102,6 +104,38 @@ struct VideoRoutes {
                 .contentType: format == "srt" ? "application/x-subrip; charset=utf-8" : "text/vtt; charset=utf-8"
             ],
             body: try await FileIO().loadFile(path: format == "srt" ? paths.srt : paths.vtt, context: context))
+    }
+
+    /// `GET /v1/voices/preview?language=es[&voice=f3]`: a short WAV of the voice counting to five
+    /// in its language (numbers are words every espeak-ng language reads).
+    func voicePreview(_ request: Request) async throws -> Response {
+        let query = request.uri.queryParameters
+        let script = Script(
+            text: "1, 2, 3, 4, 5.", language: query.get("language", as: String.self) ?? Script.defaultLanguage,
+            voice: query.get("voice", as: String.self))
+        let wav = try await Offload.run { () -> [UInt8] in
+            try SpeechSynthesizer.check(script)
+            return try SpeechSynthesizer.speak(script).audio.wavBytes()
+        }
+        return Response(
+            status: .ok, headers: [.contentType: "audio/wav", .cacheControl: "max-age=86400"],
+            body: .init(byteBuffer: ByteBuffer(bytes: wav)))
+    }
+
+    /// The portrait a video was made from (a thumbnail for lists); 404 for a video input.
+    func poster(_ context: APIContext) async throws -> Response {
+        let job = try await job(context)
+        let spec = try? JobSpec.decode(job.options)
+        let path = blobs.path(job.imageBlob)
+        guard spec?.input ?? .image == .image, !job.imageBlob.isEmpty,
+            let head = FileManager.default.contents(atPath: path)?.prefix(16),
+            let format = ImageDecoder.sniff([UInt8](head))
+        else {
+            throw MouthpieceError(.notFound, "Video \(job.id) has no portrait to show.", field: "id")
+        }
+        return Response(
+            status: .ok, headers: [.contentType: "image/\(format.rawValue)"],
+            body: try await FileIO().loadFile(path: path, context: context))
     }
 
     /// The signed provenance record the MP4 carries (as `mouthpiece verify` reads it).

@@ -144,27 +144,36 @@ function chooseStock(item) {
   $("analysis-text").textContent = `${item.name}: ready.`;
 }
 
-async function analyse(file) {
-  clearError();
-  state.stock = null;
-  for (const button of document.querySelectorAll("#stock button")) button.setAttribute("aria-pressed", "false");
+// Creates an avatar from an uploaded portrait with the consent given in the form.
+async function createAvatar(file) {
   const name = $("consent-name").value.trim();
   if (!$("consent-accepted").checked || !name) {
-    showError("To use an uploaded portrait, give your name and tick the consent box, then choose the file again.",
-      "consent_required");
-    $("portrait-input").value = "";
-    return;
+    throw new APIError(403, "consent_required",
+      "To use an uploaded portrait, give your name and tick the consent box on the \"Make a video\" page.");
   }
   const form = new FormData();
   form.append("image", file, file.name || "portrait");
   form.append("consent[attested_by]", name);
   form.append("consent[relation]", $("consent-relation").value);
   form.append("consent[accepted]", "true");
+  return api("/v1/avatars", { method: "POST", form });
+}
+
+async function analyse(file) {
+  clearError();
+  state.stock = null;
+  for (const button of document.querySelectorAll("#stock button")) button.setAttribute("aria-pressed", "false");
+  if (!$("consent-accepted").checked || !$("consent-name").value.trim()) {
+    showError("To use an uploaded portrait, give your name and tick the consent box, then choose the file again.",
+      "consent_required");
+    $("portrait-input").value = "";
+    return;
+  }
   $("analysis-text").textContent = "Finding the face...";
   $("analysis").hidden = false;
   $("analysis-image").removeAttribute("src");
   try {
-    const avatar = await api("/v1/avatars", { method: "POST", form });
+    const avatar = await createAvatar(file);
     state.avatarId = avatar.id;
     $("analysis-image").src = await blobURL(avatar.preview_url);
     const warnings = (avatar.warnings || []).map((w) => WARNINGS[w.code] || w.message);
@@ -262,6 +271,28 @@ $("record").addEventListener("click", async () => {
   } catch (error) {
     showError("The microphone is not available: " + error.message);
   }
+});
+
+$("voice-preview").addEventListener("click", async () => {
+  clearError();
+  const query = new URLSearchParams({ language: $("script-language").value });
+  if ($("script-voice").value) query.set("voice", $("script-voice").value);
+  try {
+    await new Audio(await blobURL(`/v1/voices/preview?${query}`)).play();
+  } catch (error) { report(error); }
+});
+
+$("avatar-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  clearError();
+  const file = $("avatar-file").files[0];
+  if (!file) { showError("Choose a portrait first."); return; }
+  try {
+    await createAvatar(file);
+    $("avatar-file").value = "";
+    await loadAvatars();
+    await loadSavedAvatars();
+  } catch (error) { report(error); }
 });
 
 for (const id of ["expressiveness", "head-motion"]) {
@@ -415,6 +446,11 @@ async function loadHistory() {
   const holder = $("history-list");
   for (const video of page.data) {
     const item = document.createElement("li");
+    const thumb = document.createElement("img");
+    thumb.className = "thumb";
+    thumb.alt = "";
+    blobURL(`/v1/videos/${video.id}/poster`).then((url) => { thumb.src = url; }).catch(() => thumb.remove());
+    item.append(thumb);
     const status = video.status === "failed" ? `failed: ${video.error?.message} (${video.error?.code})` : video.status;
     const duration = video.result ? `, ${video.result.duration.toFixed(1)} s` : "";
     const line = document.createElement("span");
