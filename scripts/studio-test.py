@@ -35,7 +35,9 @@ def check(name, condition, detail=""):
 
 options = webdriver.ChromeOptions()
 for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,800",
-                 "--autoplay-policy=no-user-gesture-required", "--mute-audio"]:
+                 "--autoplay-policy=no-user-gesture-required", "--mute-audio",
+                 # Chromium's test camera (a moving pattern, no face) instead of a device.
+                 "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]:
     options.add_argument(argument)
 options.binary_location = "/usr/bin/chromium"
 driver = webdriver.Chrome(service=Service(executable_path="/usr/bin/chromedriver"), options=options)
@@ -48,7 +50,13 @@ def testid(name):
 
 def error_text():
     box = testid("error")
-    return box.text if box.is_displayed() else ""
+    return driver.find_element(By.ID, "error-text").text if box.is_displayed() else ""
+
+
+def click(element_id):
+    element = driver.find_element(By.ID, element_id)
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+    element.click()
 
 
 def wait_for_video():
@@ -129,6 +137,15 @@ try:
     wait.until(lambda d: error_text())
     check("the dog photo -> no_face_detected", "no_face_detected" in error_text(), error_text())
     driver.save_screenshot(os.path.join(shots, "studio-error.png"))
+
+    # The camera: a still is taken and analysed (Chromium's test pattern has no face).
+    click("error-close")
+    click("camera")
+    wait.until(lambda d: d.find_element(By.ID, "snap").is_displayed() or error_text())
+    wait.until(lambda d: d.execute_script("return document.getElementById('camera-view').videoWidth > 0"))
+    click("snap")
+    wait.until(lambda d: "no_face_detected" in error_text() or "Face found" in d.find_element(By.ID, "analysis-text").text)
+    check("a camera still is analysed", "no_face_detected" in error_text(), error_text())
 
     # Every control has a label; nothing came from outside the server.
     unlabelled = driver.execute_script(

@@ -21,15 +21,15 @@ const WARNINGS = {
 // ---- errors and status ----
 
 function showError(message, code) {
-  const box = $("error");
-  box.textContent = code ? `${message} (${code})` : message;
-  box.hidden = false;
+  $("error-text").textContent = code ? `${message} (${code})` : message;
+  $("error").hidden = false;
 }
 
 function clearError() {
   $("error").hidden = true;
-  $("error").textContent = "";
+  $("error-text").textContent = "";
 }
+$("error-close").addEventListener("click", clearError);
 
 class APIError extends Error {
   constructor(status, code, message) {
@@ -152,7 +152,8 @@ async function createAvatar(file) {
       "To use an uploaded portrait, give your name and tick the consent box on the \"Make a video\" page.");
   }
   const form = new FormData();
-  form.append("image", file, file.name || "portrait");
+  // A video of the person makes a video avatar: clones with its motion and its own mouths.
+  form.append((file.type || "").startsWith("video/") ? "video" : "image", file, file.name || "portrait");
   form.append("consent[attested_by]", name);
   form.append("consent[relation]", $("consent-relation").value);
   form.append("consent[accepted]", "true");
@@ -177,7 +178,10 @@ async function analyse(file) {
     state.avatarId = avatar.id;
     $("analysis-image").src = await blobURL(avatar.preview_url);
     const warnings = (avatar.warnings || []).map((w) => WARNINGS[w.code] || w.message);
-    $("analysis-text").textContent = [`Face found (${avatar.faces} in the picture).`, ...warnings].join(" ");
+    const found = avatar.kind === "video"
+      ? `Face found in ${avatar.frames_with_face} of ${avatar.frames} frames (${avatar.duration.toFixed(1)} s).`
+      : `Face found (${avatar.faces} in the picture).`;
+    $("analysis-text").textContent = [found, ...warnings].join(" ");
     await loadSavedAvatars();
     $("saved-avatar").value = avatar.id;
   } catch (error) {
@@ -186,6 +190,44 @@ async function analyse(file) {
     report(error);
   }
 }
+
+// The camera: a still taken from it is uploaded as a portrait.
+let cameraStream = null;
+$("camera").addEventListener("click", async () => {
+  clearError();
+  if (cameraStream) { stopCamera(); return; }
+  try {
+    cameraStream = await navigator.mediaDevices.getUserMedia({ video: { width: 1280, height: 720 } });
+    const view = $("camera-view");
+    view.srcObject = cameraStream;
+    view.hidden = false;
+    await view.play();
+    $("snap").hidden = false;
+    $("camera").textContent = "Close the camera";
+  } catch (error) {
+    showError("The camera is not available: " + error.message);
+  }
+});
+
+function stopCamera() {
+  cameraStream?.getTracks().forEach((track) => track.stop());
+  cameraStream = null;
+  $("camera-view").hidden = true;
+  $("snap").hidden = true;
+  $("camera").textContent = "Use the camera";
+}
+
+$("snap").addEventListener("click", () => {
+  const view = $("camera-view");
+  const canvas = document.createElement("canvas");
+  canvas.width = view.videoWidth;
+  canvas.height = view.videoHeight;
+  canvas.getContext("2d").drawImage(view, 0, 0);
+  canvas.toBlob((blob) => {
+    stopCamera();
+    if (blob) analyse(new File([blob], "camera.png", { type: "image/png" }));
+  }, "image/png");
+});
 
 $("portrait-input").addEventListener("change", () => {
   const file = $("portrait-input").files[0];
