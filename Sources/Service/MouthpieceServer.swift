@@ -133,6 +133,11 @@ public enum MouthpieceServer {
                 address: .hostname(configuration.host, port: configuration.port), serverName: "mouthpiece"),
             services: services,
             onServerRunning: { _ in
+                if Self.studioDirectory() == nil {
+                    logger.warning(
+                        "the web studio's files were not found beside the binary (Mouthpiece_Service.resources) or in MOUTHPIECE_WEB_DIR: serving the API only"
+                    )
+                }
                 if !configuration.consentRequired {
                     logger.warning(
                         "consent attestations are NOT required: avatars of real people can be made and used without one (--no-consent-required)"
@@ -166,7 +171,7 @@ public enum MouthpieceServer {
         router.add(middleware: BodyLimitMiddleware())
         router.get("healthz") { _, _ in JSONResponse.make(["status": "ok"]) }
         // The web studio, served from the package's own files: nothing from anywhere else.
-        if let web = Bundle.module.path(forResource: "Web", ofType: nil) {
+        if let web = Self.studioDirectory() {
             router.add(
                 middleware: FileMiddleware(
                     web, urlBasePath: "/studio", cacheControl: .init([(MediaType(type: .any), [.noCache])]),
@@ -231,6 +236,18 @@ public enum MouthpieceServer {
         ).add(to: v1)
         WebhookRoutes(store: store).add(to: v1)
         return router
+    }
+
+    /// Where the studio's files are: `MOUTHPIECE_WEB_DIR`, else the resource folder SwiftPM puts
+    /// beside the binary. Not `Bundle.module`, which stops the process when a binary was copied
+    /// without its resources: such a server serves the API without the studio (and says so).
+    static func studioDirectory() -> String? {
+        let environment = ProcessInfo.processInfo.environment["MOUTHPIECE_WEB_DIR"]
+        let beside = Bundle.main.bundleURL.appendingPathComponent("Mouthpiece_Service.resources/Web").path
+        for candidate in [environment, beside].compactMap({ $0 }) {
+            if FileManager.default.fileExists(atPath: candidate + "/index.html") { return candidate }
+        }
+        return nil
     }
 
     /// Render only: claims jobs from the shared store, renders, records results. No HTTP, no
