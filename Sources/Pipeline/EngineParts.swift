@@ -1,4 +1,5 @@
 import Face
+import Foundation
 import Media
 import MouthpieceCore
 import Speech
@@ -15,6 +16,13 @@ public struct PortraitAnalyser: Sendable {
     /// dlib, its model loaded once per process.
     public static let dlib = PortraitAnalyser { portrait, faceIndex in
         try FaceAnalyzer(models: FaceModels.shared()).analyze(portrait, faceIndex: faceIndex)
+    }
+
+    /// dlib, its model loaded for this one analysis and freed right after: for a process that
+    /// analyses one portrait (the command line), whose encoder then has the memory.
+    public static let dlibOnce = PortraitAnalyser { portrait, faceIndex in
+        let path = ProcessInfo.processInfo.environment["MOUTHPIECE_LANDMARK_MODEL"] ?? FaceModels.defaultModelPath
+        return try FaceAnalyzer(models: FaceModels.load(path: path)).analyze(portrait, faceIndex: faceIndex)
     }
 
     /// Faces found before (in portrait pixels), chosen among as dlib's would be.

@@ -385,6 +385,12 @@ final class EngineSeamTests: XCTestCase {
         XCTAssertEqual(replayed.pose.yaw, live.pose.yaw, accuracy: 0.1)
         XCTAssertEqual(replayed.pose.roll, live.pose.roll, accuracy: 0.1)
         XCTAssertThrowsError(try PortraitAnalyser.recorded([]).analyse(RGBImage(width: 8, height: 8), nil))
+        // The command line's analyser loads the model for one analysis and frees it: same answer.
+        let portrait = try ImageDecoder.decode(path: try TestFiles.samplePortrait())
+        let once = try PortraitAnalyser.dlibOnce.analyse(portrait, nil)
+        let shared = try PortraitAnalyser.dlib.analyse(portrait, nil)
+        XCTAssertEqual(once.landmarks, shared.landmarks)
+        XCTAssertEqual(once.chosenIndex, shared.chosenIndex)
     }
 }
 
