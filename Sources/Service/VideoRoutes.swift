@@ -66,7 +66,7 @@ struct VideoRoutes {
     func usage(_ context: APIContext) async throws -> UsageResource {
         let key = try context.requireKey()
         let usage = try await store.usage(keyID: key.id)
-        let credits = try await videos.credits(of: key, plan: try videos.plan(of: key))
+        let credits = Videos.credits(plan: try videos.plan(of: key), byDay: usage.byDay)
         return UsageResource(
             keyID: key.id, outputSeconds: usage.total, quotaSeconds: key.quotaSeconds,
             byDay: usage.byDay.map { .init(date: $0.day, outputSeconds: $0.seconds, videos: $0.videos) },
@@ -127,9 +127,13 @@ struct VideoRoutes {
         let job = try await job(context)
         let spec = try? JobSpec.decode(job.options)
         let path = blobs.path(job.imageBlob)
-        guard spec?.input ?? .image == .image, !job.imageBlob.isEmpty,
-            let head = FileManager.default.contents(atPath: path)?.prefix(16),
-            let format = ImageDecoder.sniff([UInt8](head))
+        // The first bytes say the format; FileIO streams the file itself.
+        let head = FileHandle(forReadingAtPath: path).map { handle in
+            defer { try? handle.close() }
+            return [UInt8](handle.readData(ofLength: 16))
+        }
+        guard spec?.input ?? .image == .image, !job.imageBlob.isEmpty, let head,
+            let format = ImageDecoder.sniff(head)
         else {
             throw MouthpieceError(.notFound, "Video \(job.id) has no portrait to show.", field: "id")
         }

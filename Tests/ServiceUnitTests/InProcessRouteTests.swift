@@ -350,7 +350,7 @@ final class InProcessRouteTests: XCTestCase {
             XCTAssertEqual(message["status"] as? String, "ERROR")
             XCTAssertEqual((message["payload"] as? [String: Any])?["error_type"] as? String, "no_face_detected")
             // The same job through the native API: our own shape.
-            let native = try NativeWebhook().message(for: finished, base: "")
+            let native = try NativeWebhook().message(for: finished, face: nil, base: "")
             let ours = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(native.payload.utf8)) as? [String: Any])
             XCTAssertEqual(ours["type"] as? String, "video.failed")
         }

@@ -152,8 +152,10 @@ struct Videos: Sendable {
         }
     }
 
-    /// The credits of a key on a plan with monthly credits, this month.
-    func credits(of key: APIKey, plan: Plan?, now: Date = Date()) async throws -> Credits? {
+    /// The credits of a key on a plan with monthly credits this month, from its usage by day.
+    static func credits(
+        plan: Plan?, byDay: [(day: String, seconds: Double, videos: Int)], now: Date = Date()
+    ) -> Credits? {
         guard let monthly = plan?.monthlyCreditSeconds else { return nil }
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
@@ -161,19 +163,20 @@ struct Videos: Sendable {
         let end = calendar.date(byAdding: .month, value: 1, to: start)!
         let day = { (date: Date) in String(date.formatted(.iso8601).prefix(10)) }
         let month = String(day(start).prefix(7))
-        let used = try await store.usage(keyID: key.id).byDay.filter { $0.day.hasPrefix(month) }.reduce(0) {
-            $0 + $1.seconds
-        }
+        let used = byDay.filter { $0.day.hasPrefix(month) }.reduce(0) { $0 + $1.seconds }
         return Credits(monthly: monthly, used: used, periodStart: day(start), periodEnd: day(end))
     }
 
     /// Limits first: a client over them learns so before uploading is wasted on decoding.
     func checkLimits(_ key: APIKey, plan: Plan?) async throws -> Credits? {
-        if let quota = key.quotaSeconds, try await store.usage(keyID: key.id).total >= quota {
+        // The usage ledger is read once, and only for a key that has a quota or credits.
+        let usage =
+            key.quotaSeconds != nil || plan?.monthlyCreditSeconds != nil ? try await store.usage(keyID: key.id) : nil
+        if let quota = key.quotaSeconds, let usage, usage.total >= quota {
             throw MouthpieceError(
                 .quotaExceeded, "This key has used its quota of \(quota.formatted(0)) output seconds.")
         }
-        let credits = try await credits(of: key, plan: plan)
+        let credits = usage.flatMap { Self.credits(plan: plan, byDay: $0.byDay) }
         if let credits, credits.left <= 0 { throw credits.refusal(needing: nil) }
         let cap = plan?.queueCap ?? queueCap
         if try await store.inFlightCount(keyID: key.id) >= cap {

@@ -3,13 +3,14 @@ import Store
 
 /// A webhook message for a finished job, in the shape of one API face.
 protocol WebhookShape: Sendable {
-    /// The event name (`video.completed`, `video.failed`) and the body (JSON).
-    func message(for job: VideoJob, base: String) throws -> (event: String, payload: String)
+    /// The event name (`video.completed`, `video.failed`) and the body (JSON); `face` is the
+    /// one the job's spec names.
+    func message(for job: VideoJob, face: APIFace?, base: String) throws -> (event: String, payload: String)
 }
 
 /// Our own: `{type, timestamp, data}` with the video as `GET /v1/videos/{id}` shows it.
 struct NativeWebhook: WebhookShape {
-    func message(for job: VideoJob, base: String) throws -> (event: String, payload: String) {
+    func message(for job: VideoJob, face: APIFace?, base: String) throws -> (event: String, payload: String) {
         let event = "video.\(job.status.rawValue)"
         let message = VideoEvent(
             type: event, timestamp: iso(job.finishedAt ?? Date()),
@@ -22,7 +23,7 @@ struct NativeWebhook: WebhookShape {
 struct FalWebhook: WebhookShape {
     let links: FileLinks
 
-    func message(for job: VideoJob, base: String) throws -> (event: String, payload: String) {
+    func message(for job: VideoJob, face: APIFace?, base: String) throws -> (event: String, payload: String) {
         ("video.\(job.status.rawValue)", try APIJSON.string(Fal.WebhookMessage(job, base: base, links: links)))
     }
 }
@@ -31,9 +32,8 @@ struct FalWebhook: WebhookShape {
 struct SyncWebhook: WebhookShape {
     let links: FileLinks
 
-    func message(for job: VideoJob, base: String) throws -> (event: String, payload: String) {
-        let face = try? JobSpec.decode(job.options).face
-        return (
+    func message(for job: VideoJob, face: APIFace?, base: String) throws -> (event: String, payload: String) {
+        (
             "video.\(job.status.rawValue)",
             try APIJSON.string(SyncSo.Generation(job, face: face, base: base, links: links))
         )
@@ -62,6 +62,6 @@ struct WebhookShapes: Sendable {
         // Our own messages keep relative links when no public URL is set, as our answers do; the
         // other faces hand out absolute ones, from where their client reached us.
         let base = publicURL.isEmpty && face != nil && links != nil ? face?.base ?? "" : publicURL
-        return try shape(for: face?.name).message(for: job, base: base)
+        return try shape(for: face?.name).message(for: job, face: face, base: base)
     }
 }
