@@ -164,7 +164,11 @@ public struct RenderJob: Sendable {
             let (base, rig, closed) = MouthCloser.rig(
                 base: framing.baseFrame(from: scene.portrait), landmarks: scene.analysis.landmarks.mapped(framing.map),
                 expressiveness: options.expressiveness, wholeHead: options.headMotion > 0)
-            renderer = FrameRenderer(base: base, rig: rig, enlargement: framing.scale)
+            var renderer = FrameRenderer(base: base, rig: rig, enlargement: framing.scale)
+            renderer.threads =
+                options.renderThreads > 0
+                ? options.renderThreads : min(2, ProcessInfo.processInfo.activeProcessorCount)
+            self.renderer = renderer
             closedMouth = closed
         }
     }

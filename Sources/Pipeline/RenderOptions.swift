@@ -20,6 +20,9 @@ public struct RenderOptions: Sendable {
     /// Encoder threads; 0 lets libx264 choose (about 1.5 a core). A service running several
     /// renders at once bounds it, so renders do not crowd each other and the API off the cores.
     public var encoderThreads = 0
+    /// Threads each frame is rendered on (bands of rows at once, beside the encoder); 0 uses two
+    /// where the machine has two cores or more. A service running several renders at once sets 1.
+    public var renderThreads = 0
     public var crf: Int = 20
     public var imageLimits = ImageDecoder.Limits()
     public var maxAudioSeconds: Double = 30 * 60

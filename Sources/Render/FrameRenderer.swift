@@ -1,3 +1,4 @@
+import Dispatch
 import Face
 import Media
 import Motion
@@ -18,6 +19,8 @@ public struct FrameRenderer: Sendable {
     let chromaRest: [Point]
     /// Bounding box of the animated region, in whole luma pixels with even bounds: `x0..<x1`, `y0..<y1`.
     public let animatedRegion: (x0: Int, y0: Int, x1: Int, y1: Int)
+    /// Threads one frame is rendered on (bands of rows at once); 1 renders on the caller's alone.
+    public var threads = 1
 
     /// The face with some margin, clamped to the frame and even-aligned: what previews show.
     public var faceRegion: (x0: Int, y0: Int, x1: Int, y1: Int) {
@@ -65,49 +68,84 @@ public struct FrameRenderer: Sendable {
         let jaws = MouthInterior.Jaws(
             centre: still.centre, across: still.across, width: rig.landmarks.mouthWidth, reference: still.meeting,
             lowerShift: rig.lowerJawShift(motion.mouth), upperTeeth: !rig.mouthOpenAtRest)
+        // Unmoved triangles already hold the still picture.
+        let moving = rig.movingTriangles.filter { i in
+            let t = rig.triangles[i]
+            return target[t.0] != rig.rest[t.0] || target[t.1] != rig.rest[t.1] || target[t.2] != rig.rest[t.2]
+        }
         base.y.withUnsafeBufferPointer { by in
             base.u.withUnsafeBufferPointer { bu in
                 base.v.withUnsafeBufferPointer { bv in
                     frame.y.withUnsafeMutableBufferPointer { fy in
                         frame.u.withUnsafeMutableBufferPointer { fu in
                             frame.v.withUnsafeMutableBufferPointer { fv in
-                                let y = fy.baseAddress!
-                                let u = fu.baseAddress!
-                                let v = fv.baseAddress!
-                                // Start from the still picture inside the animated region.
-                                restore(from: by.baseAddress!, into: y, width: width, (r.x0, r.y0, r.x1, r.y1))
-                                let half = (r.x0 / 2, r.y0 / 2, r.x1 / 2, r.y1 / 2)
-                                restore(from: bu.baseAddress!, into: u, width: width / 2, half)
-                                restore(from: bv.baseAddress!, into: v, width: width / 2, half)
-                                for i in rig.movingTriangles {
-                                    let t = rig.triangles[i]
-                                    // Unmoved triangles already hold the still picture.
-                                    if target[t.0] == rig.rest[t.0] && target[t.1] == rig.rest[t.1]
-                                        && target[t.2] == rig.rest[t.2]
-                                    {
-                                        continue
-                                    }
-                                    TriangleWarp.warp(
-                                        from: by.baseAddress!, into: y, width: width, height: height,
-                                        target: (target[t.0], target[t.1], target[t.2]),
-                                        origin: (rig.rest[t.0], rig.rest[t.1], rig.rest[t.2]))
-                                    let ct = (chroma.0[t.0], chroma.0[t.1], chroma.0[t.2])
-                                    let co = (chroma.1[t.0], chroma.1[t.1], chroma.1[t.2])
-                                    TriangleWarp.warp(
-                                        from: bu.baseAddress!, into: u, width: width / 2, height: height / 2,
-                                        target: ct, origin: co)
-                                    TriangleWarp.warp(
-                                        from: bv.baseAddress!, into: v, width: width / 2, height: height / 2,
-                                        target: ct, origin: co)
+                                let planes = Planes(
+                                    source: (by.baseAddress!, bu.baseAddress!, bv.baseAddress!),
+                                    frame: (fy.baseAddress!, fu.baseAddress!, fv.baseAddress!))
+                                // Bands of rows, an even number each (so that chroma rows split
+                                // exactly), rendered at once on as many threads.
+                                let bands = max(1, min(threads, (r.y1 - r.y0) / 64))
+                                let rowsPerBand = ((r.y1 - r.y0) / bands + 1) & ~1
+                                let chromaTarget = chroma.0
+                                let band: @Sendable (Int) -> Void = { k in
+                                    let y0 = min(r.y1, r.y0 + k * rowsPerBand)
+                                    let y1 = k == bands - 1 ? r.y1 : min(r.y1, y0 + rowsPerBand)
+                                    // The first and last bands reach past the region, as one
+                                    // whole warp would.
+                                    let rows = (k == 0 ? 0 : y0)..<(k == bands - 1 ? Int.max : y1)
+                                    self.renderBand(
+                                        planes, region: (r.x0, y0, r.x1, y1), rows: rows, moving: moving,
+                                        target: target, chromaTarget: chromaTarget, width: width, height: height)
+                                }
+                                if bands == 1 {
+                                    band(0)
+                                } else {
+                                    DispatchQueue.concurrentPerform(iterations: bands, execute: band)
                                 }
                                 interior.paint(
-                                    into: MouthInterior.Planes(y: y, u: u, v: v, width: width, height: height),
+                                    into: MouthInterior.Planes(
+                                        y: fy.baseAddress!, u: fu.baseAddress!, v: fv.baseAddress!, width: width,
+                                        height: height),
                                     upper: opening.upper, lower: opening.lower, rest: still.opening, jaws: jaws)
                             }
                         }
                     }
                 }
             }
+        }
+    }
+
+    /// The base and frame planes of one render, lent to the band threads for its duration.
+    private struct Planes: @unchecked Sendable {
+        let source: (UnsafePointer<UInt8>, UnsafePointer<UInt8>, UnsafePointer<UInt8>)
+        let frame: (UnsafeMutablePointer<UInt8>, UnsafeMutablePointer<UInt8>, UnsafeMutablePointer<UInt8>)
+    }
+
+    /// Restores luma rows `region.y0..<region.y1` of the animated region to the still picture, then
+    /// warps the moving triangles into output rows `rows` (chroma: the same rows halved).
+    private func renderBand(
+        _ planes: Planes, region: (x0: Int, y0: Int, x1: Int, y1: Int), rows: Range<Int>, moving: [Int],
+        target: [Point], chromaTarget: [Point], width: Int, height: Int
+    ) {
+        restore(from: planes.source.0, into: planes.frame.0, width: width, region)
+        let half = (region.x0 / 2, region.y0 / 2, region.x1 / 2, region.y1 / 2)
+        restore(from: planes.source.1, into: planes.frame.1, width: width / 2, half)
+        restore(from: planes.source.2, into: planes.frame.2, width: width / 2, half)
+        let chromaRows = (rows.lowerBound / 2)..<(rows.upperBound == Int.max ? Int.max : rows.upperBound / 2)
+        for i in moving {
+            let t = rig.triangles[i]
+            TriangleWarp.warp(
+                from: planes.source.0, into: planes.frame.0, width: width, height: height,
+                target: (target[t.0], target[t.1], target[t.2]),
+                origin: (rig.rest[t.0], rig.rest[t.1], rig.rest[t.2]), rows: rows)
+            let ct = (chromaTarget[t.0], chromaTarget[t.1], chromaTarget[t.2])
+            let co = (chromaRest[t.0], chromaRest[t.1], chromaRest[t.2])
+            TriangleWarp.warp(
+                from: planes.source.1, into: planes.frame.1, width: width / 2, height: height / 2, target: ct,
+                origin: co, rows: chromaRows)
+            TriangleWarp.warp(
+                from: planes.source.2, into: planes.frame.2, width: width / 2, height: height / 2, target: ct,
+                origin: co, rows: chromaRows)
         }
     }
 

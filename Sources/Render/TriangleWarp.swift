@@ -5,22 +5,25 @@ import MouthpieceCore
 /// the source triangle (inverse mapping, so there are no holes). Planes are tightly packed.
 enum TriangleWarp {
     /// Warps from `source` into `frame` (same size, `width` x `height` samples). Both buffers are
-    /// borrowed for the call only.
+    /// borrowed for the call only. Only output rows in `rows` are written (all by default), so that
+    /// threads may warp disjoint bands of one frame at once, each sample exactly as a whole warp
+    /// would make it.
     @inline(__always)
     static func warp(
         from source: UnsafePointer<UInt8>, into frame: UnsafeMutablePointer<UInt8>, width: Int, height: Int,
-        target: (Point, Point, Point), origin: (Point, Point, Point)
+        target: (Point, Point, Point), origin: (Point, Point, Point), rows: Range<Int> = 0..<Int.max
     ) {
         warp(
             from: source, sourceWidth: width, sourceHeight: height, into: frame, width: width, height: height,
-            target: target, origin: origin)
+            target: target, origin: origin, rows: rows)
     }
 
     /// Warps from `source` (`sourceWidth` x `sourceHeight`) into `frame` (`width` x `height`).
     @inline(__always)
     static func warp(
         from source: UnsafePointer<UInt8>, sourceWidth: Int, sourceHeight: Int, into frame: UnsafeMutablePointer<UInt8>,
-        width: Int, height: Int, target: (Point, Point, Point), origin: (Point, Point, Point)
+        width: Int, height: Int, target: (Point, Point, Point), origin: (Point, Point, Point),
+        rows: Range<Int> = 0..<Int.max
     ) {
         let (t0, t1, t2) = target
         let e1 = t1 - t0
@@ -40,8 +43,8 @@ enum TriangleWarp {
 
         let minX = max(0, Int((min(t0.x, t1.x, t2.x) - 0.5).rounded(.down)))
         let maxX = min(width - 1, Int((max(t0.x, t1.x, t2.x) - 0.5).rounded(.up)))
-        let minY = max(0, Int((min(t0.y, t1.y, t2.y) - 0.5).rounded(.down)))
-        let maxY = min(height - 1, Int((max(t0.y, t1.y, t2.y) - 0.5).rounded(.up)))
+        let minY = max(0, rows.lowerBound, Int((min(t0.y, t1.y, t2.y) - 0.5).rounded(.down)))
+        let maxY = min(height - 1, rows.upperBound - 1, Int((max(t0.y, t1.y, t2.y) - 0.5).rounded(.up)))
         guard minX <= maxX, minY <= maxY else { return }
         // Edge functions, oriented so that inside is >= 0 whatever the winding; a tiny tolerance
         // makes shared edges covered by both neighbours rather than by neither. Each row is

@@ -183,7 +183,9 @@ public struct RenderWorkers: Service {
         var options = try spec.renderOptions()
         if spec.watermark == true { options.watermark = self.options.watermark }
         // Renders side by side share the cores: each encoder gets its share, at least one.
-        options.encoderThreads = max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, self.options.count))
+        let share = max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, self.options.count))
+        options.encoderThreads = share
+        options.renderThreads = min(2, share)
         let sound: RenderJob.Sound = spec.script.map { .script($0.script) } ?? .audio(path: blobs.path(job.audioBlob))
         let stamp = signer.map {
             ProvenanceStamp(
