@@ -13,6 +13,9 @@
 #include <limits>
 #include <cstring>
 #include <mutex>
+#include <sstream>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <string>
 #include <thread>
 #include <stdexcept>
@@ -100,11 +103,24 @@ class FastReader {
     }
 };
 
-dlib::shape_predictor read_predictor_fast(const char *path) {
+// What dlib's shape_predictor constructor takes: the mean shape, the forests and the feature
+// pixels in shape coordinates. Kept apart so that the cache can be written from them.
+struct PredictorParts {
+    dlib::matrix<float, 0, 1> initial_shape;
+    std::vector<std::vector<dlib::impl::regression_tree>> forests;
+    std::vector<std::vector<dlib::vector<float, 2>>> pixels;
+
+    dlib::shape_predictor make() const { return dlib::shape_predictor(initial_shape, forests, pixels); }
+};
+
+PredictorParts read_predictor_fast(const char *path) {
     FastReader in(path);
+    PredictorParts parts;
     if (in.signed_int() != 1) throw std::runtime_error("unexpected shape_predictor version");
-    dlib::matrix<float, 0, 1> initial_shape = in.column();
-    std::vector<std::vector<dlib::impl::regression_tree>> forests(in.count());
+    parts.initial_shape = in.column();
+    const auto &initial_shape = parts.initial_shape;
+    auto &forests = parts.forests;
+    forests.resize(in.count());
     for (auto &forest : forests) {
         forest.resize(in.count());
         for (auto &tree : forest) {
@@ -127,7 +143,8 @@ dlib::shape_predictor read_predictor_fast(const char *path) {
     if (cascades != anchors.size() || cascades != forests.size()) throw std::runtime_error("inconsistent cascades");
     // The public constructor takes feature pixels in shape coordinates and derives each one's
     // anchor (nearest landmark) and offset again; the file stores anchor and offset.
-    std::vector<std::vector<dlib::vector<float, 2>>> pixels(cascades);
+    auto &pixels = parts.pixels;
+    pixels.resize(cascades);
     for (size_t i = 0; i < cascades; ++i) {
         size_t n = in.count();
         if (n != anchors[i].size()) throw std::runtime_error("inconsistent deltas");
@@ -139,7 +156,162 @@ dlib::shape_predictor read_predictor_fast(const char *path) {
             pixels[i][j] = dlib::vector<float, 2>(initial_shape(2 * a) + dx, initial_shape(2 * a + 1) + dy);
         }
     }
-    return dlib::shape_predictor(initial_shape, forests, pixels);
+    return parts;
+}
+
+// The cache: both models in a form that loads at the speed of reading the file. The detector as
+// dlib serialises it (uncompressed: dlib's built-in copy is compressed and takes most of a second
+// to unpack), the predictor's parts as raw native integers and floats. It names the predictor
+// file it was made from (path, size, modification time) and ends with a mark, so that a stale,
+// foreign or truncated cache is never used; it is written to a temporary name and renamed.
+const char cache_magic[8] = {'M', 'P', 'F', 'A', 'C', 'E', 'C', '1'};
+const char cache_end[8] = {'M', 'P', 'F', 'A', 'C', 'E', 'N', 'D'};
+
+std::string source_key(const char *predictor_path) {
+    struct stat info;
+    if (stat(predictor_path, &info) != 0) throw std::runtime_error("cannot stat the predictor");
+    return std::string(predictor_path) + "|" + std::to_string((long long)info.st_size) + "|" +
+           std::to_string((long long)info.st_mtim.tv_sec) + "." + std::to_string((long long)info.st_mtim.tv_nsec);
+}
+
+class CacheFile {
+  public:
+    CacheFile(const char *path, const char *mode) : file_(std::fopen(path, mode)) {
+        if (!file_) throw std::runtime_error("cannot open the cache");
+        // A large buffer: the file is read in a few hundred calls, not tens of thousands.
+        std::setvbuf(file_, nullptr, _IOFBF, 1 << 20);
+    }
+    ~CacheFile() {
+        if (file_) std::fclose(file_);
+    }
+    bool close() {
+        bool ok = std::fclose(file_) == 0;
+        file_ = nullptr;
+        return ok;
+    }
+
+    void put(const void *data, size_t size) {
+        if (size && std::fwrite(data, 1, size, file_) != size) throw std::runtime_error("cannot write the cache");
+    }
+    void put32(uint32_t value) { put(&value, 4); }
+    void put_floats(const float *values, size_t n) { put(values, n * sizeof(float)); }
+
+    void get(void *data, size_t size) {
+        if (size && std::fread(data, 1, size, file_) != size) throw std::runtime_error("the cache is truncated");
+    }
+    uint32_t get32(uint32_t limit) {
+        uint32_t value;
+        get(&value, 4);
+        if (value > limit) throw std::runtime_error("implausible size in the cache");
+        return value;
+    }
+    void get_floats(float *values, size_t n) { get(values, n * sizeof(float)); }
+
+  private:
+    std::FILE *file_;
+};
+
+void write_cache(const char *cache_path, const std::string &key, const dlib::frontal_face_detector &detector,
+                 const PredictorParts &parts) {
+    std::ostringstream serialized;
+    dlib::serialize(detector, serialized);
+    const std::string detector_bytes = serialized.str();
+    const std::string temporary = std::string(cache_path) + ".tmp." + std::to_string((long long)getpid());
+    try {
+        CacheFile out(temporary.c_str(), "wb");
+        out.put(cache_magic, 8);
+        out.put32((uint32_t)key.size());
+        out.put(key.data(), key.size());
+        out.put32((uint32_t)detector_bytes.size());
+        out.put(detector_bytes.data(), detector_bytes.size());
+        out.put32((uint32_t)parts.initial_shape.size());
+        out.put_floats(&parts.initial_shape(0), (size_t)parts.initial_shape.size());
+        out.put32((uint32_t)parts.forests.size());
+        for (const auto &forest : parts.forests) {
+            out.put32((uint32_t)forest.size());
+            for (const auto &tree : forest) {
+                out.put32((uint32_t)tree.splits.size());
+                for (const auto &split : tree.splits) {
+                    out.put32((uint32_t)split.idx1);
+                    out.put32((uint32_t)split.idx2);
+                    out.put_floats(&split.thresh, 1);
+                }
+                out.put32((uint32_t)tree.leaf_values.size());
+                for (const auto &leaf : tree.leaf_values) {
+                    out.put32((uint32_t)leaf.size());
+                    if (leaf.size() > 0) out.put_floats(&leaf(0), (size_t)leaf.size());
+                }
+            }
+        }
+        for (const auto &cascade : parts.pixels) {
+            out.put32((uint32_t)cascade.size());
+            for (const auto &p : cascade) {
+                float xy[2] = {p.x(), p.y()};
+                out.put_floats(xy, 2);
+            }
+        }
+        out.put(cache_end, 8);
+        if (!out.close()) throw std::runtime_error("cannot write the cache");
+        if (std::rename(temporary.c_str(), cache_path) != 0) throw std::runtime_error("cannot rename the cache");
+    } catch (...) {
+        std::remove(temporary.c_str());
+        throw;
+    }
+}
+
+// Reads the cache; false (and nothing changed) when it is missing or made from another file.
+bool read_cache(const char *cache_path, const std::string &key, dlib::frontal_face_detector &detector,
+                PredictorParts &parts) {
+    std::FILE *probe = std::fopen(cache_path, "rb");
+    if (!probe) return false;
+    std::fclose(probe);
+    CacheFile in(cache_path, "rb");
+    char magic[8];
+    in.get(magic, 8);
+    if (std::memcmp(magic, cache_magic, 8) != 0) return false;
+    std::string stored(in.get32(1 << 16), '\0');
+    in.get(&stored[0], stored.size());
+    if (stored != key) return false;
+    std::string detector_bytes(in.get32(1 << 28), '\0');
+    in.get(&detector_bytes[0], detector_bytes.size());
+    PredictorParts read;
+    read.initial_shape.set_size(in.get32(1 << 16));
+    in.get_floats(&read.initial_shape(0), (size_t)read.initial_shape.size());
+    read.forests.resize(in.get32(1 << 10));
+    for (auto &forest : read.forests) {
+        forest.resize(in.get32(1 << 16));
+        for (auto &tree : forest) {
+            tree.splits.resize(in.get32(1 << 16));
+            for (auto &split : tree.splits) {
+                split.idx1 = in.get32(1 << 20);
+                split.idx2 = in.get32(1 << 20);
+                in.get_floats(&split.thresh, 1);
+            }
+            tree.leaf_values.resize(in.get32(1 << 16));
+            for (auto &leaf : tree.leaf_values) {
+                leaf.set_size(in.get32(1 << 16));
+                if (leaf.size() > 0) in.get_floats(&leaf(0), (size_t)leaf.size());
+            }
+        }
+    }
+    read.pixels.resize(read.forests.size());
+    for (auto &cascade : read.pixels) {
+        cascade.resize(in.get32(1 << 20));
+        for (auto &p : cascade) {
+            float xy[2];
+            in.get_floats(xy, 2);
+            p = dlib::vector<float, 2>(xy[0], xy[1]);
+        }
+    }
+    char end[8];
+    in.get(end, 8);
+    if (std::memcmp(end, cache_end, 8) != 0) throw std::runtime_error("the cache does not end where it should");
+    std::istringstream serialized(detector_bytes);
+    dlib::frontal_face_detector loaded;
+    dlib::deserialize(loaded, serialized);
+    detector = loaded;
+    parts = std::move(read);
+    return true;
 }
 }  // namespace
 
@@ -147,7 +319,7 @@ struct mp_face_models {
     dlib::frontal_face_detector detector;
     dlib::shape_predictor predictor;
     std::mutex lock;
-    bool read_fast = false;
+    int source = 0;  // 0: dlib's reader, 1: the fast reader, 2: the cache
 };
 
 static void copy_image(const uint8_t *rgb, int width, int height, int stride,
@@ -161,10 +333,24 @@ static void copy_image(const uint8_t *rgb, int width, int height, int stride,
     }
 }
 
-extern "C" mp_face_models *mp_face_models_load(const char *predictor_path, int fast, char *error,
-                                               int error_length) {
+extern "C" mp_face_models *mp_face_models_load(const char *predictor_path, int fast, const char *cache_path,
+                                               char *error, int error_length) {
     auto *models = new mp_face_models();
     try {
+        std::string key;
+        if (cache_path && fast) {
+            key = source_key(predictor_path);
+            try {
+                PredictorParts parts;
+                if (read_cache(cache_path, key, models->detector, parts)) {
+                    models->predictor = parts.make();
+                    models->source = 2;
+                    return models;
+                }
+            } catch (const std::exception &) {
+                // A damaged cache is rebuilt below.
+            }
+        }
         // The detector is unpacked from dlib's built-in data while the predictor file is read:
         // the two take about the same time, so loading in parallel halves the start-up cost.
         std::string detector_error;
@@ -175,12 +361,15 @@ extern "C" mp_face_models *mp_face_models_load(const char *predictor_path, int f
                 detector_error = e.what();
             }
         });
+        PredictorParts parts;
         try {
             if (fast) {
                 try {
-                    models->predictor = read_predictor_fast(predictor_path);
-                    models->read_fast = true;
+                    parts = read_predictor_fast(predictor_path);
+                    models->predictor = parts.make();
+                    models->source = 1;
                 } catch (const std::exception &) {
+                    parts = PredictorParts();
                     dlib::deserialize(predictor_path) >> models->predictor;
                 }
             } else {
@@ -192,6 +381,13 @@ extern "C" mp_face_models *mp_face_models_load(const char *predictor_path, int f
         }
         detector_thread.join();
         if (!detector_error.empty()) throw std::runtime_error(detector_error);
+        if (!key.empty() && models->source == 1) {
+            try {
+                write_cache(cache_path, key, models->detector, parts);
+            } catch (const std::exception &) {
+                // No cache this time (a read-only or full disk): the models are loaded all the same.
+            }
+        }
         return models;
     } catch (const std::exception &e) {
         delete models;
@@ -205,7 +401,7 @@ extern "C" mp_face_models *mp_face_models_load(const char *predictor_path, int f
 
 extern "C" void mp_face_models_free(mp_face_models *models) { delete models; }
 
-extern "C" int mp_face_models_read_fast(const mp_face_models *models) { return models->read_fast ? 1 : 0; }
+extern "C" int mp_face_models_source(const mp_face_models *models) { return models->source; }
 
 extern "C" int mp_detect_faces(mp_face_models *models, const uint8_t *rgb, int width, int height, int stride,
                                int upsample, double adjust_threshold, mp_face_box *boxes, int capacity) {

@@ -19,8 +19,15 @@ public final class VideoWriter {
         public var preset: String
         /// Constant rate factor: lower is better quality and larger files.
         public var crf: Int
-        /// Encoder threads; 0 lets libx264 choose.
+        /// Encoder threads; 0: one a core (at most 8).
         public var threads: Int
+        /// Threads split each frame into slices (true) rather than encode several frames at once:
+        /// no frame of delay per thread and about 50-70 MB less at 1080p (no frames held per
+        /// thread), for about 2 % more bytes at the same quality and up to 10 % more wall time on
+        /// 2 cores (measured at 1080p48, veryfast, crf 20: PSNR 47.27 against 47.26 dB, 276 MB
+        /// peak against 324 MB with 2 frame threads and 349 MB with x264's own count). The default
+        /// is slices except for the two fastest presets, whose frames take little memory anyway.
+        public var slicedThreads: Bool
         /// Container metadata tags (title, comment, ...).
         public var metadata: [String: String]
         /// Cut the audio where the video ends, and pad it with silence up to there (false: the
@@ -38,11 +45,14 @@ public final class VideoWriter {
             self.crf = crf
             self.threads = threads
             self.metadata = metadata
+            slicedThreads = !["ultrafast", "superfast"].contains(preset)
         }
     }
 
     public let settings: Settings
     public private(set) var framesWritten = 0
+    /// When the encoder gave its first video packet (nil before).
+    public private(set) var firstVideoPacket: ContinuousClock.Instant?
 
     private var output: UnsafeMutablePointer<AVFormatContext>?
     private var video: UnsafeMutablePointer<AVCodecContext>?
@@ -117,7 +127,9 @@ public final class VideoWriter {
         video.pointee.time_base = AVRational(num: Int32(rate.den), den: Int32(rate.num))
         video.pointee.framerate = AVRational(num: Int32(rate.num), den: Int32(rate.den))
         video.pointee.gop_size = Int32(settings.fps * 2)
-        video.pointee.thread_count = Int32(settings.threads)
+        video.pointee.thread_count = Int32(
+            settings.threads > 0 ? settings.threads : min(8, ProcessInfo.processInfo.activeProcessorCount))
+        if settings.slicedThreads { video.pointee.thread_type = FF_THREAD_SLICE }
         video.pointee.color_range = AVCOL_RANGE_MPEG
         video.pointee.colorspace = AVCOL_SPC_BT709
         video.pointee.color_primaries = AVCOL_PRI_BT709
@@ -326,7 +338,10 @@ public final class VideoWriter {
             guard status >= 0 else {
                 throw MouthpieceError(.encodingFailed, "Encoding failed: \(ffmpegMessage(status)).")
             }
-            if codec == video { packet.pointee.duration = 1 }
+            if codec == video {
+                packet.pointee.duration = 1
+                if firstVideoPacket == nil { firstVideoPacket = .now }
+            }
             av_packet_rescale_ts(packet, codec.pointee.time_base, stream.pointee.time_base)
             packet.pointee.stream_index = stream.pointee.index
             status = av_interleaved_write_frame(output, packet)

@@ -23,7 +23,7 @@ struct BenchCommand: ParsableCommand {
     var audio: String?
 
     @Option(help: "Alternating runs of each.")
-    var runs = 3
+    var runs = 5
 
     @Option var resolution = "1080p"
     @Option var fps = 48
@@ -36,6 +36,9 @@ struct BenchCommand: ParsableCommand {
 
     @Flag(help: "Also render 30 s and 180 s clips and compare their peak memory.")
     var memory = false
+
+    @Option(help: "The preset of the --memory renders (the product's default).")
+    var memoryPreset = "veryfast"
 
     @Option(
         help: ArgumentHelp(
@@ -63,33 +66,69 @@ struct BenchCommand: ParsableCommand {
             try AtomicFile.write(try ImageEncoder.png(frame), to: still)
             let me = try executablePath()
 
-            let (ours, theirs, ourPeak, theirPeak, stages) = try alternate(
-                reference: referenceArguments(still, speech, scratch + "/ref.mp4"),
-                ours: renderArguments(speech, scratch + "/out.mp4"), scratch: scratch, names: ("ffmpeg", "mouthpiece"))
+            // One untimed render first: it makes the face models' cache (as any first use does)
+            // and gives our own frames, decoded once to raw YUV for the encode-only floor.
+            let warmUp = try ChildProcess.run(me, renderArguments(speech, scratch + "/warm.mp4"))
+            guard warmUp.status == 0 else { throw MouthpieceError(.internalError, "The first render failed.") }
+            let raw = scratch + "/frames.yuv"
+            try runTool(
+                ffmpeg, ["-v", "error", "-y", "-i", scratch + "/warm.mp4", "-f", "rawvideo", "-pix_fmt", "yuv420p", raw])
+            let encodeOnly = [
+                "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", "\(frame.width)x\(frame.height)",
+                "-framerate", String(fps), "-i", raw, "-i", speech, "-map", "0:v", "-map", "1:a", "-c:v", "libx264",
+                "-preset", preset, "-crf", String(crf), "-c:a", "aac", "-shortest", "-movflags", "+faststart",
+                scratch + "/encoded.mp4",
+            ]
+            let (runsByName, stages) = try alternate(
+                [
+                    ("ffmpeg, framed still", ffmpeg, referenceArguments(still, speech, scratch + "/ref.mp4")),
+                    ("ffmpeg, our frames", ffmpeg, encodeOnly),
+                    ("mouthpiece render", me, renderArguments(speech, scratch + "/out.mp4")),
+                ], scratch: scratch)
+            try? FileManager.default.removeItem(atPath: raw)
             let info = try MediaProbe.probe(path: scratch + "/out.mp4")
-            let ratio = median(ours) / median(theirs)
+            let floor = runsByName[0].1, encoded = runsByName[1].1, ours = runsByName[2].1
             var figures: [String: Any] = [
                 "size": "\(frame.width)x\(frame.height)", "fps": fps, "preset": preset, "crf": crf,
                 "clip_seconds": info.duration, "runs": runs,
-                "ffmpeg_median_s": median(theirs), "mouthpiece_median_s": median(ours), "ratio": ratio,
-                "ffmpeg_peak_mib": theirPeak, "mouthpiece_peak_mib": ourPeak,
+                "ffmpeg_median_s": median(floor.map(\.seconds)), "ffmpeg_cpu_median_s": median(floor.map(\.cpuSeconds)),
+                "encode_only_median_s": median(encoded.map(\.seconds)),
+                "encode_only_cpu_median_s": median(encoded.map(\.cpuSeconds)),
+                "mouthpiece_median_s": median(ours.map(\.seconds)),
+                "mouthpiece_cpu_median_s": median(ours.map(\.cpuSeconds)),
+                "ratio": median(ours.map(\.seconds)) / median(floor.map(\.seconds)),
+                "cpu_ratio": median(ours.map(\.cpuSeconds)) / median(floor.map(\.cpuSeconds)),
+                "encode_only_ratio": median(ours.map(\.seconds)) / median(encoded.map(\.seconds)),
+                "encode_only_cpu_ratio": median(ours.map(\.cpuSeconds)) / median(encoded.map(\.cpuSeconds)),
+                "ffmpeg_peak_mib": floor.map(\.peakMiB).max()!, "encode_only_peak_mib": encoded.map(\.peakMiB).max()!,
+                "mouthpiece_peak_mib": ours.map(\.peakMiB).max()!,
                 "stages_median_s": stages.mapValues { median($0) },
             ]
             if !json {
                 print(
                     "\n\(frame.width)x\(frame.height) \(fps) fps, \(info.duration.formatted(2)) s clip, "
-                        + "libx264 \(preset) crf \(crf), \(runs) alternating runs")
+                        + "libx264 \(preset) crf \(crf), \(runs) alternating runs, medians")
+                print("                          wall      CPU       peak")
+                for (name, results) in runsByName {
+                    print(
+                        "  \(name.padding(toLength: 22, withPad: " ", startingAt: 0))  "
+                            + "\(median(results.map(\.seconds)).formatted(2)) s    "
+                            + "\(median(results.map(\.cpuSeconds)).formatted(2)) s    "
+                            + "\(results.map(\.peakMiB).max()!.formatted(0)) MiB")
+                }
                 print(
-                    "  ffmpeg still encode  median \(median(theirs).formatted(2)) s, peak \(theirPeak.formatted(0)) MiB"
-                )
-                print("  mouthpiece render    median \(median(ours).formatted(2)) s, peak \(ourPeak.formatted(0)) MiB")
-                print("  ratio                \(ratio.formatted(3))")
+                    "  against the framed still:     wall \((figures["ratio"] as! Double).formatted(3)), "
+                        + "CPU \((figures["cpu_ratio"] as! Double).formatted(3))")
+                print(
+                    "  against our frames' encode:   wall \((figures["encode_only_ratio"] as! Double).formatted(3)), "
+                        + "CPU \((figures["encode_only_cpu_ratio"] as! Double).formatted(3))")
                 let order = [
-                    "decode_image", "face_analysis", "decode_audio", "voice_analysis", "render", "encode", "total",
+                    "decode_image", "face_analysis", "voice_analysis", "prepare", "first_frame",
+                    "first_frame_since_process_start", "render", "encode", "total",
                 ]
                 for stage in order where stages[stage] != nil {
                     print(
-                        "    \(stage.padding(toLength: 15, withPad: " ", startingAt: 0)) \(median(stages[stage]!).formatted(3)) s"
+                        "    \(stage.padding(toLength: 32, withPad: " ", startingAt: 0)) \(median(stages[stage]!).formatted(3)) s"
                     )
                 }
             }
@@ -99,18 +138,20 @@ struct BenchCommand: ParsableCommand {
                     let long = scratch + "/long\(seconds).wav"
                     try runTool(
                         ffmpeg, ["-v", "error", "-y", "-stream_loop", "-1", "-i", speech, "-t", String(seconds), long])
-                    let render = try ChildProcess.run(me, renderArguments(long, scratch + "/long.mp4"))
+                    let render = try ChildProcess.run(
+                        me, renderArguments(long, scratch + "/long.mp4", preset: memoryPreset))
                     guard render.status == 0 else {
                         throw MouthpieceError(.internalError, "mouthpiece render of \(seconds) s failed.")
                     }
                     peaks["\(seconds)s"] = render.peakMiB
                     if !json {
                         print(
-                            "  \(seconds) s clip: \(render.seconds.formatted(1)) s wall, "
+                            "  \(seconds) s clip (\(memoryPreset)): \(render.seconds.formatted(1)) s wall, "
                                 + "peak \(render.peakMiB.formatted(1)) MiB")
                     }
                 }
                 let growth = peaks["180s"]! / peaks["30s"]! - 1
+                figures["memory_preset"] = memoryPreset
                 figures["peak_mib_by_length"] = peaks
                 figures["peak_growth_30_to_180"] = growth
                 if !json { print("  peak memory growth 30 s -> 180 s: \((growth * 100).formatted(1)) %") }
@@ -136,23 +177,35 @@ struct BenchCommand: ParsableCommand {
                     "scale=-2:1080:flags=lanczos,pad=1920:1080:(ow-iw)/2:0,fps=30,format=yuv420p", "-c:v", "libx264",
                     "-preset", "veryfast", "-crf", "18", clip,
                 ])
-            let (ours, theirs, ourPeak, theirPeak, stages) = try alternate(
-                reference: [
-                    "-v", "error", "-y", "-i", clip, "-i", speech, "-map", "0:v", "-map", "1:a", "-c:v", "libx264",
-                    "-preset", preset, "-crf", String(crf), "-c:a", "aac", "-shortest", "-movflags", "+faststart",
-                    scratch + "/ref.mp4",
-                ],
-                ours: [
-                    "lipsync", "--video", clip, "--audio", speech, "-o", scratch + "/out.mp4", "--sync-mode", "cut",
-                    "--preset", preset, "--crf", String(crf), "--json", "--quiet",
-                ], scratch: scratch, names: ("ffmpeg re-encode", "mouthpiece lipsync"))
+            let me = try executablePath()
+            let (runsByName, stages) = try alternate(
+                [
+                    (
+                        "ffmpeg re-encode", ffmpeg,
+                        [
+                            "-v", "error", "-y", "-i", clip, "-i", speech, "-map", "0:v", "-map", "1:a", "-c:v",
+                            "libx264", "-preset", preset, "-crf", String(crf), "-c:a", "aac", "-shortest",
+                            "-movflags", "+faststart", scratch + "/ref.mp4",
+                        ]
+                    ),
+                    (
+                        "mouthpiece lipsync", me,
+                        [
+                            "lipsync", "--video", clip, "--audio", speech, "-o", scratch + "/out.mp4", "--sync-mode",
+                            "cut", "--preset", preset, "--crf", String(crf), "--json", "--quiet",
+                        ]
+                    ),
+                ], scratch: scratch)
+            let theirs = runsByName[0].1.map(\.seconds), ours = runsByName[1].1.map(\.seconds)
+            let theirPeak = runsByName[0].1.map(\.peakMiB).max()!, ourPeak = runsByName[1].1.map(\.peakMiB).max()!
             let info = try MediaProbe.probe(path: scratch + "/out.mp4")
             let ratio = median(ours) / median(theirs)
+            let cpuRatio = median(runsByName[1].1.map(\.cpuSeconds)) / median(runsByName[0].1.map(\.cpuSeconds))
             if json {
                 Terminal.printJSON([
                     "size": "1920x1080", "fps": 30, "preset": preset, "crf": crf, "clip_seconds": info.duration,
                     "runs": runs, "ffmpeg_median_s": median(theirs), "mouthpiece_median_s": median(ours),
-                    "ratio": ratio, "ffmpeg_peak_mib": theirPeak, "mouthpiece_peak_mib": ourPeak,
+                    "ratio": ratio, "cpu_ratio": cpuRatio, "ffmpeg_peak_mib": theirPeak, "mouthpiece_peak_mib": ourPeak,
                     "stages_median_s": stages.mapValues { median($0) },
                 ])
                 return
@@ -162,7 +215,7 @@ struct BenchCommand: ParsableCommand {
                     + "\(runs) alternating runs")
             print("  ffmpeg re-encode     median \(median(theirs).formatted(2)) s, peak \(theirPeak.formatted(0)) MiB")
             print("  mouthpiece lipsync   median \(median(ours).formatted(2)) s, peak \(ourPeak.formatted(0)) MiB")
-            print("  ratio                \(ratio.formatted(3))")
+            print("  ratio                wall \(ratio.formatted(3)), CPU \(cpuRatio.formatted(3))")
             for stage in ["face_tracking", "voice_analysis", "mouth_selection", "render", "encode", "total"]
             where stages[stage] != nil {
                 print(
@@ -172,37 +225,34 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
-    /// Runs ffmpeg with `reference` and this binary with `ours`, alternately, `runs` times: wall
-    /// times, peak memory, and our per-stage times (from `--json`).
-    func alternate(reference: [String], ours: [String], scratch: String, names: (String, String)) throws -> (
-        ours: [Double], theirs: [Double], ourPeak: Double, theirPeak: Double, stages: [String: [Double]]
+    /// Runs each command in turn, `runs` rounds: each run's wall and CPU time and peak memory, and
+    /// our per-stage times (from `--json`, for the commands that are this binary).
+    func alternate(_ commands: [(name: String, path: String, arguments: [String])], scratch: String) throws -> (
+        [(String, [ChildProcess.Result])], stages: [String: [Double]]
     ) {
         let me = try executablePath()
-        var (mine, theirs, myPeak, theirPeak) = ([Double](), [Double](), 0.0, 0.0)
+        var results = [[ChildProcess.Result]](repeating: [], count: commands.count)
         var stages: [String: [Double]] = [:]
         for run in 0..<runs {
-            let referenceRun = try ChildProcess.run(ffmpeg, reference)
-            guard referenceRun.status == 0 else {
-                throw MouthpieceError(.internalError, "The reference ffmpeg run failed.")
+            var line: [String] = []
+            for (i, command) in commands.enumerated() {
+                let ours = command.path == me
+                let result = try ChildProcess.run(
+                    command.path, command.arguments, stdoutPath: ours ? scratch + "/summary.json" : nil)
+                guard result.status == 0 else {
+                    throw MouthpieceError(.internalError, "\(command.name) failed (exit \(result.status)).")
+                }
+                results[i].append(result)
+                if ours {
+                    for (stage, seconds) in try timings(scratch + "/summary.json") {
+                        stages[stage, default: []].append(seconds)
+                    }
+                }
+                line.append("\(command.name) \(result.seconds.formatted(2)) s")
             }
-            let ourRun = try ChildProcess.run(me, ours, stdoutPath: scratch + "/summary.json")
-            guard ourRun.status == 0 else {
-                throw MouthpieceError(.internalError, "\(names.1) failed (exit \(ourRun.status)).")
-            }
-            theirs.append(referenceRun.seconds)
-            mine.append(ourRun.seconds)
-            theirPeak = max(theirPeak, referenceRun.peakMiB)
-            myPeak = max(myPeak, ourRun.peakMiB)
-            for (stage, seconds) in try timings(scratch + "/summary.json") {
-                stages[stage, default: []].append(seconds)
-            }
-            if !json {
-                print(
-                    "run \(run + 1)/\(runs): \(names.0) \(referenceRun.seconds.formatted(2)) s, "
-                        + "\(names.1) \(ourRun.seconds.formatted(2)) s")
-            }
+            if !json { print("run \(run + 1)/\(runs): " + line.joined(separator: ", ")) }
         }
-        return (mine, theirs, myPeak, theirPeak, stages)
+        return (zip(commands.map(\.name), results).map { ($0, $1) }, stages)
     }
 
     func referenceArguments(_ still: String, _ speech: String, _ output: String) -> [String] {
@@ -216,10 +266,11 @@ struct BenchCommand: ParsableCommand {
         ]
     }
 
-    func renderArguments(_ speech: String, _ output: String) -> [String] {
+    func renderArguments(_ speech: String, _ output: String, preset: String? = nil) -> [String] {
         [
             "render", "--image", image, "--audio", speech, "-o", output, "--resolution", resolution, "--fps",
-            String(fps), "--aspect", aspect, "--preset", preset, "--crf", String(crf), "--json", "--quiet",
+            String(fps), "--aspect", aspect, "--preset", preset ?? self.preset, "--crf", String(crf), "--json",
+            "--quiet",
         ]
     }
 

@@ -5,13 +5,15 @@ import MouthpieceCore
     import Glibc
 #endif
 
-/// Runs a program to completion and reports its wall time and peak memory (from `wait4`).
+/// Runs a program to completion and reports its wall and CPU time and peak memory (from `wait4`).
 struct ChildProcess {
     struct Result {
         let status: Int32
         let seconds: Double
         /// Peak resident set size in MiB.
         let peakMiB: Double
+        /// CPU time, user and system, of the process and the threads it ran.
+        let cpuSeconds: Double
     }
 
     /// Runs `path` with `arguments`; stdout goes to `stdoutPath` (or nowhere), stderr nowhere.
@@ -33,6 +35,9 @@ struct ChildProcess {
         while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
         let seconds = (ContinuousClock.now - started).inSeconds
         let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return Result(status: exit, seconds: seconds, peakMiB: Double(usage.ru_maxrss) / 1024)
+        let cpu =
+            Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)
+            + Double(usage.ru_stime.tv_usec) / 1e6
+        return Result(status: exit, seconds: seconds, peakMiB: Double(usage.ru_maxrss) / 1024, cpuSeconds: cpu)
     }
 }

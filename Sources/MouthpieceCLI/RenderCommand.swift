@@ -106,6 +106,7 @@ struct ClipOptions: ParsableArguments {
             default:
                 throw MouthpieceError(.invalidParameter, "Give either --image or --video.", field: "image")
             }
+            let startedAfter = ProcessClock.age()
             let summary = try run {
                 bar.show($0, analysing: "analysing the portrait and the voice...", label: "rendering")
             }
@@ -113,7 +114,7 @@ struct ClipOptions: ParsableArguments {
             let sidecar = try CommandLineProvenance.writeSidecar(summary.provenance, besides: summary.output)
             for warning in summary.warnings where !json { Terminal.warning(warning.rawValue, warning.message) }
             if json {
-                Terminal.printJSON(Self.summaryObject(summary))
+                Terminal.printJSON(Self.summaryObject(summary, startedAfter: startedAfter))
             } else {
                 let total = summary.timings.first { $0.stage == "total" }?.seconds ?? 0
                 print(
@@ -129,9 +130,14 @@ struct ClipOptions: ParsableArguments {
         }
     }
 
-    static func summaryObject(_ s: RenderSummary) -> [String: Any] {
+    /// The JSON summary. `startedAfter`: the process's age when the job started, which turns the
+    /// job's `first_frame` into `first_frame_since_process_start` (what a user waits for).
+    static func summaryObject(_ s: RenderSummary, startedAfter: Double? = nil) -> [String: Any] {
         var timings: [String: Double] = [:]
         for (stage, seconds) in s.timings { timings[stage] = (seconds * 1000).rounded() / 1000 }
+        if let startedAfter, let first = timings["first_frame"] {
+            timings["first_frame_since_process_start"] = ((startedAfter + first) * 1000).rounded() / 1000
+        }
         var captions: [String: Any] = [:]
         if !s.captions.isEmpty {
             let paths = Captions.paths(besides: s.output)

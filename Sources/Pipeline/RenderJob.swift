@@ -93,8 +93,10 @@ public struct RenderJob: Sendable {
         let scene = try analyse(prepared, stages)
         let burnPath = try captionsToBurn(scene.captions, spoken: prepared.spoken != nil)
         defer { if let burnPath { try? FileManager.default.removeItem(atPath: burnPath) } }
-        let shot = Shot(scene, options: options)
-        let writer = try openWriter(temporary, shot: shot, audioPath: prepared.audioPath, burnCaptions: burnPath)
+        let (shot, writer) = try stages.time("prepare") {
+            let shot = Shot(scene, options: options)
+            return (shot, try openWriter(temporary, shot: shot, audioPath: prepared.audioPath, burnCaptions: burnPath))
+        }
         try encode(scene.motion, shot: shot, into: writer, stages: stages, progress: progress, shouldStop: shouldStop)
         if prepared.spoken != nil && options.captionFiles { try writeCaptionFiles(scene.captions) }
         let record = try provenance?.apply(to: temporary)
@@ -229,6 +231,8 @@ public struct RenderJob: Sendable {
         encodeTime += clock.now - t2
         stages.record("render", renderTime.inSeconds)
         stages.record("encode", encodeTime.inSeconds)
+        // How long after the job started the first frame came out of the encoder.
+        if let first = writer.firstVideoPacket { stages.record("first_frame", stages.elapsed(at: first)) }
         if let sheet, let path = options.contactSheetPath {
             try AtomicFile.write(try ImageEncoder.png(sheet.image), to: path)
         }

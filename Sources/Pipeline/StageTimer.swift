@@ -18,6 +18,9 @@ final class StageTimer {
 
     func record(_ name: String, _ seconds: Double) { timings.append((name, seconds)) }
 
+    /// Seconds from the timer's start to `instant`.
+    func elapsed(at instant: ContinuousClock.Instant) -> Double { (instant - started).inSeconds }
+
     /// Records the time since the timer was made as `total`.
     func finish() { record("total", (clock.now - started).inSeconds) }
 }

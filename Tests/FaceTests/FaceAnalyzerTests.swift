@@ -91,21 +91,53 @@ final class FaceAnalyzerTests: XCTestCase {
 }
 
 final class FaceModelsTests: XCTestCase {
-    /// Mouthpiece's fast reader of dlib's predictor file must give exactly dlib's landmarks.
-    func testFastModelReaderMatchesDlibsOwn() throws {
-        let dlibs = try FaceModels.load(path: FaceModels.defaultModelPath, fastReader: false)
-        let ours = try FaceModels.shared()
-        XCTAssertTrue(ours.readFast, "the fast reader fell back to dlib's")
-        XCTAssertFalse(dlibs.readFast)
+    /// Mouthpiece's fast reader of dlib's predictor file, and the cache made from it, must give
+    /// exactly dlib's faces and landmarks.
+    func testFastModelReaderAndCacheMatchDlibsOwn() throws {
+        let cache = FileManager.default.temporaryDirectory.appendingPathComponent("mp-face-cache-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: cache) }
+        let dlibs = try FaceModels.load(path: FaceModels.defaultModelPath, fastReader: false, cacheDirectory: cache)
+        XCTAssertEqual(dlibs.source, .dlibReader)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: cache + "/face-models-v1.bin"), "dlib's reader wrote it")
+        let fast = try FaceModels.load(path: FaceModels.defaultModelPath, cacheDirectory: cache)
+        XCTAssertEqual(fast.source, .fastReader, "the fast reader fell back to dlib's")
+        let cached = try FaceModels.load(path: FaceModels.defaultModelPath, cacheDirectory: cache)
+        XCTAssertEqual(cached.source, .cache, "the cache was not written or not read")
         for name in ["Tom_Cruise_avp_2014_4.jpg", "2008_001009.jpg", "bald_guys.jpg"] {
             let image = try ImageDecoder.decode(path: try TestFiles.fixture(name))
             let expected = try FaceAnalyzer(models: dlibs).analyze(image)
-            let actual = try FaceAnalyzer(models: ours).analyze(image)
-            XCTAssertEqual(actual.faces.count, expected.faces.count, name)
-            for (a, e) in zip(actual.faces, expected.faces) {
-                XCTAssertEqual(a.landmarks, e.landmarks, name)
+            for models in [fast, cached] {
+                let actual = try FaceAnalyzer(models: models).analyze(image)
+                XCTAssertEqual(actual.faces.count, expected.faces.count, "\(name) \(models.source)")
+                for (a, e) in zip(actual.faces, expected.faces) {
+                    XCTAssertEqual(a.box, e.box, "\(name) \(models.source)")
+                    XCTAssertEqual(a.landmarks, e.landmarks, "\(name) \(models.source)")
+                }
             }
         }
+    }
+
+    /// A cache made from another file, or cut short, is not used: the models load from the file
+    /// and the cache is made again.
+    func testStaleOrDamagedCacheIsRebuilt() throws {
+        let cache = FileManager.default.temporaryDirectory.appendingPathComponent("mp-face-cache-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: cache) }
+        let file = cache + "/face-models-v1.bin"
+        _ = try FaceModels.load(path: FaceModels.defaultModelPath, cacheDirectory: cache)
+        let whole = try Data(contentsOf: URL(fileURLWithPath: file))
+        // Cut short.
+        try whole.prefix(whole.count / 2).write(to: URL(fileURLWithPath: file))
+        XCTAssertEqual(try FaceModels.load(path: FaceModels.defaultModelPath, cacheDirectory: cache).source, .fastReader)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: file)).count, whole.count, "not rebuilt")
+        // Made from another copy of the model (another path).
+        let copy = cache + "/copy.dat"
+        try FileManager.default.copyItem(atPath: FaceModels.defaultModelPath, toPath: copy)
+        XCTAssertEqual(try FaceModels.load(path: copy, cacheDirectory: cache).source, .fastReader)
+        XCTAssertEqual(try FaceModels.load(path: copy, cacheDirectory: cache).source, .cache)
+        // An unwritable place: no cache, and no error.
+        XCTAssertEqual(
+            try FaceModels.load(path: FaceModels.defaultModelPath, cacheDirectory: "/proc/no-such-cache").source,
+            .fastReader)
     }
 
     func testMissingModelFileIsModelUnavailable() {

@@ -15,13 +15,17 @@ typedef struct {
 } mp_face_box;
 
 /// Loads the detector and the predictor file. With `fast`, the file is parsed by Mouthpiece's own
-/// reader (falling back to dlib's on any surprise); otherwise by dlib's. Returns NULL and writes a
-/// message on failure.
-mp_face_models *mp_face_models_load(const char *predictor_path, int fast, char *error, int error_length);
+/// reader (falling back to dlib's on any surprise); otherwise by dlib's. With `fast` and a
+/// `cache_path` (may be NULL), both models come from that file when it was made from this
+/// predictor file (path, size and modification time), which takes a fraction of the time; when it
+/// is missing, stale or damaged they are loaded as above and the file is written for next time
+/// (a failure to write it is ignored). Returns NULL and writes a message on failure.
+mp_face_models *mp_face_models_load(const char *predictor_path, int fast, const char *cache_path, char *error,
+                                    int error_length);
 void mp_face_models_free(mp_face_models *models);
 
-/// 1 when the predictor was parsed by the fast reader, 0 when dlib's reader was used.
-int mp_face_models_read_fast(const mp_face_models *models);
+/// How the models were loaded: 0 dlib's reader, 1 Mouthpiece's fast reader, 2 the cache.
+int mp_face_models_source(const mp_face_models *models);
 
 /// Finds faces; writes at most `capacity` boxes (strongest first) and returns how many were found
 /// in total. `upsample` doubles the image that many times first (finds smaller faces, slower).
