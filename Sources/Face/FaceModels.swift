@@ -55,7 +55,8 @@ public final class FaceModels: @unchecked Sendable {
         }
         var message = [CChar](repeating: 0, count: 512)
         let cache = cacheDirectory.flatMap { directory -> String? in
-            guard (try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)) != nil
+            guard
+                (try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)) != nil
             else { return nil }
             return directory + "/face-models-v1.bin"
         }

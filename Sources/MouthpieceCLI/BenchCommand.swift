@@ -72,7 +72,8 @@ struct BenchCommand: ParsableCommand {
             guard warmUp.status == 0 else { throw MouthpieceError(.internalError, "The first render failed.") }
             let raw = scratch + "/frames.yuv"
             try runTool(
-                ffmpeg, ["-v", "error", "-y", "-i", scratch + "/warm.mp4", "-f", "rawvideo", "-pix_fmt", "yuv420p", raw])
+                ffmpeg,
+                ["-v", "error", "-y", "-i", scratch + "/warm.mp4", "-f", "rawvideo", "-pix_fmt", "yuv420p", raw])
             let encodeOnly = [
                 "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", "\(frame.width)x\(frame.height)",
                 "-framerate", String(fps), "-i", raw, "-i", speech, "-map", "0:v", "-map", "1:a", "-c:v", "libx264",

@@ -127,7 +127,8 @@ final class FaceModelsTests: XCTestCase {
         let whole = try Data(contentsOf: URL(fileURLWithPath: file))
         // Cut short.
         try whole.prefix(whole.count / 2).write(to: URL(fileURLWithPath: file))
-        XCTAssertEqual(try FaceModels.load(path: FaceModels.defaultModelPath, cacheDirectory: cache).source, .fastReader)
+        XCTAssertEqual(
+            try FaceModels.load(path: FaceModels.defaultModelPath, cacheDirectory: cache).source, .fastReader)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: file)).count, whole.count, "not rebuilt")
         // Made from another copy of the model (another path).
         let copy = cache + "/copy.dat"

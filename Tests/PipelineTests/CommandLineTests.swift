@@ -23,7 +23,14 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(json?["width"] as? Int, 480)
         let warnings = json?["warnings"] as? [[String: Any]]
         XCTAssertEqual(warnings?.first?["code"] as? String, "low_resolution")
-        XCTAssertNotNil((json?["timings"] as? [String: Double])?["render"])
+        let timings = json?["timings"] as? [String: Double] ?? [:]
+        XCTAssertNotNil(timings["render"])
+        // When the first frame left the encoder: after the analysis, before the end, and (from the
+        // process's start) no earlier than from the job's.
+        let first = try XCTUnwrap(timings["first_frame"])
+        XCTAssertGreaterThan(first, (timings["face_analysis"] ?? 0) + (timings["voice_analysis"] ?? 0))
+        XCTAssertLessThanOrEqual(first, try XCTUnwrap(timings["total"]))
+        XCTAssertGreaterThanOrEqual(try XCTUnwrap(timings["first_frame_since_process_start"]), first)
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/out.mp4"))
         // Signed: the record is in the file and beside it; `verify` accepts the file as it is and
         // refuses it with one byte changed, in the media or in the record.
@@ -93,5 +100,37 @@ final class CommandLineTests: XCTestCase {
         let poses = try ImageDecoder.decode(path: dir + "/p.png")
         XCTAssertGreaterThan(poses.width, 4 * 200)
         XCTAssertGreaterThan(poses.width, poses.height)
+    }
+
+    /// The bench alternates its three commands and reports medians and ratios that add up: each
+    /// ratio is its two medians' quotient, CPU times are positive, our render's first frame is in.
+    func testBenchReportsWallAndCPURatiosAgainstBothFloors() throws {
+        let result = try TestFiles.run(
+            binary,
+            [
+                "bench", "--image", try TestFiles.samplePortrait(), "--runs", "1", "--resolution", "480p", "--fps",
+                "24",
+                "--json",
+            ])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        func figure(_ key: String) throws -> Double { try XCTUnwrap(json[key] as? Double, key) }
+        for key in [
+            "ffmpeg_median_s", "ffmpeg_cpu_median_s", "encode_only_median_s", "encode_only_cpu_median_s",
+            "mouthpiece_median_s", "mouthpiece_cpu_median_s", "mouthpiece_peak_mib",
+        ] {
+            XCTAssertGreaterThan(try figure(key), 0, key)
+        }
+        XCTAssertEqual(
+            try figure("ratio"), try figure("mouthpiece_median_s") / figure("ffmpeg_median_s"), accuracy: 1e-9)
+        XCTAssertEqual(
+            try figure("cpu_ratio"), try figure("mouthpiece_cpu_median_s") / figure("ffmpeg_cpu_median_s"),
+            accuracy: 1e-9)
+        XCTAssertEqual(
+            try figure("encode_only_cpu_ratio"),
+            try figure("mouthpiece_cpu_median_s") / figure("encode_only_cpu_median_s"), accuracy: 1e-9)
+        XCTAssertTrue((json["size"] as? String)?.hasSuffix("x480") == true, "\(json["size"] ?? "")")
+        let stages = try XCTUnwrap(json["stages_median_s"] as? [String: Double])
+        XCTAssertNotNil(stages["first_frame_since_process_start"])
     }
 }

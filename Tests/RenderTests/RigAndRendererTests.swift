@@ -322,3 +322,41 @@ final class HeadMotionRenderTests: XCTestCase {
         XCTAssertGreaterThan(RigAndRendererTests.differingSamples(frame, renderer.base), 10_000)
     }
 }
+
+final class BandedRenderTests: XCTestCase {
+    /// A frame rendered in bands of rows on several threads is the same, byte for byte, as one
+    /// rendered on one thread, frame after frame into the same buffer (the whole head moving).
+    func testBandsOnSeveralThreadsRenderTheSameBytes() throws {
+        let decoded = try ImageDecoder.decode(path: try TestFiles.fixture("Tom_Cruise_avp_2014_4.jpg"))
+        let image = decoded.cropped(x: 0, y: 0, width: decoded.width & ~1, height: decoded.height & ~1)
+        let face = try FaceAnalyzer(models: FaceModels.shared()).analyze(image).landmarks
+        let rig = FaceRig(
+            landmarks: face, frameWidth: image.width, frameHeight: image.height, portrait: image, wholeHead: true)
+        let degree = Double.pi / 180
+        let motions = (0..<6).map { (i: Int) -> FaceMotion in
+            let head = HeadMotion(yaw: Double(i - 3) * degree, pitch: 0.5 * degree, roll: Double(i) * 0.2 * degree)
+            let mouth: MouthShape = i % 2 == 0 ? .widest : .rest
+            return FaceMotion(mouth: mouth, blink: i == 3 ? 1 : 0, head: head)
+        }
+        let single = FrameRenderer(base: image, rig: rig)
+        XCTAssertGreaterThan(single.animatedRegion.y1 - single.animatedRegion.y0, 3 * 64, "too few rows for bands")
+        var expected = single.makeFrame()
+        var frames: [Int: YUVImage] = [:]
+        for threads in [2, 3] {
+            var banded = single
+            banded.threads = threads
+            frames[threads] = banded.makeFrame()
+        }
+        for motion in motions {
+            single.render(motion, into: &expected)
+            XCTAssertGreaterThan(RigAndRendererTests.differingSamples(expected, single.base), 1000)
+            for threads in [2, 3] {
+                var banded = single
+                banded.threads = threads
+                banded.render(motion, into: &frames[threads]!)
+                XCTAssertEqual(
+                    RigAndRendererTests.differingSamples(frames[threads]!, expected), 0, "\(threads) threads")
+            }
+        }
+    }
+}
