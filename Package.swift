@@ -9,6 +9,7 @@ let isCheckedOutDependency = Context.packageDirectory.contains("/checkouts/")
 let optimised: [SwiftSetting] =
     isCheckedOutDependency ? [] : [.unsafeFlags(["-O", "-enforce-exclusivity=unchecked"])]
 let optimisedCxx: [CXXSetting] = isCheckedOutDependency ? [] : [.unsafeFlags(["-O2"])]
+let optimisedC: [CSetting] = isCheckedOutDependency ? [] : [.unsafeFlags(["-O2"])]
 
 let package = Package(
     name: "Mouthpiece",
@@ -47,6 +48,10 @@ let package = Package(
             ]
         ),
 
+        // The renderer's innermost loop in C: AVX2 gathers where the CPU has them (Swift has no
+        // portable way to them), the plain loop elsewhere; the same bytes either way.
+        .target(name: "CWarpKernel", path: "Sources/CWarpKernel", cSettings: optimisedC),
+
         // Shared value types: errors with stable codes, images, geometry.
         .target(name: "MouthpieceCore", swiftSettings: optimised),
         // Media in and out: the one Swift wrapper around FFmpeg.
@@ -60,7 +65,9 @@ let package = Package(
         // Motion: features -> mouth-shape track, blinks.
         .target(name: "Motion", dependencies: ["Voice", "MouthpieceCore"], swiftSettings: optimised),
         // Render: rig (mesh) and per-frame warp, mouth interior, framing.
-        .target(name: "Render", dependencies: ["Face", "Media", "Motion", "MouthpieceCore"], swiftSettings: optimised),
+        .target(
+            name: "Render", dependencies: ["CWarpKernel", "Face", "Media", "Motion", "MouthpieceCore"],
+            swiftSettings: optimised),
         // Provenance: a signed manifest of every output (Ed25519), embedded in the MP4 and checked.
         .target(
             name: "Provenance",
@@ -127,14 +134,17 @@ let package = Package(
         .testTarget(name: "MediaTests", dependencies: ["Media", "MouthpieceCore", "TestSupport"]),
         .testTarget(name: "FaceTests", dependencies: ["Face", "Media", "MouthpieceCore", "TestSupport"]),
         .testTarget(name: "VoiceTests", dependencies: ["Voice", "Speech", "Motion", "Media", "TestSupport"]),
-        .testTarget(name: "RenderTests", dependencies: ["Render", "Face", "Motion", "MouthpieceCore", "TestSupport"]),
+        .testTarget(
+            name: "RenderTests",
+            dependencies: ["CWarpKernel", "Render", "Face", "Motion", "MouthpieceCore", "TestSupport"]),
         .testTarget(
             name: "PipelineTests",
             dependencies: ["Pipeline", "Media", "Face", "Speech", "Motion", "MouthpieceCore", "TestSupport"],
             // Faces found once by dlib, read by path (`EngineSeamTests`).
             exclude: ["Recorded"]
         ),
-        .testTarget(name: "ServiceTests", dependencies: ["Media", "MouthpieceCore", "TestSupport", "MouthpieceClient"]),
+        .testTarget(
+            name: "ServiceTests", dependencies: ["Media", "MouthpieceCore", "TestSupport", "MouthpieceClient"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
         .testTarget(
             name: "ServiceUnitTests",

@@ -31,7 +31,7 @@ stages = [
     ("model load (cache read, predictor built)", r"read_cache|CacheFile|FastReader|read_predictor|write_cache|PredictorParts|shape_predictor::shape_predictor|regression_tree|entropy_decoder|get_frontal_face_detector|deserialize|mp_face_models_load"),
     ("face analysis (HOG detector, landmarks)", r"fhog|scan_fhog|spatially_filter|pyramid|shape_predictor::operator|mp_detect_faces|mp_face_landmarks|resize_image|copy_image|FaceAnaly|Face[0-9A-Z]"),
     ("voice analysis and motion", r"Voice|Formants|Spectrum|Motion|MouthShape|PhonemeMouth|BlinkTrack|HeadMotion"),
-    ("per-frame render: restore and warp", r"TriangleWarp|renderBand|restore"),
+    ("per-frame render: restore and warp", r"TriangleWarp|renderBand|restore|warp_span|mp_warp"),
     ("per-frame render: mouth interior, rig", r"Render[0-9]*MouthInterior|MouthInterior|FaceRig|Render|Dentition|LipEdges|MouthCompositor"),
     ("copy into the encoder", r"VideoWriter.*append|VideoWriter.*copy"),
     ("audio (decode, resample, AAC)", r"aac|AudioReader|AudioDecoder|swr_|resample|WAVFile|feedAudio"),

@@ -1,3 +1,4 @@
+import CWarpKernel
 import MouthpieceCore
 
 /// Piecewise-affine warp of one triangle on one 8-bit plane: every output sample whose centre lies
@@ -59,6 +60,8 @@ enum TriangleWarp {
         func edge(_ a: Point, _ b: Point) -> (slope: Double, k1: Double, k0: Double) {
             (-sign * (b.y - a.y), sign * (b.x - a.x), sign * (-(b.x - a.x) * a.y + (b.y - a.y) * a.x))
         }
+        // Positions fit the kernel's 32-bit lanes on planes under 2048 samples a side.
+        let spansInC = sourceWidth < 2048 && sourceHeight < 2048
         let edgeA = edge(t0, t1)
         let edgeB = edge(t1, t2)
         let edgeC = edge(t2, t0)
@@ -102,6 +105,11 @@ enum TriangleWarp {
             let limitX = (sourceWidth - 2) << 20
             let limitY = (sourceHeight - 2) << 20
             if min(sx, endX) >= 0 && max(sx, endX) < limitX && min(sy, endY) >= 0 && max(sy, endY) < limitY {
+                if spansInC {
+                    // The same formula as below, eight samples at a time where the CPU can.
+                    mp_warp_span(source, sourceStride, frame + o, x1 - x0 + 1, sx, sy, stepX, stepY)
+                    continue
+                }
                 for _ in x0...x1 {
                     let p = (sy >> 20) &* sourceStride &+ (sx >> 20)
                     let fx = (sx >> 12) & 255
