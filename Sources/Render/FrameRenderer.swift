@@ -141,11 +141,8 @@ public struct FrameRenderer: Sendable {
             let ct = (chromaTarget[t.0], chromaTarget[t.1], chromaTarget[t.2])
             let co = (chromaRest[t.0], chromaRest[t.1], chromaRest[t.2])
             TriangleWarp.warp(
-                from: planes.source.1, into: planes.frame.1, width: width / 2, height: height / 2, target: ct,
-                origin: co, rows: chromaRows)
-            TriangleWarp.warp(
-                from: planes.source.2, into: planes.frame.2, width: width / 2, height: height / 2, target: ct,
-                origin: co, rows: chromaRows)
+                from: planes.source.1, into: planes.frame.1, also: (planes.source.2, planes.frame.2), width: width / 2,
+                height: height / 2, target: ct, origin: co, rows: chromaRows)
         }
     }
 

@@ -5,24 +5,27 @@ import MouthpieceCore
 /// in the target triangle takes the bilinear sample of the source plane at the matching place in
 /// the source triangle (inverse mapping, so there are no holes). Planes are tightly packed.
 enum TriangleWarp {
-    /// Warps from `source` into `frame` (same size, `width` x `height` samples). Both buffers are
-    /// borrowed for the call only. Only output rows in `rows` are written (all by default), so that
-    /// threads may warp disjoint bands of one frame at once, each sample exactly as a whole warp
-    /// would make it.
+    /// Warps from `source` into `frame` (same size, `width` x `height` samples), and from
+    /// `also.source` into `also.frame` (a plane of the same size warped the same way: V beside U)
+    /// with the same spans. The buffers are borrowed for the call only. Only output rows in `rows`
+    /// are written (all by default), so that threads may warp disjoint bands of one frame at once,
+    /// each sample exactly as a whole warp would make it.
     @inline(__always)
     static func warp(
-        from source: UnsafePointer<UInt8>, into frame: UnsafeMutablePointer<UInt8>, width: Int, height: Int,
+        from source: UnsafePointer<UInt8>, into frame: UnsafeMutablePointer<UInt8>,
+        also: (source: UnsafePointer<UInt8>, frame: UnsafeMutablePointer<UInt8>)? = nil, width: Int, height: Int,
         target: (Point, Point, Point), origin: (Point, Point, Point), rows: Range<Int> = 0..<Int.max
     ) {
         warp(
-            from: source, sourceWidth: width, sourceHeight: height, into: frame, width: width, height: height,
-            target: target, origin: origin, rows: rows)
+            from: source, sourceWidth: width, sourceHeight: height, into: frame, also: also, width: width,
+            height: height, target: target, origin: origin, rows: rows)
     }
 
     /// Warps from `source` (`sourceWidth` x `sourceHeight`) into `frame` (`width` x `height`).
     @inline(__always)
     static func warp(
         from source: UnsafePointer<UInt8>, sourceWidth: Int, sourceHeight: Int, into frame: UnsafeMutablePointer<UInt8>,
+        also: (source: UnsafePointer<UInt8>, frame: UnsafeMutablePointer<UInt8>)? = nil,
         width: Int, height: Int, target: (Point, Point, Point), origin: (Point, Point, Point),
         rows: Range<Int> = 0..<Int.max
     ) {
@@ -91,59 +94,69 @@ enum TriangleWarp {
             let dx0 = Double(x0) + 0.5 - t0.x
             let dy = py - t0.y
             // Pixel centres sit at +0.5; sample positions are in centre coordinates.
-            var sx = Int(((s0.x + a00 * dx0 + a01 * dy - 0.5) * one).rounded())
-            var sy = Int(((s0.y + a10 * dx0 + a11 * dy - 0.5) * one).rounded())
+            let sx = Int(((s0.x + a00 * dx0 + a01 * dy - 0.5) * one).rounded())
+            let sy = Int(((s0.y + a10 * dx0 + a11 * dy - 0.5) * one).rounded())
             let stepX = Int((a00 * one).rounded())
             let stepY = Int((a10 * one).rounded())
             let maxFX = Int(maxSX * one)
             let maxFY = Int(maxSY * one)
-            var o = y &* stride &+ x0
+            let o = y &* stride &+ x0
             // The source moves linearly along the span: when both ends sit well inside the
             // plane, every sample does, and the loop needs no clamping.
             let endX = sx &+ stepX &* (x1 - x0)
             let endY = sy &+ stepY &* (x1 - x0)
             let limitX = (sourceWidth - 2) << 20
             let limitY = (sourceHeight - 2) << 20
-            if min(sx, endX) >= 0 && max(sx, endX) < limitX && min(sy, endY) >= 0 && max(sy, endY) < limitY {
-                if spansInC {
-                    // The same formula as below, eight samples at a time where the CPU can.
-                    mp_warp_span(source, sourceStride, frame + o, x1 - x0 + 1, sx, sy, stepX, stepY)
-                    continue
+            let inside =
+                min(sx, endX) >= 0 && max(sx, endX) < limitX && min(sy, endY) >= 0 && max(sy, endY) < limitY
+            span(source, frame, inside: inside)
+            if let also { span(also.source, also.frame, inside: inside) }
+
+            @inline(__always) func span(
+                _ source: UnsafePointer<UInt8>, _ frame: UnsafeMutablePointer<UInt8>, inside: Bool
+            ) {
+                var (sx, sy, o) = (sx, sy, o)
+                if inside {
+                    if spansInC {
+                        // The same formula as below, eight samples at a time where the CPU can.
+                        mp_warp_span(source, sourceStride, frame + o, x1 - x0 + 1, sx, sy, stepX, stepY)
+                        return
+                    }
+                    for _ in x0...x1 {
+                        let p = (sy >> 20) &* sourceStride &+ (sx >> 20)
+                        let fx = (sx >> 12) & 255
+                        let fy = (sy >> 12) & 255
+                        let top = Int(source[p]) &* (256 &- fx) &+ Int(source[p &+ 1]) &* fx
+                        let bottom =
+                            Int(source[p &+ sourceStride]) &* (256 &- fx) &+ Int(source[p &+ sourceStride &+ 1]) &* fx
+                        frame[o] = UInt8(truncatingIfNeeded: (top &* (256 &- fy) &+ bottom &* fy &+ 32768) >> 16)
+                        sx &+= stepX
+                        sy &+= stepY
+                        o &+= 1
+                    }
+                    return
                 }
                 for _ in x0...x1 {
-                    let p = (sy >> 20) &* sourceStride &+ (sx >> 20)
-                    let fx = (sx >> 12) & 255
-                    let fy = (sy >> 12) & 255
-                    let top = Int(source[p]) &* (256 &- fx) &+ Int(source[p &+ 1]) &* fx
-                    let bottom =
-                        Int(source[p &+ sourceStride]) &* (256 &- fx) &+ Int(source[p &+ sourceStride &+ 1]) &* fx
+                    let cx = min(maxFX, max(0, sx))
+                    let cy = min(maxFY, max(0, sy))
+                    let ix = cx >> 20
+                    let iy = cy >> 20
+                    let fx = (cx >> 12) & 255
+                    let fy = (cy >> 12) & 255
+                    let nx = ix < sourceWidth - 1 ? 1 : 0
+                    let ny = iy < sourceHeight - 1 ? sourceStride : 0
+                    let p = iy &* sourceStride &+ ix
+                    let a = Int(source[p])
+                    let b = Int(source[p &+ nx])
+                    let d = Int(source[p &+ ny])
+                    let e = Int(source[p &+ ny &+ nx])
+                    let top = a &* (256 &- fx) &+ b &* fx
+                    let bottom = d &* (256 &- fx) &+ e &* fx
                     frame[o] = UInt8(truncatingIfNeeded: (top &* (256 &- fy) &+ bottom &* fy &+ 32768) >> 16)
                     sx &+= stepX
                     sy &+= stepY
                     o &+= 1
                 }
-                continue
-            }
-            for _ in x0...x1 {
-                let cx = min(maxFX, max(0, sx))
-                let cy = min(maxFY, max(0, sy))
-                let ix = cx >> 20
-                let iy = cy >> 20
-                let fx = (cx >> 12) & 255
-                let fy = (cy >> 12) & 255
-                let nx = ix < sourceWidth - 1 ? 1 : 0
-                let ny = iy < sourceHeight - 1 ? sourceStride : 0
-                let p = iy &* sourceStride &+ ix
-                let a = Int(source[p])
-                let b = Int(source[p &+ nx])
-                let d = Int(source[p &+ ny])
-                let e = Int(source[p &+ ny &+ nx])
-                let top = a &* (256 &- fx) &+ b &* fx
-                let bottom = d &* (256 &- fx) &+ e &* fx
-                frame[o] = UInt8(truncatingIfNeeded: (top &* (256 &- fy) &+ bottom &* fy &+ 32768) >> 16)
-                sx &+= stepX
-                sy &+= stepY
-                o &+= 1
             }
         }
     }
