@@ -28,7 +28,7 @@ from collections import Counter
 # First match wins, on the first frame of the stack that is not a copy or an allocator.
 stages = [
     ("process start (dynamic linking)", r"ld-linux|_dl_|do_lookup"),
-    ("model load (cache read, predictor built)", r"read_cache|CacheFile|FastReader|read_predictor|write_cache|PredictorParts|shape_predictor::shape_predictor|regression_tree|entropy_decoder|get_frontal_face_detector|deserialize|mp_face_models_load"),
+    ("model load (cache read, predictor built)", r"__do_uninit_copy|read_cache|CacheFile|FastReader|read_predictor|write_cache|PredictorParts|shape_predictor::shape_predictor|regression_tree|entropy_decoder|get_frontal_face_detector|deserialize|mp_face_models_load"),
     ("face analysis (HOG detector, landmarks)", r"fhog|scan_fhog|spatially_filter|pyramid|shape_predictor::operator|mp_detect_faces|mp_face_landmarks|resize_image|copy_image|FaceAnaly|Face[0-9A-Z]"),
     ("voice analysis and motion", r"Voice|Formants|Spectrum|Motion|MouthShape|PhonemeMouth|BlinkTrack|HeadMotion"),
     ("per-frame render: restore and warp", r"TriangleWarp|renderBand|restore|warp_span|mp_warp"),
