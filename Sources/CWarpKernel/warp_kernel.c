@@ -95,7 +95,12 @@ __attribute__((target("avx2"))) static void warp_span_avx2(const uint8_t *source
             vy = _mm256_add_epi32(vy, step_y8);
         }
     }
-    if (i < count) {
+    if (i < count && count >= 8) {
+        // The last few as one more block of eight ending at the span's end: the samples it
+        // writes again get the same values, and every position it uses is inside the span.
+        warp_span_avx2(source, stride, out + count - 8, 8, sx + step_x * (count - 8), sy + step_y * (count - 8),
+                       step_x, step_y);
+    } else if (i < count) {
         mp_warp_span_plain(source, stride, out + i, count - i, sx + step_x * i, sy + step_y * i, step_x, step_y);
     }
 }
