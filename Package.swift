@@ -38,6 +38,7 @@ let package = Package(
         // C layers: headers and one small C++ shim, nothing else.
         .systemLibrary(name: "CFFmpeg", path: "Sources/CFFmpeg"),
         .systemLibrary(name: "CEspeak", path: "Sources/CEspeak"),
+        .systemLibrary(name: "CMeCab", path: "Sources/CMeCab"),
         .target(
             name: "CDlibFace",
             path: "Sources/CDlibFace",
@@ -60,8 +61,9 @@ let package = Package(
         .target(name: "Face", dependencies: ["CDlibFace", "Media", "MouthpieceCore"], swiftSettings: optimised),
         // Voice analysis: audio -> per-frame features.
         .target(name: "Voice", dependencies: ["Media", "MouthpieceCore"], swiftSettings: optimised),
-        // Speech from text: the one Swift wrapper around espeak-ng.
-        .target(name: "Speech", dependencies: ["CEspeak", "Media", "MouthpieceCore"], swiftSettings: optimised),
+        // Speech from text: the one Swift wrapper around espeak-ng (and MeCab, for Japanese).
+        .target(
+            name: "Speech", dependencies: ["CEspeak", "CMeCab", "Media", "MouthpieceCore"], swiftSettings: optimised),
         // Motion: features -> mouth-shape track, blinks.
         .target(name: "Motion", dependencies: ["Voice", "MouthpieceCore"], swiftSettings: optimised),
         // Render: rig (mesh) and per-frame warp, mouth interior, framing.

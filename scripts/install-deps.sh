@@ -10,7 +10,7 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   pkg-config \
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev \
   libdlib-dev libdlib-data libblas-dev liblapack-dev \
-  libespeak-ng-dev espeak-ng-data espeak-ng \
+  libespeak-ng-dev espeak-ng-data espeak-ng mecab libmecab-dev mecab-ipadic-utf8 \
   libsqlite3-dev \
   fonts-dejavu-core fonts-ipafont-gothic \
   ffmpeg unzip openssl python3-pip python3-venv postgresql curl wrk \

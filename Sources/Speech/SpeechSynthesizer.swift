@@ -132,6 +132,8 @@ public enum SpeechSynthesizer {
     public static func speak(_ script: Script) throws -> SpokenText {
         let name = try voiceName(for: script)
         let text = script.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let japanese = name == "ja" || name.hasPrefix("ja+") ? try JapaneseReading.read(text) : nil
+        let said = japanese?.reading ?? text
         return try locked {
             guard espeak_SetVoiceByName(name) == EE_OK else {
                 throw MouthpieceError(.unsupportedLanguage, "espeak-ng could not load \"\(name)\".", field: "language")
@@ -141,7 +143,7 @@ public enum SpeechSynthesizer {
             let sink = Sink()
             let context = Unmanaged.passRetained(sink)
             defer { context.release() }
-            let status = text.withCString { chars in
+            let status = said.withCString { chars in
                 espeak_Synth(
                     chars, strlen(chars) + 1, 0, POS_CHARACTER, 0, UInt32(espeakCHARS_UTF8), nil, context.toOpaque())
             }
@@ -149,7 +151,7 @@ public enum SpeechSynthesizer {
                 throw MouthpieceError(
                     .internalError, "espeak-ng could not synthesise the text (error \(status.rawValue)).")
             }
-            return spoken(from: sink, text: text)
+            return spoken(from: sink, text: said, shown: japanese.map { (text, $0.toText) })
         }
     }
 
@@ -163,17 +165,9 @@ public enum SpeechSynthesizer {
                 "espeak-ng has no language \"\(script.language)\" (`mouthpiece voices` lists them).",
                 field: "language")
         }
-        // espeak-ng reads Japanese in kana only: a kanji comes out as the English words "Chinese
-        // letter". Refused rather than spoken so.
-        if language.code == "ja",
-            script.text.unicodeScalars.contains(where: {
-                (0x3400...0x4DBF).contains($0.value) || (0x4E00...0x9FFF).contains($0.value)
-            })
-        {
-            throw MouthpieceError(
-                .invalidParameter,
-                "espeak-ng reads Japanese in kana only; write the kanji in hiragana or katakana.", field: "text")
-        }
+        // espeak-ng reads Japanese in kana only (a kanji comes out as the English words "Chinese
+        // letter"): MeCab reads the text first; a word it cannot read is refused, not spoken so.
+        if language.code == "ja" { _ = try JapaneseReading.read(script.text) }
         var name = language.code
         if let voice = script.voice, !voice.isEmpty {
             guard try variants().contains(voice) else {
@@ -186,7 +180,10 @@ public enum SpeechSynthesizer {
         return name
     }
 
-    static func spoken(from sink: Sink, text: String) -> SpokenText {
+    /// The speech in `sink` of `text`. With `shown`, `text` is a reading of another text (Japanese
+    /// in kana), whose words are reported instead: `toText` maps each scalar position of `text`
+    /// (and its end) to one of the shown text.
+    static func spoken(from sink: Sink, text: String, shown: (text: String, toText: [Int])? = nil) -> SpokenText {
         let duration = Double(sink.samples.count) / Double(sampleRate)
         // Each phoneme lasts until the next begins; pauses ("_") are not phonemes.
         var phonemes: [Phoneme] = []
@@ -204,12 +201,14 @@ public enum SpeechSynthesizer {
             events.append(word)
         }
         var words: [SpokenWord] = []
+        let written = shown.map { Array($0.text.unicodeScalars) } ?? characters
         for (k, word) in events.enumerated() {
-            let from = k == 0 ? 0 : min(characters.count, word.position - 1)
-            let to = k + 1 < events.count ? min(characters.count, events[k + 1].position - 1) : characters.count
+            var from = k == 0 ? 0 : min(characters.count, word.position - 1)
+            var to = k + 1 < events.count ? min(characters.count, events[k + 1].position - 1) : characters.count
+            if let map = shown?.toText, map.count == characters.count + 1 { (from, to) = (map[from], map[to]) }
             guard from < to else { continue }
             var spelled = ""
-            spelled.unicodeScalars.append(contentsOf: characters[from..<to])
+            spelled.unicodeScalars.append(contentsOf: written[from..<to])
             let next = k + 1 < events.count ? events[k + 1].start : duration
             let lastSound = phonemes.last { $0.start >= word.start && $0.start < next }?.end ?? next
             words.append(SpokenWord(text: spelled, start: word.start, end: max(word.start, min(next, lastSound))))

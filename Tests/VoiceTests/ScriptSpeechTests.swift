@@ -39,7 +39,8 @@ final class ScriptErrorsTests: XCTestCase {
         XCTAssertEqual(code(Script(text: String(repeating: "a ", count: 3000), language: "en")), "text_too_long")
         XCTAssertEqual(code(Script(text: "hi", language: "en", rate: 20)), "invalid_parameter")
         XCTAssertEqual(code(Script(text: "hi", language: "en", pitch: 101)), "invalid_parameter")
-        XCTAssertEqual(code(Script(text: "毎晩", language: "ja")), "invalid_parameter")
+        // A kanji MeCab's dictionary cannot read is refused, not spoken as "Chinese letter".
+        XCTAssertEqual(code(Script(text: "龘は毎晩です", language: "ja")), "invalid_parameter")
     }
 
     func testLanguagesVariantsRateAndPitch() throws {
@@ -59,5 +60,45 @@ final class ScriptErrorsTests: XCTestCase {
             Script(text: "This sentence is spoken twice.", language: "en", voice: "f3", rate: 120))
         XCTAssertEqual(variant.words.map(\.text), slow.words.map(\.text))
         XCTAssertNotEqual(variant.audio.samples.prefix(20000), slow.audio.samples.prefix(20000))
+    }
+}
+
+final class JapaneseScriptTests: XCTestCase {
+    func phonemes(_ text: String) throws -> [String] {
+        try SpeechSynthesizer.speak(Script(text: text, language: "ja")).phonemes.map(\.symbol)
+    }
+
+    /// Japanese written the normal way, with kanji, is read as a person would: the same sounds as
+    /// its pronunciation written in kana (the particle は read "wa"), and the words and captions
+    /// keep the kanji.
+    func testKanjiAreReadAndTheWordsKeepThem() throws {
+        for (written, kana) in [
+            ("よろしくお願いします。", "よろしくおねがいします。"), ("東京は大きいです。", "トーキョーワオーキーデス。"),
+            ("毎晩、本を読みます。", "まいばん、ほんをよみます。"),
+        ] {
+            let spoken = try SpeechSynthesizer.speak(Script(text: written, language: "ja"))
+            XCTAssertEqual(spoken.phonemes.map(\.symbol), try phonemes(kana), written)
+            XCTAssertEqual(spoken.words.map(\.text).joined(), written)
+            XCTAssertEqual(spoken.words.map(\.start), spoken.words.map(\.start).sorted(), written)
+            for word in spoken.words {
+                XCTAssertLessThanOrEqual(word.end, spoken.audio.duration + 0.01, written)
+            }
+        }
+        // Never the English words espeak-ng says for a kanji it cannot read.
+        let english = try phonemes("漢字")
+        XCTAssertEqual(english, try phonemes("かんじ"))
+    }
+
+    /// Digits are read in Japanese, as part of the reading.
+    func testNumbersAndKanjiTogether() throws {
+        let spoken = try SpeechSynthesizer.speak(Script(text: "2026年に会いましょう。", language: "ja"))
+        XCTAssertEqual(spoken.words.map(\.text).joined(), "2026年に会いましょう。")
+        XCTAssertGreaterThan(spoken.audio.duration, 1.5)
+        // "ni sen ni juu roku nen": the thousands are spoken, then the kanji's "nen".
+        let said = spoken.phonemes.map(\.symbol)
+        let sen = ["s", "e̞", "n"]
+        XCTAssertTrue(said.indices.contains { Array(said[$0...].prefix(3)) == sen }, "\(said)")
+        // From the kanji on, the sounds of its kana.
+        XCTAssertEqual(Array(said.suffix(11)), Array(try phonemes("ねんにあいましょう。").suffix(11)))
     }
 }
