@@ -132,8 +132,10 @@ public enum SpeechSynthesizer {
     public static func speak(_ script: Script) throws -> SpokenText {
         let name = try voiceName(for: script)
         let text = script.text.trimmingCharacters(in: .whitespacesAndNewlines)
-        let japanese = name == "ja" || name.hasPrefix("ja+") ? try JapaneseReading.read(text) : nil
+        let markup = ScriptMarkup.isMarkup(text) ? try ScriptMarkup.parse(text) : nil
+        let japanese = markup == nil && (name == "ja" || name.hasPrefix("ja+")) ? try JapaneseReading.read(text) : nil
         let said = japanese?.reading ?? text
+        let shown = japanese.map { (text, $0.toText) } ?? markup.map { ($0.shown, $0.toShown) }
         return try locked {
             guard espeak_SetVoiceByName(name) == EE_OK else {
                 throw MouthpieceError(.unsupportedLanguage, "espeak-ng could not load \"\(name)\".", field: "language")
@@ -145,13 +147,14 @@ public enum SpeechSynthesizer {
             defer { context.release() }
             let status = said.withCString { chars in
                 espeak_Synth(
-                    chars, strlen(chars) + 1, 0, POS_CHARACTER, 0, UInt32(espeakCHARS_UTF8), nil, context.toOpaque())
+                    chars, strlen(chars) + 1, 0, POS_CHARACTER, 0,
+                    UInt32(espeakCHARS_UTF8) | (markup == nil ? 0 : UInt32(espeakSSML)), nil, context.toOpaque())
             }
             guard status == EE_OK else {
                 throw MouthpieceError(
                     .internalError, "espeak-ng could not synthesise the text (error \(status.rawValue)).")
             }
-            return spoken(from: sink, text: said, shown: japanese.map { (text, $0.toText) })
+            return spoken(from: sink, text: said, shown: shown)
         }
     }
 
@@ -167,7 +170,21 @@ public enum SpeechSynthesizer {
         }
         // espeak-ng reads Japanese in kana only (a kanji comes out as the English words "Chinese
         // letter"): MeCab reads the text first; a word it cannot read is refused, not spoken so.
-        if language.code == "ja" { _ = try JapaneseReading.read(script.text) }
+        let markup = ScriptMarkup.isMarkup(script.text.trimmingCharacters(in: .whitespacesAndNewlines))
+        if markup { _ = try ScriptMarkup.parse(script.text.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        if language.code == "ja" {
+            if markup {
+                // MeCab would read the markup as words: kana only inside it, for now.
+                if script.text.unicodeScalars.contains(where: JapaneseReading.isKanji) {
+                    throw MouthpieceError(
+                        .invalidParameter,
+                        "Inside SSML markup, write Japanese in kana (kanji are read without markup).",
+                        field: "text")
+                }
+            } else {
+                _ = try JapaneseReading.read(script.text)
+            }
+        }
         var name = language.code
         if let voice = script.voice, !voice.isEmpty {
             guard try variants().contains(voice) else {

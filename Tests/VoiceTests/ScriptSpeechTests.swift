@@ -102,3 +102,45 @@ final class JapaneseScriptTests: XCTestCase {
         XCTAssertEqual(Array(said.suffix(11)), Array(try phonemes("ねんにあいましょう。").suffix(11)))
     }
 }
+
+final class ScriptMarkupTests: XCTestCase {
+    /// SSML: a break adds its pause, emphasis and substitutions are spoken, and the words (and so
+    /// the captions) show the text without the markup.
+    func testBreaksAndEmphasisAreHonouredAndTheWordsShowNoMarkup() throws {
+        let plain = try SpeechSynthesizer.speak(Script(text: "Hello there. How are you today?", language: "en-us"))
+        let marked = try SpeechSynthesizer.speak(
+            Script(
+                text: "<speak>Hello there. <break time=\"900ms\"/> How are <emphasis>you</emphasis> today?</speak>",
+                language: "en-us"))
+        XCTAssertGreaterThan(marked.audio.duration, plain.audio.duration + 0.6)
+        let words = marked.words.map(\.text).joined()
+        XCTAssertFalse(words.contains("<") || words.contains(">"), words)
+        XCTAssertEqual(
+            words.split(separator: " ").joined(separator: " "), "Hello there. How are you today?")
+        // The pause is where the break is: between "there." and "How".
+        let how = try XCTUnwrap(marked.words.first { $0.text.hasPrefix("How") })
+        let there = try XCTUnwrap(marked.words.first { $0.text.hasPrefix("there") })
+        XCTAssertGreaterThan(how.start - there.end, 0.6)
+        let sub = try SpeechSynthesizer.speak(
+            Script(
+                text: "<speak>Made by <sub alias=\"the World Wide Web Consortium\">W3C</sub>.</speak>", language: "en"))
+        XCTAssertEqual(sub.words.map(\.text).joined().split(separator: " ").joined(separator: " "), "Made by W3C.")
+        XCTAssertGreaterThan(
+            sub.audio.duration, try SpeechSynthesizer.speak(Script(text: "Made by W3C.", language: "en")).audio.duration
+        )
+    }
+
+    func testBadMarkupIsRefusedWithTheField() {
+        for text in [
+            "<speak>Hello <foo/> there</speak>", "<speak>Hello <break time=\"20s\"/></speak>",
+            "<speak>Hello <emphasis>there</speak>", "<speak>Hi <break time=\"soon\"/></speak>",
+            "<speak>Hi <sub>W3C</sub></speak>",
+        ] {
+            XCTAssertThrowsError(try SpeechSynthesizer.check(Script(text: text, language: "en")), text) { error in
+                XCTAssertEqual((error as? MouthpieceError)?.code, .invalidParameter, text)
+                XCTAssertEqual((error as? MouthpieceError)?.field, "text", text)
+            }
+        }
+        XCTAssertNoThrow(try SpeechSynthesizer.check(Script(text: "<speak>Fish &amp; chips</speak>", language: "en")))
+    }
+}
