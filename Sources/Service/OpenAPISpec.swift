@@ -49,7 +49,7 @@ enum OpenAPISpec {
               type: object
               required: [text]
               properties:
-                text: {type: string, maxLength: 5000, description: What the avatar says.}
+                text: {type: string, maxLength: 5000, description: "What the avatar says: plain text, or SSML starting with <speak> (break, emphasis, prosody, say-as, sub, p, s)."}
                 language: {type: string, default: en-us, description: "An espeak-ng language (GET /v1/voices): en, es, de, fr, ja (kanji and kana, read through MeCab), ar..."}
                 voice: {type: string, description: "A voice variant (GET /v1/voices): f1-f5, m1-m7, klatt, whisper..."}
                 rate: {type: integer, minimum: 80, maximum: 450, default: 160, description: Words per minute.}
