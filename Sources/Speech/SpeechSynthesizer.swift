@@ -134,7 +134,7 @@ public enum SpeechSynthesizer {
         let text = script.text.trimmingCharacters(in: .whitespacesAndNewlines)
         let markup = ScriptMarkup.isMarkup(text) ? try ScriptMarkup.parse(text) : nil
         let japanese = markup == nil && (name == "ja" || name.hasPrefix("ja+")) ? try JapaneseReading.read(text) : nil
-        let said = japanese?.reading ?? text
+        let said = japanese?.reading ?? markup?.markup ?? text
         let shown = japanese.map { (text, $0.toText) } ?? markup.map { ($0.shown, $0.toShown) }
         return try locked {
             guard espeak_SetVoiceByName(name) == EE_OK else {
@@ -218,11 +218,13 @@ public enum SpeechSynthesizer {
             events.append(word)
         }
         var words: [SpokenWord] = []
-        let written = shown.map { Array($0.text.unicodeScalars) } ?? characters
+        // The shown text and its map, when the map fits what was said (it always should).
+        let map = shown.flatMap { $0.toText.count == characters.count + 1 ? $0 : nil }
+        let written = map.map { Array($0.text.unicodeScalars) } ?? characters
         for (k, word) in events.enumerated() {
             var from = k == 0 ? 0 : min(characters.count, word.position - 1)
             var to = k + 1 < events.count ? min(characters.count, events[k + 1].position - 1) : characters.count
-            if let map = shown?.toText, map.count == characters.count + 1 { (from, to) = (map[from], map[to]) }
+            if let map { (from, to) = (map.toText[from], map.toText[to]) }
             guard from < to else { continue }
             var spelled = ""
             spelled.unicodeScalars.append(contentsOf: written[from..<to])

@@ -144,3 +144,26 @@ final class ScriptMarkupTests: XCTestCase {
         XCTAssertNoThrow(try SpeechSynthesizer.check(Script(text: "<speak>Fish &amp; chips</speak>", language: "en")))
     }
 }
+
+final class ScriptMarkupSafetyTests: XCTestCase {
+    /// espeak-ng's SSML reader is laxer than XML: what it would act on but XML hides (a tag in a
+    /// comment, a `time=` inside another attribute's value) never reaches it.
+    func testMarkupHiddenFromTheCheckIsRefusedOrDropped() throws {
+        for text in [
+            "<speak>Hi <!-- x > <audio src=\"/etc/passwd\"/> --> there</speak>",
+            "<speak>Hi <?xml-stylesheet href=\"x\"?> there</speak>",
+            "<speak>Hi <![CDATA[<audio src=\"/etc/passwd\"/>]]> there</speak>",
+            "<speak>Hi <break time=\"1.5s\" strength=\" time='99999s'\"/> there</speak>",
+            "<speak>Hi <prosody rate=\" time='99999s'\">there</prosody></speak>",
+        ] {
+            XCTAssertThrowsError(try SpeechSynthesizer.check(Script(text: text, language: "en")), text) { error in
+                XCTAssertEqual((error as? MouthpieceError)?.code, .invalidParameter, text)
+            }
+        }
+        // Unknown attributes are dropped, not passed on: the pause is the one asked for.
+        let spoken = try SpeechSynthesizer.speak(
+            Script(text: "<speak>Hi <break time=\"1.5s\" x=\" time='9s'\"/> there</speak>", language: "en"))
+        XCTAssertLessThan(spoken.audio.duration, 3.5)
+        XCTAssertGreaterThan(spoken.audio.duration, 1.7)
+    }
+}
