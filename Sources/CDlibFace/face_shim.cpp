@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <sstream>
@@ -176,6 +177,10 @@ std::string source_key(const char *predictor_path) {
 
 class CacheFile {
   public:
+    CacheFile(std::FILE *file) : file_(file) {
+        if (!file_) throw std::runtime_error("cannot open the cache");
+        std::setvbuf(file_, nullptr, _IOFBF, 1 << 20);
+    }
     CacheFile(const char *path, const char *mode) : file_(std::fopen(path, mode)) {
         if (!file_) throw std::runtime_error("cannot open the cache");
         // A large buffer: the file is read in a few hundred calls, not tens of thousands.
@@ -216,9 +221,18 @@ void write_cache(const char *cache_path, const std::string &key, const dlib::fro
     std::ostringstream serialized;
     dlib::serialize(detector, serialized);
     const std::string detector_bytes = serialized.str();
-    const std::string temporary = std::string(cache_path) + ".tmp." + std::to_string((long long)getpid());
+    // A name of its own for every writer (two loads at once, in one process or several).
+    std::string temporary = std::string(cache_path) + ".tmp.XXXXXX";
+    int descriptor = mkstemp(&temporary[0]);
+    if (descriptor < 0) throw std::runtime_error("cannot create the cache");
+    std::FILE *stream = fdopen(descriptor, "wb");
+    if (!stream) {
+        close(descriptor);
+        std::remove(temporary.c_str());
+        throw std::runtime_error("cannot create the cache");
+    }
     try {
-        CacheFile out(temporary.c_str(), "wb");
+        CacheFile out(stream);
         out.put(cache_magic, 8);
         out.put32((uint32_t)key.size());
         out.put(key.data(), key.size());
@@ -306,6 +320,23 @@ bool read_cache(const char *cache_path, const std::string &key, dlib::frontal_fa
     char end[8];
     in.get(end, 8);
     if (std::memcmp(end, cache_end, 8) != 0) throw std::runtime_error("the cache does not end where it should");
+    // The shapes dlib relies on without checking (a file damaged in place must not make it read
+    // out of bounds): a shape of x, y pairs, leaves of that size, one more leaf than splits per
+    // tree, split pixels within their cascade's.
+    const long shape_size = read.initial_shape.size();
+    if (shape_size < 2 || shape_size % 2 != 0 || read.forests.empty()) throw std::runtime_error("the cache's shape is wrong");
+    for (size_t c = 0; c < read.forests.size(); ++c) {
+        const size_t pixels = read.pixels[c].size();
+        for (const auto &tree : read.forests[c]) {
+            if (tree.leaf_values.size() != tree.splits.size() + 1) throw std::runtime_error("the cache's tree is wrong");
+            for (const auto &split : tree.splits) {
+                if (split.idx1 >= pixels || split.idx2 >= pixels) throw std::runtime_error("the cache's split is wrong");
+            }
+            for (const auto &leaf : tree.leaf_values) {
+                if (leaf.size() != shape_size) throw std::runtime_error("the cache's leaf is wrong");
+            }
+        }
+    }
     std::istringstream serialized(detector_bytes);
     dlib::frontal_face_detector loaded;
     dlib::deserialize(loaded, serialized);

@@ -109,7 +109,7 @@ int mp_warp_uses_avx2(void) { return __builtin_cpu_supports("avx2") ? 1 : 0; }
 
 void mp_warp_span(const uint8_t *source, long stride, uint8_t *out, long count, long sx, long sy, long step_x,
                   long step_y) {
-    if (mp_warp_uses_avx2()) {
+    if (stride >= 16 && mp_warp_uses_avx2()) {
         warp_span_avx2(source, stride, out, count, sx, sy, step_x, step_y);
     } else {
         mp_warp_span_plain(source, stride, out, count, sx, sy, step_x, step_y);

@@ -26,8 +26,11 @@ public final class VideoWriter {
         /// thread), for about 2 % more bytes at the same quality and up to 10 % more wall time on
         /// 2 cores (measured at 1080p48, veryfast, crf 20: PSNR 47.27 against 47.26 dB, 276 MB
         /// peak against 324 MB with 2 frame threads and 349 MB with x264's own count). The default
-        /// is slices except for the two fastest presets, whose frames take little memory anyway.
-        public var slicedThreads: Bool
+        /// is (nil) slices except for the two fastest presets, whose frames take little memory anyway.
+        public var slicedThreads: Bool?
+
+        /// Whether the encoder splits frames into slices: `slicedThreads`, or by the preset.
+        var usesSlices: Bool { slicedThreads ?? !["ultrafast", "superfast"].contains(preset) }
         /// Container metadata tags (title, comment, ...).
         public var metadata: [String: String]
         /// Cut the audio where the video ends, and pad it with silence up to there (false: the
@@ -45,7 +48,6 @@ public final class VideoWriter {
             self.crf = crf
             self.threads = threads
             self.metadata = metadata
-            slicedThreads = !["ultrafast", "superfast"].contains(preset)
         }
     }
 
@@ -129,7 +131,7 @@ public final class VideoWriter {
         video.pointee.gop_size = Int32(settings.fps * 2)
         video.pointee.thread_count = Int32(
             settings.threads > 0 ? settings.threads : min(8, ProcessInfo.processInfo.activeProcessorCount))
-        if settings.slicedThreads { video.pointee.thread_type = FF_THREAD_SLICE }
+        if settings.usesSlices { video.pointee.thread_type = FF_THREAD_SLICE }
         video.pointee.color_range = AVCOL_RANGE_MPEG
         video.pointee.colorspace = AVCOL_SPC_BT709
         video.pointee.color_primaries = AVCOL_PRI_BT709

@@ -49,6 +49,10 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Print the figures as JSON.")
     var json = false
 
+    func validate() throws {
+        guard runs >= 1 else { throw ValidationError("--runs must be at least 1.") }
+    }
+
     func run() throws {
         if video != nil { return try runVideo() }
         try Terminal.run(json: json) {

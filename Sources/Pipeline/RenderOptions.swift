@@ -17,7 +17,7 @@ public struct RenderOptions: Sendable {
     /// Which face to animate (strongest first); nil picks the largest.
     public var faceIndex: Int? = nil
     public var encoderPreset: String = "veryfast"
-    /// Encoder threads; 0 lets libx264 choose (about 1.5 a core). A service running several
+    /// Encoder threads; 0: one a core (at most 8). A service running several
     /// renders at once bounds it, so renders do not crowd each other and the API off the cores.
     public var encoderThreads = 0
     /// Threads each frame is rendered on (bands of rows at once, beside the encoder); 0 uses two

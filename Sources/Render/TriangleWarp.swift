@@ -63,8 +63,9 @@ enum TriangleWarp {
         func edge(_ a: Point, _ b: Point) -> (slope: Double, k1: Double, k0: Double) {
             (-sign * (b.y - a.y), sign * (b.x - a.x), sign * (-(b.x - a.x) * a.y + (b.y - a.y) * a.x))
         }
-        // Positions fit the kernel's 32-bit lanes on planes under 2048 samples a side.
-        let spansInC = sourceWidth < 2048 && sourceHeight < 2048
+        // Positions fit the kernel's 32-bit lanes on planes under 2048 samples a side; its 16-byte
+        // row loads stay inside planes at least 16 samples wide.
+        let spansInC = sourceWidth >= 16 && sourceWidth < 2048 && sourceHeight < 2048
         let edgeA = edge(t0, t1)
         let edgeB = edge(t1, t2)
         let edgeC = edge(t2, t0)

@@ -16,6 +16,10 @@ struct JapaneseReading: Equatable {
 
     static func read(_ text: String) throws -> JapaneseReading {
         guard let tagger = mecab_new2("") else {
+            // Kana alone espeak-ng reads as it is (a particle は as "ha"): MeCab is needed for kanji.
+            if !text.unicodeScalars.contains(where: isKanji) {
+                return JapaneseReading(reading: text, toText: Array(0...text.unicodeScalars.count))
+            }
             throw MouthpieceError(
                 .modelUnavailable,
                 "Reading Japanese needs MeCab and its dictionary: install Debian's mecab and mecab-ipadic-utf8.")
