@@ -15,13 +15,14 @@ struct SayCommand: ParsableCommand {
             languages and voice variants.
             """)
 
-    @Option(help: "What to say: plain text, or SSML starting with <speak> (break, emphasis, prosody, say-as, sub, p, s).")
+    @Option(
+        help: "What to say: plain text, or SSML starting with <speak> (break, emphasis, prosody, say-as, sub, p, s).")
     var text: String?
 
     @Option(name: .customLong("text-file"), help: "Read the script from a UTF-8 text file instead.")
     var textFile: String?
 
-    @Option(help: "espeak-ng language: en, en-us, es, de, fr, ja (kanji read through MeCab), ar, cmn, hi... (see `mouthpiece voices`).")
+    @Option(help: "espeak-ng language: en, en-us, es, de, fr, ja (kanji too), ar, cmn... (`mouthpiece voices`).")
     var language: String = Script.defaultLanguage
 
     @Option(help: "Voice variant: f1-f5, m1-m7, klatt, whisper... (see `mouthpiece voices`).")
