@@ -107,9 +107,18 @@ __attribute__((target("avx2"))) static void warp_span_avx2(const uint8_t *source
 
 int mp_warp_uses_avx2(void) { return __builtin_cpu_supports("avx2") ? 1 : 0; }
 
+// Whether the AVX2 path may take this span: its 16-byte row loads need rows of 16 samples or
+// more, and its positions and offsets 32-bit lanes.
+static int fits_lanes(long stride, long count, long sx, long sy, long step_x, long step_y) {
+    long end_x = sx + step_x * (count - 1), end_y = sy + step_y * (count - 1);
+    long high_x = sx > end_x ? sx : end_x, high_y = sy > end_y ? sy : end_y;
+    const long lane_limit = 1L << 31;
+    return stride >= 16 && high_x < lane_limit && high_y < lane_limit && ((high_y >> 20) + 2) * stride < lane_limit;
+}
+
 void mp_warp_span(const uint8_t *source, long stride, uint8_t *out, long count, long sx, long sy, long step_x,
                   long step_y) {
-    if (stride >= 16 && mp_warp_uses_avx2()) {
+    if (count > 0 && fits_lanes(stride, count, sx, sy, step_x, step_y) && mp_warp_uses_avx2()) {
         warp_span_avx2(source, stride, out, count, sx, sy, step_x, step_y);
     } else {
         mp_warp_span_plain(source, stride, out, count, sx, sy, step_x, step_y);

@@ -61,7 +61,7 @@ public struct FrameRenderer: Sendable {
     public func render(_ motion: FaceMotion, into frame: inout YUVImage) {
         let target = rig.deform(motion)
         let r = animatedRegion
-        let chroma = (target.map { $0 * 0.5 }, chromaRest)
+        let chromaTarget = target.map { $0 * 0.5 }
         let (width, height) = (base.width, base.height)
         let opening = rig.mouthOpening(target)
         let still = stillMouth(motion.head)
@@ -86,7 +86,6 @@ public struct FrameRenderer: Sendable {
                                 // exactly), rendered at once on as many threads.
                                 let bands = max(1, min(threads, (r.y1 - r.y0) / 64))
                                 let rowsPerBand = ((r.y1 - r.y0) / bands + 1) & ~1
-                                let chromaTarget = chroma.0
                                 let band: @Sendable (Int) -> Void = { k in
                                     let y0 = min(r.y1, r.y0 + k * rowsPerBand)
                                     let y1 = k == bands - 1 ? r.y1 : min(r.y1, y0 + rowsPerBand)

@@ -63,9 +63,6 @@ enum TriangleWarp {
         func edge(_ a: Point, _ b: Point) -> (slope: Double, k1: Double, k0: Double) {
             (-sign * (b.y - a.y), sign * (b.x - a.x), sign * (-(b.x - a.x) * a.y + (b.y - a.y) * a.x))
         }
-        // Positions fit the kernel's 32-bit lanes on planes under 2048 samples a side; its 16-byte
-        // row loads stay inside planes at least 16 samples wide.
-        let spansInC = sourceWidth >= 16 && sourceWidth < 2048 && sourceHeight < 2048
         let edgeA = edge(t0, t1)
         let edgeB = edge(t1, t2)
         let edgeC = edge(t2, t0)
@@ -118,23 +115,8 @@ enum TriangleWarp {
             ) {
                 var (sx, sy, o) = (sx, sy, o)
                 if inside {
-                    if spansInC {
-                        // The same formula as below, eight samples at a time where the CPU can.
-                        mp_warp_span(source, sourceStride, frame + o, x1 - x0 + 1, sx, sy, stepX, stepY)
-                        return
-                    }
-                    for _ in x0...x1 {
-                        let p = (sy >> 20) &* sourceStride &+ (sx >> 20)
-                        let fx = (sx >> 12) & 255
-                        let fy = (sy >> 12) & 255
-                        let top = Int(source[p]) &* (256 &- fx) &+ Int(source[p &+ 1]) &* fx
-                        let bottom =
-                            Int(source[p &+ sourceStride]) &* (256 &- fx) &+ Int(source[p &+ sourceStride &+ 1]) &* fx
-                        frame[o] = UInt8(truncatingIfNeeded: (top &* (256 &- fy) &+ bottom &* fy &+ 32768) >> 16)
-                        sx &+= stepX
-                        sy &+= stepY
-                        o &+= 1
-                    }
+                    // Every sample inside the plane: the kernel, eight at a time where the CPU can.
+                    mp_warp_span(source, sourceStride, frame + o, x1 - x0 + 1, sx, sy, stepX, stepY)
                     return
                 }
                 for _ in x0...x1 {

@@ -42,4 +42,24 @@ final class WarpKernelTests: XCTestCase {
             XCTAssertEqual(mp_warp_uses_avx2(), 1)
         #endif
     }
+
+    /// Spans the fast path must leave to the plain loop (positions past 32-bit lanes on a plane
+    /// over 2048 samples wide, rows under 16 samples) give the plain loop's bytes too.
+    func testSpansOutsideTheLanesTakeThePlainLoop() {
+        var random = SeededRandom(seed: 11)
+        for (width, height, startX) in [(2400, 8, 2100.0), (12, 40, 2.0)] {
+            let plane = (0..<(width * height)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            plane.withUnsafeBufferPointer { source in
+                for count in [1, 5, 8, 9] {
+                    let sx = Int(startX * Double(1 << 20)) + Int(random.next() % (1 << 20))
+                    let sy = Int(2.3 * Double(1 << 20))
+                    var fast = [UInt8](repeating: 0, count: count)
+                    var plain = [UInt8](repeating: 1, count: count)
+                    mp_warp_span(source.baseAddress!, width, &fast, count, sx, sy, 1 << 19, 1 << 10)
+                    mp_warp_span_plain(source.baseAddress!, width, &plain, count, sx, sy, 1 << 19, 1 << 10)
+                    XCTAssertEqual(fast, plain, "\(width)x\(height), count \(count)")
+                }
+            }
+        }
+    }
 }

@@ -12,8 +12,8 @@ extern "C" {
 /// (row stride `stride`) at (sx + i * step_x, sy + i * step_y), positions in fixed point with 20
 /// fractional bits, weights rounded to 8 bits. The caller guarantees that every position lies at
 /// least two samples inside the plane's right and bottom edges and at or after its left and top
-/// edges, and that positions fit in 31 bits (planes under 2048 samples a side); rows at least 16
-/// samples long (the fast path loads 16 bytes of a row at once).
+/// edges. Spans whose positions do not fit 32-bit lanes, or on rows under 16 samples (the fast
+/// path loads 16 bytes of a row at once), take the plain loop.
 void mp_warp_span(const uint8_t *source, long stride, uint8_t *out, long count, long sx, long sy, long step_x,
                   long step_y);
 
