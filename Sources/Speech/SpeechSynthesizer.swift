@@ -125,17 +125,46 @@ public enum SpeechSynthesizer {
 
     /// Checks a script as `speak` would, without speaking it: the text, the language, the voice.
     public static func check(_ script: Script) throws {
-        _ = try voiceName(for: script)
+        _ = try Utterance(script)
+    }
+
+    /// What espeak-ng is given for a script, made once: the voice, the text it reads (SSML written
+    /// out again, or Japanese in kana) and the map back to the text words and captions show.
+    struct Utterance {
+        let voice: String
+        let said: String
+        let markup: Bool
+        let shown: (text: String, toText: [Int])?
+
+        init(_ script: Script) throws {
+            voice = try voiceName(for: script)
+            let text = script.text.trimmingCharacters(in: .whitespacesAndNewlines)
+            let japanese = voice == "ja" || voice.hasPrefix("ja+")
+            if ScriptMarkup.isMarkup(text) {
+                let parsed = try ScriptMarkup.parse(text)
+                // MeCab would read the markup as words: kana only inside it, for now.
+                if japanese && text.unicodeScalars.contains(where: JapaneseReading.isKanji) {
+                    throw MouthpieceError(
+                        .invalidParameter,
+                        "Inside SSML markup, write Japanese in kana (kanji are read without markup).",
+                        field: "text")
+                }
+                (said, markup, shown) = (parsed.markup, true, (parsed.shown, parsed.toShown))
+            } else if japanese {
+                // espeak-ng reads Japanese in kana only (a kanji comes out as the English words
+                // "Chinese letter"): MeCab reads the text first; a word it cannot read is refused.
+                let reading = try JapaneseReading.read(text)
+                (said, markup, shown) = (reading.reading, false, (text, reading.toText))
+            } else {
+                (said, markup, shown) = (text, false, nil)
+            }
+        }
     }
 
     /// Speaks a script.
     public static func speak(_ script: Script) throws -> SpokenText {
-        let name = try voiceName(for: script)
-        let text = script.text.trimmingCharacters(in: .whitespacesAndNewlines)
-        let markup = ScriptMarkup.isMarkup(text) ? try ScriptMarkup.parse(text) : nil
-        let japanese = markup == nil && (name == "ja" || name.hasPrefix("ja+")) ? try JapaneseReading.read(text) : nil
-        let said = japanese?.reading ?? markup?.markup ?? text
-        let shown = japanese.map { (text, $0.toText) } ?? markup.map { ($0.shown, $0.toShown) }
+        let utterance = try Utterance(script)
+        let name = utterance.voice
         return try locked {
             guard espeak_SetVoiceByName(name) == EE_OK else {
                 throw MouthpieceError(.unsupportedLanguage, "espeak-ng could not load \"\(name)\".", field: "language")
@@ -145,16 +174,16 @@ public enum SpeechSynthesizer {
             let sink = Sink()
             let context = Unmanaged.passRetained(sink)
             defer { context.release() }
-            let status = said.withCString { chars in
+            let status = utterance.said.withCString { chars in
                 espeak_Synth(
                     chars, strlen(chars) + 1, 0, POS_CHARACTER, 0,
-                    UInt32(espeakCHARS_UTF8) | (markup == nil ? 0 : UInt32(espeakSSML)), nil, context.toOpaque())
+                    UInt32(espeakCHARS_UTF8) | (utterance.markup ? UInt32(espeakSSML) : 0), nil, context.toOpaque())
             }
             guard status == EE_OK else {
                 throw MouthpieceError(
                     .internalError, "espeak-ng could not synthesise the text (error \(status.rawValue)).")
             }
-            return spoken(from: sink, text: said, shown: shown)
+            return spoken(from: sink, text: utterance.said, shown: utterance.shown)
         }
     }
 
@@ -167,23 +196,6 @@ public enum SpeechSynthesizer {
                 .unsupportedLanguage,
                 "espeak-ng has no language \"\(script.language)\" (`mouthpiece voices` lists them).",
                 field: "language")
-        }
-        // espeak-ng reads Japanese in kana only (a kanji comes out as the English words "Chinese
-        // letter"): MeCab reads the text first; a word it cannot read is refused, not spoken so.
-        let markup = ScriptMarkup.isMarkup(script.text.trimmingCharacters(in: .whitespacesAndNewlines))
-        if markup { _ = try ScriptMarkup.parse(script.text.trimmingCharacters(in: .whitespacesAndNewlines)) }
-        if language.code == "ja" {
-            if markup {
-                // MeCab would read the markup as words: kana only inside it, for now.
-                if script.text.unicodeScalars.contains(where: JapaneseReading.isKanji) {
-                    throw MouthpieceError(
-                        .invalidParameter,
-                        "Inside SSML markup, write Japanese in kana (kanji are read without markup).",
-                        field: "text")
-                }
-            } else {
-                _ = try JapaneseReading.read(script.text)
-            }
         }
         var name = language.code
         if let voice = script.voice, !voice.isEmpty {
