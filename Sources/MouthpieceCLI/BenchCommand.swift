@@ -92,21 +92,16 @@ struct BenchCommand: ParsableCommand {
                 ], scratch: scratch)
             try? FileManager.default.removeItem(atPath: raw)
             let info = try MediaProbe.probe(path: scratch + "/out.mp4")
-            let floor = runsByName[0].1, encoded = runsByName[1].1, ours = runsByName[2].1
+            let floor = runsByName[0].figures, encoded = runsByName[1].figures, ours = runsByName[2].figures
             var figures: [String: Any] = [
                 "size": "\(frame.width)x\(frame.height)", "fps": fps, "preset": preset, "crf": crf,
                 "clip_seconds": info.duration, "runs": runs,
-                "ffmpeg_median_s": median(floor.map(\.seconds)), "ffmpeg_cpu_median_s": median(floor.map(\.cpuSeconds)),
-                "encode_only_median_s": median(encoded.map(\.seconds)),
-                "encode_only_cpu_median_s": median(encoded.map(\.cpuSeconds)),
-                "mouthpiece_median_s": median(ours.map(\.seconds)),
-                "mouthpiece_cpu_median_s": median(ours.map(\.cpuSeconds)),
-                "ratio": median(ours.map(\.seconds)) / median(floor.map(\.seconds)),
-                "cpu_ratio": median(ours.map(\.cpuSeconds)) / median(floor.map(\.cpuSeconds)),
-                "encode_only_ratio": median(ours.map(\.seconds)) / median(encoded.map(\.seconds)),
-                "encode_only_cpu_ratio": median(ours.map(\.cpuSeconds)) / median(encoded.map(\.cpuSeconds)),
-                "ffmpeg_peak_mib": floor.map(\.peakMiB).max()!, "encode_only_peak_mib": encoded.map(\.peakMiB).max()!,
-                "mouthpiece_peak_mib": ours.map(\.peakMiB).max()!,
+                "ffmpeg_median_s": floor.wall, "ffmpeg_cpu_median_s": floor.cpu,
+                "encode_only_median_s": encoded.wall, "encode_only_cpu_median_s": encoded.cpu,
+                "mouthpiece_median_s": ours.wall, "mouthpiece_cpu_median_s": ours.cpu,
+                "ratio": ours.wall / floor.wall, "cpu_ratio": ours.cpu / floor.cpu,
+                "encode_only_ratio": ours.wall / encoded.wall, "encode_only_cpu_ratio": ours.cpu / encoded.cpu,
+                "ffmpeg_peak_mib": floor.peak, "encode_only_peak_mib": encoded.peak, "mouthpiece_peak_mib": ours.peak,
                 "stages_median_s": stages.mapValues { median($0) },
             ]
             if !json {
@@ -114,19 +109,18 @@ struct BenchCommand: ParsableCommand {
                     "\n\(frame.width)x\(frame.height) \(fps) fps, \(info.duration.formatted(2)) s clip, "
                         + "libx264 \(preset) crf \(crf), \(runs) alternating runs, medians")
                 print("                          wall      CPU       peak")
-                for (name, results) in runsByName {
+                for (name, command) in runsByName {
                     print(
                         "  \(name.padding(toLength: 22, withPad: " ", startingAt: 0))  "
-                            + "\(median(results.map(\.seconds)).formatted(2)) s    "
-                            + "\(median(results.map(\.cpuSeconds)).formatted(2)) s    "
-                            + "\(results.map(\.peakMiB).max()!.formatted(0)) MiB")
+                            + "\(command.wall.formatted(2)) s    \(command.cpu.formatted(2)) s    "
+                            + "\(command.peak.formatted(0)) MiB")
                 }
                 print(
-                    "  against the framed still:     wall \((figures["ratio"] as! Double).formatted(3)), "
-                        + "CPU \((figures["cpu_ratio"] as! Double).formatted(3))")
+                    "  against the framed still:     wall \((ours.wall / floor.wall).formatted(3)), "
+                        + "CPU \((ours.cpu / floor.cpu).formatted(3))")
                 print(
-                    "  against our frames' encode:   wall \((figures["encode_only_ratio"] as! Double).formatted(3)), "
-                        + "CPU \((figures["encode_only_cpu_ratio"] as! Double).formatted(3))")
+                    "  against our frames' encode:   wall \((ours.wall / encoded.wall).formatted(3)), "
+                        + "CPU \((ours.cpu / encoded.cpu).formatted(3))")
                 let order = [
                     "decode_image", "face_analysis", "voice_analysis", "prepare", "first_frame",
                     "first_frame_since_process_start", "render", "encode", "total",
@@ -201,16 +195,16 @@ struct BenchCommand: ParsableCommand {
                         ]
                     ),
                 ], scratch: scratch)
-            let theirs = runsByName[0].1.map(\.seconds), ours = runsByName[1].1.map(\.seconds)
-            let theirPeak = runsByName[0].1.map(\.peakMiB).max()!, ourPeak = runsByName[1].1.map(\.peakMiB).max()!
+            let theirs = runsByName[0].figures, ours = runsByName[1].figures
             let info = try MediaProbe.probe(path: scratch + "/out.mp4")
-            let ratio = median(ours) / median(theirs)
-            let cpuRatio = median(runsByName[1].1.map(\.cpuSeconds)) / median(runsByName[0].1.map(\.cpuSeconds))
+            let ratio = ours.wall / theirs.wall
+            let cpuRatio = ours.cpu / theirs.cpu
             if json {
                 Terminal.printJSON([
                     "size": "1920x1080", "fps": 30, "preset": preset, "crf": crf, "clip_seconds": info.duration,
-                    "runs": runs, "ffmpeg_median_s": median(theirs), "mouthpiece_median_s": median(ours),
-                    "ratio": ratio, "cpu_ratio": cpuRatio, "ffmpeg_peak_mib": theirPeak, "mouthpiece_peak_mib": ourPeak,
+                    "runs": runs, "ffmpeg_median_s": theirs.wall, "mouthpiece_median_s": ours.wall,
+                    "ratio": ratio, "cpu_ratio": cpuRatio, "ffmpeg_peak_mib": theirs.peak,
+                    "mouthpiece_peak_mib": ours.peak,
                     "stages_median_s": stages.mapValues { median($0) },
                 ])
                 return
@@ -218,8 +212,8 @@ struct BenchCommand: ParsableCommand {
             print(
                 "\n1920x1080 30 fps, \(info.duration.formatted(2)) s re-lip-synced, libx264 \(preset) crf \(crf), "
                     + "\(runs) alternating runs")
-            print("  ffmpeg re-encode     median \(median(theirs).formatted(2)) s, peak \(theirPeak.formatted(0)) MiB")
-            print("  mouthpiece lipsync   median \(median(ours).formatted(2)) s, peak \(ourPeak.formatted(0)) MiB")
+            print("  ffmpeg re-encode     median \(theirs.wall.formatted(2)) s, peak \(theirs.peak.formatted(0)) MiB")
+            print("  mouthpiece lipsync   median \(ours.wall.formatted(2)) s, peak \(ours.peak.formatted(0)) MiB")
             print("  ratio                wall \(ratio.formatted(3)), CPU \(cpuRatio.formatted(3))")
             for stage in ["face_tracking", "voice_analysis", "mouth_selection", "render", "encode", "total"]
             where stages[stage] != nil {
@@ -230,10 +224,17 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
-    /// Runs each command in turn, `runs` rounds: each run's wall and CPU time and peak memory, and
-    /// our per-stage times (from `--json`, for the commands that are this binary).
+    /// One command's runs in figures: medians of wall and CPU time, the highest peak memory.
+    struct RunFigures {
+        let wall: Double
+        let cpu: Double
+        let peak: Double
+    }
+
+    /// Runs each command in turn, `runs` rounds: each command's figures, and our per-stage times
+    /// (from `--json`, for the commands that are this binary).
     func alternate(_ commands: [(name: String, path: String, arguments: [String])], scratch: String) throws -> (
-        [(String, [ChildProcess.Result])], stages: [String: [Double]]
+        [(name: String, figures: RunFigures)], stages: [String: [Double]]
     ) {
         let me = try executablePath()
         var results = [[ChildProcess.Result]](repeating: [], count: commands.count)
@@ -257,7 +258,11 @@ struct BenchCommand: ParsableCommand {
             }
             if !json { print("run \(run + 1)/\(runs): " + line.joined(separator: ", ")) }
         }
-        return (zip(commands.map(\.name), results).map { ($0, $1) }, stages)
+        let figures = results.map {
+            RunFigures(
+                wall: median($0.map(\.seconds)), cpu: median($0.map(\.cpuSeconds)), peak: $0.map(\.peakMiB).max() ?? 0)
+        }
+        return (zip(commands.map(\.name), figures).map { ($0, $1) }, stages)
     }
 
     func referenceArguments(_ still: String, _ speech: String, _ output: String) -> [String] {
