@@ -17,8 +17,12 @@ public struct HeadMotionTrack: Sendable {
 
     public init() {}
 
-    /// Motion for each frame of `features` (pass silent features for an idle portrait).
-    public func motion(for features: VoiceFeatures, seed: UInt64) -> [HeadMotion] {
+    /// Motion for each frame of `features` (pass silent features for an idle portrait);
+    /// `firstFrame` is the first one's index in a longer stream (the drift follows the stream's
+    /// clock) and `levels` its loudness scale.
+    public func motion(
+        for features: VoiceFeatures, seed: UInt64, firstFrame: Int = 0, levels loudnessScale: SpeechLevels? = nil
+    ) -> [HeadMotion] {
         let count = features.frames.count
         guard count > 0 else { return [] }
         guard scale > 0 else { return [HeadMotion](repeating: .still, count: count) }
@@ -42,7 +46,7 @@ public struct HeadMotionTrack: Sendable {
 
         // Speech activity (0 silent ... 1 speaking) and stress (loudness well above its recent level).
         let levels = features.frames.map(\.loudness)
-        let gate = features.speechLevels().gate
+        let gate = loudnessScale?.gate ?? features.speechLevels().gate
         var activity = levels.map { $0 > gate ? 1.0 : 0.0 }
         activity = Self.smooth(activity, seconds: 0.6, fps: fps)
         let slowLevel = Self.smooth(levels.map { max($0, gate) }, seconds: 0.5, fps: fps)
@@ -51,7 +55,7 @@ public struct HeadMotionTrack: Sendable {
 
         let degree = Double.pi / 180
         return (0..<count).map { n in
-            let t = Double(n) / fps
+            let t = Double(n + firstFrame) / fps
             let calm = 0.7 + 0.3 * activity[n]
             let breathing = (1 - activity[n]) * sin(2 * .pi * 0.23 * t + breathPhase)
             return HeadMotion(

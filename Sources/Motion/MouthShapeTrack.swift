@@ -25,10 +25,12 @@ public struct MouthShapeTrack: Sendable {
 
     public init() {}
 
-    public func shapes(for features: VoiceFeatures) -> [MouthShape] {
+    /// The mouth for every frame of `features`, on the clip's own loudness scale unless `levels`
+    /// gives one (a live stream's, measured over what came before).
+    public func shapes(for features: VoiceFeatures, levels: SpeechLevels? = nil) -> [MouthShape] {
         let frames = features.frames
         guard !frames.isEmpty else { return [] }
-        let scale = features.speechLevels(absoluteSilence: absoluteSilence)
+        let scale = levels ?? features.speechLevels(absoluteSilence: absoluteSilence)
         let gate = scale.gate
         let count = frames.count
 

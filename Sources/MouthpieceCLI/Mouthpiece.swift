@@ -10,7 +10,7 @@ struct Mouthpiece: AsyncParsableCommand {
         subcommands: [
             RenderCommand.self, AnimateCommand.self, InspectCommand.self, EvalCommand.self, BenchCommand.self,
             SayCommand.self, VoicesCommand.self, ServeCommand.self, WorkerCommand.self, MigrateCommand.self,
-            KeysCommand.self, LipSyncCommand.self, VerifyCommand.self, PlansCommand.self,
+            KeysCommand.self, LipSyncCommand.self, VerifyCommand.self, PlansCommand.self, LiveCommand.self,
         ]
     )
 

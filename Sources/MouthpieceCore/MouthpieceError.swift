@@ -37,6 +37,8 @@ public struct MouthpieceError: Error, Equatable, CustomStringConvertible, Sendab
         case videoInProgress = "video_in_progress"
         /// The server's disk is full: nothing was stored; try again later.
         case insufficientStorage = "insufficient_storage"
+        /// A live session's client read its stream too slowly for too long; the session ended.
+        case clientTooSlow = "client_too_slow"
     }
 
     public let code: Code

@@ -160,11 +160,15 @@ public struct RenderJob: Sendable {
         let closedMouth: Bool
 
         init(_ scene: Scene, options: RenderOptions) {
+            self.init(portrait: scene.portrait, analysis: scene.analysis, options: options)
+        }
+
+        init(portrait: RGBImage, analysis: FaceAnalysis, options: RenderOptions) {
             framing = Framing.plan(
-                imageWidth: scene.portrait.width, imageHeight: scene.portrait.height, face: scene.analysis.landmarks,
+                imageWidth: portrait.width, imageHeight: portrait.height, face: analysis.landmarks,
                 resolution: options.resolution, aspect: options.aspect)
             let (base, rig, closed) = MouthCloser.rig(
-                base: framing.baseFrame(from: scene.portrait), landmarks: scene.analysis.landmarks.mapped(framing.map),
+                base: framing.baseFrame(from: portrait), landmarks: analysis.landmarks.mapped(framing.map),
                 expressiveness: options.expressiveness, wholeHead: options.headMotion > 0)
             var renderer = FrameRenderer(base: base, rig: rig, enlargement: framing.scale)
             renderer.threads =

@@ -50,6 +50,12 @@ public struct SpeechLevels: Sendable {
     public let peak: Double
     public let gate: Double
 
+    public init(floor: Double, peak: Double, gate: Double) {
+        self.floor = floor
+        self.peak = peak
+        self.gate = gate
+    }
+
     /// How far a frame's loudness stands into speech: 0 at the gate and below, 1 at the speech
     /// level (the range is at least 6 dB).
     public func openness(_ loudness: Double) -> Double {
