@@ -83,9 +83,20 @@ struct ServeCommand: AsyncParsableCommand {
     )
     var noConsentRequired = false
 
+    @Option(
+        name: .customLong("live-sessions"),
+        help:
+            "Live sessions (WebSocket streams) this server runs at once; more get 429 concurrency_limit (default: two a core; env MOUTHPIECE_LIVE_SESSIONS)."
+    )
+    var liveSessions: Int?
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         var configuration = ServerConfiguration()
+        if let count = liveSessions ?? environment["MOUTHPIECE_LIVE_SESSIONS"].flatMap(Int.init) {
+            guard count >= 0 else { throw ValidationError("live-sessions must be 0 or more.") }
+            configuration.liveSessions = count
+        }
         if let cap = queueCap ?? environment["MOUTHPIECE_QUEUE_CAP"].flatMap(Int.init) {
             guard cap >= 1 else { throw ValidationError("queue-cap must be 1 or more.") }
             configuration.queueCap = cap

@@ -294,6 +294,14 @@ public final class LiveSession: @unchecked Sendable {
         }
     }
 
+    /// Tells the client of a refusal that does not end the session (a bad control, a full queue).
+    public func report(_ error: MouthpieceError) {
+        var event = LiveEvent(.error)
+        event.code = error.code.rawValue
+        event.message = error.message
+        outbox.push(.event(event), bytes: 0)
+    }
+
     /// Ends the session once the queued audio has played.
     public func end() { lock.withLock { ending = true } }
 

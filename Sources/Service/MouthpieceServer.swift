@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
+import HummingbirdWebSocket
 import Logging
 import Media
 import MouthpieceCore
@@ -57,6 +58,8 @@ public struct ServerConfiguration: Sendable {
     public static let defaultWatermark = try! Watermark(
         .text("Made with Mouthpiece"), corner: .bottomRight, opacity: 0.6)
     public static let defaultQueueCap = 1000
+    /// Live sessions at once (each renders and encodes on about half a core at 720p25); 0: none.
+    public var liveSessions = 2 * ProcessInfo.processInfo.activeProcessorCount
 
     public init() {}
 
@@ -89,9 +92,10 @@ public enum MouthpieceServer {
         let metrics = ServiceMetrics()
         metrics.bootstrap()
         let http = OutboundHTTP(guardrail: URLGuard(allowlist: Set(configuration.urlAllowlist.map { $0.lowercased() })))
+        let live = LiveSessions(limit: configuration.liveSessions)
         let router = Self.router(
             configuration, store: store, blobs: blobs, links: links, http: http, metrics: metrics, signer: signer,
-            logger: logger)
+            live: live, logger: logger)
         // The store's pool first: a service group stops its services in reverse order, so the pool
         // is the last to go.
         var services: [any Service] = pool.map { [$0] } ?? []
@@ -108,6 +112,10 @@ public enum MouthpieceServer {
                     store: store, blobs: blobs, options: configuration.workerOptions, metrics: metrics, links: links,
                     signer: signer, logger: logger))
         }
+        // HTTP/1.1, upgraded to a WebSocket for a live session that presents its token.
+        let http1 = HTTPServerBuilder.http1WebSocketUpgrade(
+            configuration: .init(ws: WebSocketServerConfiguration(maxFrameSize: 1 << 20))
+        ) { request, _, _ in live.upgrade(request, logger: logger) }
         let server: HTTPServerBuilder
         if let tls = configuration.tls {
             do {
@@ -116,7 +124,7 @@ public enum MouthpieceServer {
                 }
                 let key = try NIOSSLPrivateKey(file: tls.key, format: .pem)
                 server = try .tls(
-                    .http1(),
+                    http1,
                     tlsConfiguration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
             } catch {
                 throw MouthpieceError(
@@ -124,7 +132,7 @@ public enum MouthpieceServer {
                     field: "tls-cert")
             }
         } else {
-            server = .http1()
+            server = http1
         }
         let app = Application(
             router: router,
@@ -162,7 +170,8 @@ public enum MouthpieceServer {
     /// serves, and what tests drive in-process.
     static func router(
         _ configuration: ServerConfiguration, store: any DataStore, blobs: any BlobStorage, links: FileLinks,
-        http: OutboundHTTP, metrics: ServiceMetrics?, signer: ProvenanceSigner?, logger: Logger
+        http: OutboundHTTP, metrics: ServiceMetrics?, signer: ProvenanceSigner?, live: LiveSessions? = nil,
+        logger: Logger
     ) -> Router<APIContext> {
         let router = Router(context: APIContext.self)
         router.add(middleware: LogRequestsMiddleware(.info))
@@ -235,6 +244,11 @@ public enum MouthpieceServer {
             consentRequired: configuration.consentRequired
         ).add(to: v1)
         WebhookRoutes(store: store).add(to: v1)
+        LiveRoutes(
+            store: store, blobs: blobs, limits: configuration.limits, loader: loader,
+            consentRequired: configuration.consentRequired,
+            sessions: live ?? LiveSessions(limit: configuration.liveSessions), logger: logger
+        ).add(to: v1, router: router)
         return router
     }
 

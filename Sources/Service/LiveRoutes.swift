@@ -1,0 +1,314 @@
+import Crypto
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import Media
+import MouthpieceCore
+import NIOCore
+import Pipeline
+import Render
+import Speech
+import Store
+import Synchronization
+
+/// What `POST /v1/live/sessions` takes: the avatar, and how the stream is made.
+struct LiveSessionRequest: Decodable, Sendable {
+    var avatar_id: String?
+    var image_url: String?
+    var sample_rate: Int?
+    var fps: Int?
+    var resolution: String?
+    var seed: UInt64?
+    var expressiveness: Double?
+    var head_motion: Double?
+    var lookahead_ms: Double?
+
+    func settings() throws -> LiveSettings {
+        var settings = LiveSettings()
+        if let sample_rate { settings.sampleRate = sample_rate }
+        if let fps { settings.fps = fps }
+        if let resolution {
+            guard let value = Resolution(rawValue: resolution.lowercased()) else {
+                throw MouthpieceError(
+                    .invalidParameter, "resolution must be one of 480p, 720p, 1080p; got \(resolution).",
+                    field: "resolution")
+            }
+            settings.resolution = value
+        }
+        if let seed { settings.seed = seed }
+        if let expressiveness {
+            guard (0...2).contains(expressiveness) else {
+                throw MouthpieceError(.invalidParameter, "expressiveness must be 0 to 2.", field: "expressiveness")
+            }
+            settings.expressiveness = expressiveness
+        }
+        if let head_motion {
+            guard (0...2).contains(head_motion) else {
+                throw MouthpieceError(.invalidParameter, "head_motion must be 0 to 2.", field: "head_motion")
+            }
+            settings.headMotion = head_motion
+        }
+        if let lookahead_ms { settings.lookahead = lookahead_ms / 1000 }
+        try settings.validate()
+        return settings
+    }
+}
+
+/// The answer to `POST /v1/live/sessions`: where to connect, and what the stream will be.
+struct LiveSessionResource: ResponseEncodable, Sendable {
+    var id: String
+    var object = "live_session"
+    /// The WebSocket to open, with its one-time token (valid for `expires_in` seconds).
+    var url: String
+    var token: String
+    var expires_in: Int
+    var mime: String
+    var width: Int
+    var height: Int
+    var fps: Int
+    var sample_rate: Int
+}
+
+/// What a client sends as text over the socket.
+struct LiveControl: Decodable, Sendable {
+    enum Kind: String, Decodable, Sendable { case say, interrupt, end }
+    var type: Kind
+    var text: String?
+    var language: String?
+    var voice: String?
+}
+
+/// Live sessions prepared and running: each made by an authenticated `POST`, claimed once by the
+/// WebSocket that presents its token before it expires. At most `limit` at once on this server
+/// (each renders and encodes in real time on a core of its own).
+final class LiveSessions: Sendable {
+    struct Pending: Sendable {
+        let session: LiveSession
+        let keyID: String
+        let tokenHash: String
+        let expires: ContinuousClock.Instant
+    }
+
+    let limit: Int
+    let tokenLifetime: Duration
+    private let state = Mutex<(pending: [String: Pending], running: Set<String>)>(([:], []))
+
+    init(limit: Int, tokenLifetime: Duration = .seconds(60)) {
+        self.limit = limit
+        self.tokenLifetime = tokenLifetime
+    }
+
+    /// Sessions prepared or streaming now.
+    var count: Int { state.withLock { $0.pending.count + $0.running.count } }
+
+    /// Takes a place for a session about to be prepared, or refuses with `concurrency_limit`.
+    func reserve() throws -> String {
+        let id = "live_" + StoreRules.randomToken(bytes: 10)
+        try state.withLock { state in
+            let now = ContinuousClock.now
+            for (id, pending) in state.pending where pending.expires < now {
+                pending.session.close()
+                state.pending[id] = nil
+            }
+            guard state.pending.count + state.running.count < limit else {
+                throw MouthpieceError(
+                    .concurrencyLimit,
+                    "This server runs at most \(limit) live sessions at once; try again when one has ended.")
+            }
+            state.running.insert(id)
+        }
+        return id
+    }
+
+    /// Holds a prepared session for its WebSocket; returns the token.
+    func hold(_ id: String, session: LiveSession, keyID: String) -> String {
+        let token = StoreRules.randomToken(bytes: 24)
+        state.withLock { state in
+            state.running.remove(id)
+            state.pending[id] = Pending(
+                session: session, keyID: keyID, tokenHash: Self.hash(token), expires: .now + tokenLifetime)
+        }
+        return token
+    }
+
+    /// The session for a WebSocket presenting `token`, once.
+    func claim(_ id: String, token: String) -> LiveSession? {
+        state.withLock { state in
+            guard let pending = state.pending[id], pending.expires >= .now,
+                Self.hash(token) == pending.tokenHash
+            else { return nil }
+            state.pending[id] = nil
+            state.running.insert(id)
+            return pending.session
+        }
+    }
+
+    func release(_ id: String) { _ = state.withLock { $0.running.remove(id) } }
+
+    static func hash(_ token: String) -> String {
+        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+struct LiveRoutes: Sendable {
+    let store: any DataStore
+    let blobs: any BlobStorage
+    let limits: InputLimits
+    let loader: InputLoader
+    let consentRequired: Bool
+    let sessions: LiveSessions
+    let logger: Logger
+
+    func add(to group: RouterGroup<APIContext>, router: Router<APIContext>) {
+        group.post("live/sessions") { request, context in try await create(request, context) }
+        // Reached only when the WebSocket upgrade was refused (no upgrade asked, or the token is
+        // wrong or spent): say which.
+        router.get("v1/live/sessions/:id/stream") { request, _ -> Response in
+            if request.headers[.upgrade]?.lowercased() != "websocket" {
+                throw MouthpieceError(
+                    .invalidParameter, "This is a WebSocket: connect with `Upgrade: websocket`.", field: "upgrade")
+            }
+            throw MouthpieceError(.unauthorized, "The live session's token is not valid, or was already used.")
+        }
+    }
+
+    func create(_ request: Request, _ context: APIContext) async throws -> Response {
+        let key = try context.requireKey()
+        let body = try await request.decode(as: LiveSessionRequest.self, context: context)
+        let settings = try body.settings()
+        let bytes: [UInt8]
+        switch (body.avatar_id, body.image_url) {
+        case (let id?, nil):
+            guard let avatar = try await store.avatar(id, keyID: key.id) else {
+                throw MouthpieceError(.notFound, "No avatar \(id).", field: "avatar_id")
+            }
+            if consentRequired && avatar.consent == nil {
+                throw MouthpieceError(
+                    .consentRequired, "Avatar \(id) has no consent attestation for the person it shows.",
+                    field: "avatar_id")
+            }
+            if AvatarAnalysis.of(avatar)?.isVideo == true {
+                throw MouthpieceError(
+                    .invalidParameter, "Live sessions take portrait avatars; avatar \(id) is a video.",
+                    field: "avatar_id")
+            }
+            bytes = Array(try Data(contentsOf: URL(fileURLWithPath: blobs.path(avatar.imageBlob))))
+        case (nil, let url?):
+            bytes = try await loader.load(url, field: "image_url", maxBytes: limits.imageBytes)
+        default:
+            throw MouthpieceError(.invalidParameter, "Give one of avatar_id or image_url.", field: "avatar_id")
+        }
+        let id = try sessions.reserve()
+        let session: LiveSession
+        do {
+            session = try await Offload.run {
+                let portrait = try ImageDecoder.decode(bytes: bytes, limits: settings.imageLimits)
+                return try LiveSession(portrait: portrait, settings: settings)
+            }
+        } catch {
+            sessions.release(id)
+            throw error
+        }
+        let token = sessions.hold(id, session: session, keyID: key.id)
+        logger.info("live session prepared", metadata: ["session": .string(id), "key_id": .string(key.id)])
+        return JSONResponse.make(
+            LiveSessionResource(
+                id: id, url: "/v1/live/sessions/\(id)/stream?token=\(token)", token: token,
+                expires_in: Int(sessions.tokenLifetime.components.seconds), mime: session.mimeType,
+                width: session.width, height: session.height, fps: settings.fps, sample_rate: settings.sampleRate),
+            status: .created)
+    }
+}
+
+extension LiveSessions {
+    /// Whether a request is a live session's WebSocket with a good token; its handler if so.
+    func upgrade(_ request: HTTPRequest, logger: Logger) -> ShouldUpgradeResult<
+        WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>
+    > {
+        guard let target = request.path, let components = URLComponents(string: target) else { return .dontUpgrade }
+        let parts = components.path.split(separator: "/")
+        guard parts.count == 5, parts[0] == "v1", parts[1] == "live", parts[2] == "sessions", parts[4] == "stream",
+            let token = components.queryItems?.first(where: { $0.name == "token" })?.value
+        else { return .dontUpgrade }
+        let id = String(parts[3])
+        guard let session = claim(id, token: token) else { return .dontUpgrade }
+        return .upgrade([:]) { inbound, outbound, _ in
+            defer {
+                session.close()
+                self.release(id)
+            }
+            logger.info("live session connected", metadata: ["session": .string(id)])
+            session.start()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                // Out: the stream and its events, as they come; ends when the session does.
+                group.addTask {
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.sortedKeys]
+                    while let out = await session.next() {
+                        switch out {
+                        case .initSegment(let bytes), .fragment(let bytes):
+                            try await outbound.writeBinaryMessage(ByteBuffer(bytes: bytes))
+                        case .event(let event):
+                            try await outbound.writeTextMessage(String(decoding: try encoder.encode(event), as: UTF8.self))
+                        }
+                    }
+                    try? await outbound.close(.normalClosure, reason: "ended")
+                }
+                // In: audio and controls, until the client goes away.
+                group.addTask {
+                    for try await message in inbound.messages(maxSize: 1 << 20) {
+                        do {
+                            try Self.handle(message, session: session)
+                        } catch let error as MouthpieceError {
+                            session.report(error)
+                        }
+                    }
+                    // The client closed: nothing more to send.
+                    session.close()
+                }
+                try await group.next()
+                try await group.next()
+            }
+            logger.info(
+                "live session ended",
+                metadata: [
+                    "session": .string(id), "frames": .stringConvertible(session.currentFigures.frames),
+                    "dropped": .stringConvertible(session.currentFigures.droppedFrames),
+                ])
+        }
+    }
+
+    static func handle(_ message: WebSocketMessage, session: LiveSession) throws {
+        switch message {
+        case .binary(let buffer):
+            try session.push(pcm16: Array(buffer.readableBytesView))
+        case .text(let text):
+            let control: LiveControl
+            do {
+                control = try JSONDecoder().decode(LiveControl.self, from: Data(text.utf8))
+            } catch {
+                throw MouthpieceError(
+                    .invalidParameter, "Controls are JSON: {\"type\": \"say\" | \"interrupt\" | \"end\", ...}.",
+                    field: "type")
+            }
+            switch control.type {
+            case .interrupt: session.interrupt()
+            case .end: session.end()
+            case .say:
+                guard let text = control.text else {
+                    throw MouthpieceError(.invalidParameter, "say needs a text.", field: "text")
+                }
+                let script = Script(
+                    text: text, language: control.language ?? Script.defaultLanguage, voice: control.voice)
+                try SpeechSynthesizer.check(script)
+                // espeak-ng is quick, but not free: off the socket's thread.
+                Thread.detachNewThread {
+                    do { try session.say(script) } catch let error as MouthpieceError {
+                        session.report(error)
+                    } catch {}
+                }
+            }
+        }
+    }
+}
