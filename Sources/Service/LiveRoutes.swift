@@ -16,6 +16,8 @@ import Synchronization
 struct LiveSessionRequest: Decodable, Sendable {
     var avatar_id: String?
     var image_url: String?
+    /// A portrait uploaded with the request (multipart/form-data).
+    var image: UploadedFile?
     var sample_rate: Int?
     var fps: Int?
     var resolution: String?
@@ -163,13 +165,12 @@ struct LiveRoutes: Sendable {
     func add(to group: RouterGroup<APIContext>, router: Router<APIContext>) {
         group.post("live/sessions") { request, context in try await create(request, context) }
         // Reached only when the WebSocket upgrade was refused (no upgrade asked, or the token is
-        // wrong or spent): say which.
-        router.get("v1/live/sessions/:id/stream") { request, _ -> Response in
-            if request.headers[.upgrade]?.lowercased() != "websocket" {
-                throw MouthpieceError(
-                    .invalidParameter, "This is a WebSocket: connect with `Upgrade: websocket`.", field: "upgrade")
-            }
-            throw MouthpieceError(.unauthorized, "The live session's token is not valid, or was already used.")
+        // wrong or spent).
+        router.get("v1/live/sessions/:id/stream") { _, _ -> Response in
+            throw MouthpieceError(
+                .unauthorized,
+                "The live session's token is missing, not valid, expired or already used: open the WebSocket at the url "
+                    + "POST /v1/live/sessions answered, once, within a minute.")
         }
     }
 
@@ -178,8 +179,8 @@ struct LiveRoutes: Sendable {
         let body = try await request.decode(as: LiveSessionRequest.self, context: context)
         let settings = try body.settings()
         let bytes: [UInt8]
-        switch (body.avatar_id, body.image_url) {
-        case (let id?, nil):
+        switch (body.avatar_id, body.image_url, body.image) {
+        case (let id?, nil, nil):
             guard let avatar = try await store.avatar(id, keyID: key.id) else {
                 throw MouthpieceError(.notFound, "No avatar \(id).", field: "avatar_id")
             }
@@ -194,10 +195,14 @@ struct LiveRoutes: Sendable {
                     field: "avatar_id")
             }
             bytes = Array(try Data(contentsOf: URL(fileURLWithPath: blobs.path(avatar.imageBlob))))
-        case (nil, let url?):
+        case (nil, let url?, nil):
             bytes = try await loader.load(url, field: "image_url", maxBytes: limits.imageBytes)
+        case (nil, nil, let file?):
+            bytes = try file.checked(field: "image", maxBytes: limits.imageBytes)
         default:
-            throw MouthpieceError(.invalidParameter, "Give one of avatar_id or image_url.", field: "avatar_id")
+            throw MouthpieceError(
+                .invalidParameter, "Give one of avatar_id, image_url, or an uploaded image (multipart/form-data).",
+                field: "avatar_id")
         }
         let id = try sessions.reserve()
         let session: LiveSession
