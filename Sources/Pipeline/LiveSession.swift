@@ -156,6 +156,9 @@ public final class LiveSession: @unchecked Sendable {
     public let width: Int
     public let height: Int
     public var mimeType: String { writer.mimeType }
+    /// Where the mouth is in the picture at rest (lips with a margin of half their height), in
+    /// pixels: for clients that watch it.
+    public let mouthBox: (x: Int, y: Int, width: Int, height: Int)
 
     private let renderer: FrameRenderer
     private let writer: FragmentedWriter
@@ -202,6 +205,12 @@ public final class LiveSession: @unchecked Sendable {
         renderer = shot.renderer
         width = shot.framing.width
         height = shot.framing.height
+        let lips = Rect.bounding((48...67).map { shot.renderer.rig.landmarks[$0] })
+        let margin = lips.height / 2
+        mouthBox = (
+            Int(lips.minX - margin), Int(lips.minY - margin), Int(lips.width + 2 * margin),
+            Int(lips.height + 2 * margin)
+        )
         var writerSettings = FragmentedWriter.Settings(
             width: width, height: height, fps: settings.fps, sampleRate: settings.sampleRate)
         writerSettings.preset = settings.preset
@@ -229,8 +238,8 @@ public final class LiveSession: @unchecked Sendable {
         ready.height = height
         ready.fps = settings.fps
         ready.sampleRate = settings.sampleRate
-        outbox.push(.event(ready), bytes: 0)
-        outbox.push(.initSegment(writer.initSegment), bytes: writer.initSegment.count)
+        outbox.push(.event(ready))
+        outbox.push(.initSegment(writer.initSegment))
         let thread = Thread { [self] in run() }
         thread.name = "live-session"
         thread.qualityOfService = .userInteractive
@@ -299,7 +308,7 @@ public final class LiveSession: @unchecked Sendable {
         var event = LiveEvent(.error)
         event.code = error.code.rawValue
         event.message = error.message
-        outbox.push(.event(event), bytes: 0)
+        outbox.push(.event(event))
     }
 
     /// Ends the session once the queued audio has played.
@@ -308,7 +317,7 @@ public final class LiveSession: @unchecked Sendable {
     /// Ends the session now (the client went away): nothing more is sent.
     public func close() {
         lock.withLock { closed = true }
-        outbox.close()
+        outbox.close(discarding: true)
     }
 
     /// The next thing to send, or nil once the session is over.
@@ -365,7 +374,7 @@ public final class LiveSession: @unchecked Sendable {
                 motion.silence(from: index)
                 var event = LiveEvent(.interrupted, at: Double(index) / Double(settings.fps))
                 event.reason = "client"
-                outbox.push(.event(event), bytes: 0)
+                outbox.push(.event(event))
             }
             // Hear ahead until this frame's motion can be made.
             while motion.framesReady <= index {
@@ -407,11 +416,12 @@ public final class LiveSession: @unchecked Sendable {
             if slice.speech && !wasSpeaking {
                 var event = LiveEvent(.speaking, at: mediaTime)
                 if let started = slice.started { event.latencyMs = (now - started).inSeconds * 1000 }
-                outbox.push(.event(event), bytes: 0)
+                outbox.push(.event(event))
             } else if !slice.speech && wasSpeaking {
-                outbox.push(.event(LiveEvent(.idle, at: mediaTime)), bytes: 0)
+                outbox.push(.event(LiveEvent(.idle, at: mediaTime)))
             }
-            outbox.push(.fragment(fragment), bytes: fragment.count)
+            // A frame with no picture may have too little audio for an AAC packet yet: nothing to send.
+            if !fragment.isEmpty { outbox.push(.fragment(fragment)) }
             if slice.speech { delays.append((now - slice.taken).inSeconds * 1000) }
             record(
                 index: index, shape: shape, slice: slice, dropped: late || held, frameSeconds: (now - t0).inSeconds,
@@ -427,7 +437,7 @@ public final class LiveSession: @unchecked Sendable {
                 lastStats = now
                 var event = LiveEvent(.stats, at: mediaTime)
                 event.stats = summarise(elapsed: (now - start).inSeconds, index: index, delays: delays)
-                outbox.push(.event(event), bytes: 0)
+                outbox.push(.event(event))
             }
             // Ending: once the queue and the frames heard ahead hold no speech.
             let (isEnding, queued) = lock.withLock { (ending, queue.count - queueHead) }
@@ -435,18 +445,18 @@ public final class LiveSession: @unchecked Sendable {
         }
         _ = taken
         if stopReason != "closed" {
-            if let tail = try? writer.finish(), !tail.isEmpty { outbox.push(.fragment(tail), bytes: tail.count) }
+            if let tail = try? writer.finish(), !tail.isEmpty { outbox.push(.fragment(tail)) }
             let summary = summarise(elapsed: (clock.now - start).inSeconds, index: index, delays: delays)
             if let failure {
                 var event = LiveEvent(.error)
                 event.code = failure.code.rawValue
                 event.message = failure.message
-                outbox.push(.event(event), bytes: 0)
+                outbox.push(.event(event))
             }
             var ended = LiveEvent(.ended, at: Double(index) / Double(settings.fps))
             ended.reason = stopReason
             ended.stats = summary
-            outbox.push(.event(ended), bytes: 0)
+            outbox.push(.event(ended))
         }
         outbox.close()
     }
@@ -567,7 +577,7 @@ final class Outbox: @unchecked Sendable {
     /// Fragments not yet read.
     var waiting: Int { lock.withLock { fragments } }
 
-    func push(_ item: LiveOutput, bytes: Int) {
+    func push(_ item: LiveOutput) {
         let resume: CheckedContinuation<LiveOutput?, Never>? = lock.withLock {
             guard !isClosed else { return nil }
             if let waiter {
@@ -581,9 +591,15 @@ final class Outbox: @unchecked Sendable {
         resume?.resume(returning: item)
     }
 
-    func close() {
+    /// No more pushes; what waits is still read unless `discarding` (the reader went away).
+    func close(discarding: Bool = false) {
         let resume: CheckedContinuation<LiveOutput?, Never>? = lock.withLock {
             isClosed = true
+            if discarding {
+                items = []
+                head = 0
+                fragments = 0
+            }
             defer { waiter = nil }
             return waiter
         }

@@ -70,6 +70,8 @@ struct LiveSessionResource: ResponseEncodable, Sendable {
     var height: Int
     var fps: Int
     var sample_rate: Int
+    /// Where the mouth is in the picture at rest: [x, y, width, height] in pixels.
+    var mouth_box: [Int]
 }
 
 /// What a client sends as text over the socket.
@@ -221,7 +223,8 @@ struct LiveRoutes: Sendable {
             LiveSessionResource(
                 id: id, url: "/v1/live/sessions/\(id)/stream?token=\(token)", token: token,
                 expires_in: Int(sessions.tokenLifetime.components.seconds), mime: session.mimeType,
-                width: session.width, height: session.height, fps: settings.fps, sample_rate: settings.sampleRate),
+                width: session.width, height: session.height, fps: settings.fps, sample_rate: settings.sampleRate,
+                mouth_box: [session.mouthBox.x, session.mouthBox.y, session.mouthBox.width, session.mouthBox.height]),
             status: .created)
     }
 }

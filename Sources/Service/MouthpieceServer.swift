@@ -186,6 +186,12 @@ public enum MouthpieceServer {
                     web, urlBasePath: "/studio", cacheControl: .init([(MediaType(type: .any), [.noCache])]),
                     searchForIndexHtml: true, logger: logger))
             router.get("/") { _, _ in Response(status: .seeOther, headers: [.location: "/studio/"]) }
+            // The live page: a talking avatar answering the microphone or a typed text.
+            router.get("live") { _, context in
+                Response(
+                    status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-cache"],
+                    body: try await FileIO().loadFile(path: web + "/live.html", context: context))
+            }
         }
         router.get("openapi.yaml") { _, _ in
             Response(

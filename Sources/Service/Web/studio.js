@@ -1,14 +1,11 @@
 // The Mouthpiece studio: the native API (/v1) from a browser, with the key kept in local storage.
 // Everything is same-origin; files the API serves behind the key are fetched and shown as blob URLs.
 
-const $ = (id) => document.getElementById(id);
-const state = { key: localStorage.getItem("mouthpiece.key") || "", stock: null, avatarId: "", job: null,
+import { $, APIError, STOCK, api, clearError, credentials, report, showError } from "/studio/common.js";
+
+const state = { stock: null, avatarId: "", job: null,
   cursor: null, objectURLs: [], voice: "audio", recorder: null, recorded: null };
 
-const STOCK = [
-  { id: "astronaut", name: "Astronaut (NASA, public domain)", url: "/studio/stock/astronaut.png" },
-  { id: "mona_lisa", name: "Mona Lisa (public domain)", url: "/studio/stock/mona_lisa.jpg" },
-];
 
 // Plain words for the warnings the analysis can give.
 const WARNINGS = {
@@ -18,53 +15,6 @@ const WARNINGS = {
   mouth_open_at_rest: "The mouth is open in the photo: it is closed before animating.",
 };
 
-// ---- errors and status ----
-
-function showError(message, code) {
-  $("error-text").textContent = code ? `${message} (${code})` : message;
-  $("error").hidden = false;
-}
-
-function clearError() {
-  $("error").hidden = true;
-  $("error-text").textContent = "";
-}
-$("error-close").addEventListener("click", clearError);
-
-class APIError extends Error {
-  constructor(status, code, message) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
-
-async function api(path, { method = "GET", json, form, raw = false } = {}) {
-  if (!state.key) throw new APIError(401, "unauthorized", "Enter your API key first.");
-  const headers = { Authorization: `Bearer ${state.key}` };
-  let body;
-  if (json !== undefined) {
-    headers["Content-Type"] = "application/json";
-    body = JSON.stringify(json);
-  } else if (form) {
-    body = form;
-  }
-  const response = await fetch(path, { method, headers, body });
-  if (!response.ok) {
-    let code = "http_" + response.status, message = response.statusText;
-    try {
-      const answer = await response.json();
-      code = answer.error?.code || code;
-      message = answer.error?.message || message;
-    } catch { /* not JSON */ }
-    if (response.status === 401) message = "The API key is not valid: check it and enter it again.";
-    throw new APIError(response.status, code, message);
-  }
-  if (raw) return response;
-  if (response.status === 204) return null;
-  return response.json();
-}
-
 async function blobURL(path) {
   const response = await api(path, { raw: true });
   const url = URL.createObjectURL(await response.blob());
@@ -72,10 +22,6 @@ async function blobURL(path) {
   return url;
 }
 
-function report(error) {
-  if (error instanceof APIError) showError(error.message, error.code);
-  else showError(String(error.message || error));
-}
 
 // ---- pages ----
 
@@ -93,11 +39,11 @@ window.addEventListener("hashchange", () => showPage(location.hash.slice(1) || "
 // ---- the key ----
 
 async function useKey(key) {
-  state.key = key.trim();
+  credentials.key = key.trim();
   clearError();
   try {
     const usage = await api("/v1/usage");
-    localStorage.setItem("mouthpiece.key", state.key);
+    localStorage.setItem("mouthpiece.key", credentials.key);
     const credits = usage.credits ? `, ${Math.floor(usage.credits.left_seconds)} s of credits left` : "";
     $("key-status").textContent = `Key OK${usage.plan ? ` (plan ${usage.plan}${credits})` : ""}.`;
     await Promise.all([loadVoices(), loadSavedAvatars()]);
@@ -516,6 +462,6 @@ $("history-more").addEventListener("click", () => loadHistory().catch(report));
 // ---- start ----
 
 renderStock();
-$("api-key").value = state.key;
+$("api-key").value = credentials.key;
 showPage(location.hash.slice(1) || "make");
-if (state.key) useKey(state.key);
+if (credentials.key) useKey(credentials.key);
