@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The web studio in headless Chromium (Debian's chromium and chromium-driver, Selenium from
-# .venv), as a new user would use it, on a throwaway `mouthpiece serve` with one render worker:
-# see scripts/studio-test.py. Screenshots land in .build/studio-screenshots.
+# The web studio and the live page in headless Chromium (Debian's chromium and chromium-driver,
+# Selenium from .venv), as a new user would use them, on a throwaway `mouthpiece serve` with one
+# render worker: see scripts/studio-test.py and scripts/live-page-test.py. Screenshots land in
+# .build/studio-screenshots.
 # Usage: scripts/studio-check.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,5 +25,8 @@ for _ in $(seq 100); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.2;
 status=0
 timeout -k 10 600 .venv/bin/python scripts/studio-test.py "$base" "$key" ../shared/fixtures .build/studio-screenshots \
   || status=$?
+# The live page, with Chromium's fake microphone playing held-out real speech.
+timeout -k 10 300 .venv/bin/python scripts/live-page-test.py "$base" "$key" \
+  ../shared/fixtures/speech/en_librispeech_read.wav .build/studio-screenshots || status=$?
 if [ "$status" -ne 0 ]; then echo "studio-check: server log tail:" >&2; tail -20 "$dir/server.log" >&2; fi
 exit "$status"

@@ -46,6 +46,15 @@ struct BenchCommand: ParsableCommand {
             discussion: "The reference is ffmpeg re-encoding the same clip with the speech, same preset and crf."))
     var video: String?
 
+    @Flag(
+        help: ArgumentHelp(
+            "Bench live sessions instead: first-fragment latency, mouth lag, frame rate, and how many 720p25 sessions run at once in real time.",
+            discussion: "Each session is a `mouthpiece live` process fed --audio at real-time pace."))
+    var live = false
+
+    @Option(name: .customLong("live-sessions"), help: "With --live: try up to this many sessions at once.")
+    var liveSessions = 6
+
     @Flag(help: "Print the figures as JSON.")
     var json = false
 
@@ -54,6 +63,7 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
+        if live { return try runLive() }
         if video != nil { return try runVideo() }
         try Terminal.run(json: json) {
             let options = try RenderOptions.parse(

@@ -86,6 +86,7 @@ async function start() {
   live.source = source;
   live.queue = [];
   const video = $("stream");
+  video.dataset.mouthBox = session.mouth_box.join(",");
   video.src = URL.createObjectURL(source);
   await new Promise((resolve) => source.addEventListener("sourceopen", resolve, { once: true }));
   live.buffer = source.addSourceBuffer(session.mime);
