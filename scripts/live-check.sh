@@ -2,7 +2,8 @@
 # Live sessions over WebSocket, checked by a client of our own (scripts/live-client.py, Python's
 # websockets): a throwaway `mouthpiece serve --live-sessions N`, an avatar, held-out real speech
 # streamed at real-time pace in 20 ms chunks into 720p25 sessions; the recordings are then
-# measured from their own pixels (`mouthpiece eval`: mouth opening against the stream's audio).
+# measured from their own pixels (`mouthpiece eval`: mouth opening against the stream's audio);
+# then a real Pipecat pipeline with Mouthpiece as its video service (integrations/pipecat).
 # Usage: scripts/live-check.sh [SESSIONS] [SECONDS]   (defaults: 3 sessions at once, the speech's length)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +11,7 @@ sessions=${1:-3}
 seconds=${2:-0}
 BIN="$(swift build -c release --show-bin-path)/mouthpiece"
 [ -x "$BIN" ] || { echo "build first: swift build -c release" >&2; exit 2; }
-.venv/bin/python -c 'import websockets, requests' || { echo "run scripts/setup.sh first" >&2; exit 2; }
+.venv/bin/python -c 'import websockets, requests, pipecat, av' || { echo "run scripts/setup.sh first" >&2; exit 2; }
 dir=$(mktemp -d /tmp/mouthpiece-live.XXXXXX)
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 cleanup() { [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"; }
@@ -26,6 +27,9 @@ status=0
 timeout -k 10 600 .venv/bin/python scripts/live-client.py "$base" "$key" \
   ../shared/fixtures/portraits/man_neutral_frontal.jpg ../shared/fixtures/speech/en_librispeech_read.wav \
   "$dir/out" --sessions "$sessions" --seconds "$seconds" || status=$?
+# A real Pipecat pipeline (a TTS that plays a WAV) with Mouthpiece as its video service.
+timeout -k 10 180 .venv/bin/python integrations/pipecat/test_pipeline.py "$base" "$key" \
+  ../shared/fixtures/portraits/woman_closed_smile.png ../shared/fixtures/speech/en_ljspeech_read.wav || status=$?
 # The mouth from the pixels of what came back, against the stream's own audio.
 for name in single parallel0; do
   [ -f "$dir/out/$name.mp4" ] || continue

@@ -19,7 +19,9 @@ echo "==> service tests again, PostgreSQL as the store"
 MOUTHPIECE_TEST_SERVICE_STORE=postgresql timeout -k 30 900 swift test --skip-build --filter ServerProcessTests "$@"
 echo "==> the API against its spec (schemathesis)"
 scripts/api-check.sh
-echo "==> the web studio in headless Chromium (Selenium)"
+echo "==> live sessions over WebSocket: an independent client, three at once, and a Pipecat pipeline"
+scripts/live-check.sh 3
+echo "==> the web studio and the live page in headless Chromium (Selenium)"
 scripts/studio-check.sh
 echo "==> status-endpoint latency, idle and while two renders run (wrk)"
 scripts/load.sh 10 16 500

@@ -87,6 +87,7 @@ async function start() {
   live.queue = [];
   const video = $("stream");
   video.dataset.mouthBox = session.mouth_box.join(",");
+  video.style.aspectRatio = `${session.width} / ${session.height}`;
   video.src = URL.createObjectURL(source);
   await new Promise((resolve) => source.addEventListener("sourceopen", resolve, { once: true }));
   live.buffer = source.addSourceBuffer(session.mime);
