@@ -230,7 +230,11 @@ struct LiveRoutes: Sendable {
 }
 
 extension LiveSessions {
-    /// Whether a request is a live session's WebSocket with a good token; its handler if so.
+    /// The close code of a WebSocket whose token was refused (4000-4999 are the application's).
+    static let refusedCode: UInt16 = 4401
+
+    /// Whether a request is a live session's WebSocket; its handler if so (one that closes at once
+    /// with `refusedCode` when the token is wrong, spent or expired).
     func upgrade(_ request: HTTPRequest, logger: Logger) -> ShouldUpgradeResult<
         WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>
     > {
@@ -240,7 +244,14 @@ extension LiveSessions {
             let token = components.queryItems?.first(where: { $0.name == "token" })?.value
         else { return .dontUpgrade }
         let id = String(parts[3])
-        guard let session = claim(id, token: token) else { return .dontUpgrade }
+        guard let session = claim(id, token: token) else {
+            // A plain HTTP refusal of an upgrade has no body; a WebSocket closed at once can say why.
+            return .upgrade([:]) { _, outbound, _ in
+                try await outbound.close(
+                    .unknown(LiveSessions.refusedCode),
+                    reason: "unauthorized: the token is not valid, expired or already used")
+            }
+        }
         return .upgrade([:]) { inbound, outbound, _ in
             defer {
                 session.close()

@@ -33,7 +33,7 @@ from pipecat.workers.runner import WorkerRunner  # noqa: E402
 from mouthpiece_pipecat import MouthpieceVideoService  # noqa: E402
 
 base, key, portrait, speech = sys.argv[1:5]
-IDLE = 1.0
+IDLE = 1.5
 failed = 0
 
 
@@ -105,19 +105,24 @@ async def main():
     sink = Sink()
     worker = PipelineWorker(Pipeline([tts, avatar, sink]), idle_timeout_secs=None, enable_rtvi=False)
     runner = WorkerRunner(handle_sigint=False)
-    running = asyncio.create_task(runner.run(worker))
+    await runner.add_workers(worker)
+    running = asyncio.create_task(runner.run())
     await asyncio.sleep(IDLE + tts.duration + 1.0)
     await worker.stop_when_done()
     await asyncio.wait_for(running, 30)
 
     session = avatar.session
     images = sink.images
-    expected = (IDLE + tts.duration) * session["fps"]
-    check("the talking face comes back into the pipeline as image frames", len(images) >= 0.9 * expected,
-          f"{len(images)} frames, about {expected:.0f} expected")
+    ended = [e for e in avatar.events if e["type"] == "ended"]
+    expected = ended[0]["stats"]["frames"] if ended else (IDLE + tts.duration) * session["fps"]
+    check("the talking face comes back into the pipeline as image frames, every one the session made",
+          len(images) >= expected - 2, f"{len(images)} frames of {expected}")
     if not images:
         sys.exit(1)
     check("at the stream's size", images[0][1].size == (session["width"], session["height"]), images[0][1].size)
+    times = [f.media_time for _, f in images]
+    check("from the stream's first picture on, none missing", times[0] == 0 and all(
+        abs(b - a - 1 / session["fps"]) < 1e-3 for a, b in zip(times, times[1:])), f"{times[:2]} ... {times[-2:]}")
     x, y, w, h = session["mouth_box"]
 
     def mouth(frame):
@@ -127,10 +132,13 @@ async def main():
     def motion(frames):
         return np.mean([np.abs(mouth(b) - mouth(a)).mean() for a, b in zip(frames, frames[1:])])
 
-    # Frames by their place in the stream: the idle lead-in, then the speech.
+    # Frames by their place in the stream: the idle lead-in, then the speech (from the session's
+    # `speaking` event).
     fps = session["fps"]
-    idle = [f for i, (_, f) in enumerate(images) if 5 <= i < int(IDLE * fps) - 2]
-    speaking = [f for i, (_, f) in enumerate(images) if int((IDLE + 0.5) * fps) <= i < int((IDLE + tts.duration) * fps)]
+    spoke = next(e["media_time"] for e in avatar.events if e["type"] == "speaking")
+    idle = [f for _, f in images if 0.1 <= f.media_time < spoke - 0.05]
+    speaking = [f for _, f in images if spoke + 0.1 <= f.media_time < spoke + tts.duration]
+    check("the avatar idled before it spoke", len(idle) >= 8, f"{len(idle)} frames")
     idle_motion, speaking_motion = motion(idle), motion(speaking)
     check("the mouth moves while the speech plays, far more than while the avatar idles",
           speaking_motion > 2 * idle_motion, f"{speaking_motion:.2f} against {idle_motion:.2f}")

@@ -139,11 +139,13 @@ class MouthpieceVideoService(FrameProcessor):
         try:
             # The codecs are in the init segment: nothing to probe ahead, so pictures come at once.
             container = av.open(self._pipe, mode="r", format="mp4",
-                                options={"probesize": "4096", "analyzeduration": "0", "fflags": "nobuffer"})
+                                options={"probesize": "4096", "analyzeduration": "0"})
             for frame in container.decode(video=0, audio=0):
                 if isinstance(frame, av.VideoFrame):
                     image = frame.to_ndarray(format="rgb24")
                     out = OutputImageRawFrame(image=image.tobytes(), size=(frame.width, frame.height), format="RGB")
+                    # Where the picture stands in the session's stream, in seconds.
+                    out.media_time = frame.time
                 else:
                     samples = frame.to_ndarray()
                     if samples.dtype != np.int16:
