@@ -41,7 +41,8 @@ extension BenchCommand {
         let result = try ChildProcess.run(
             me,
             [
-                "live", "--image", image, "--audio", speech, "-o", scratch + "/live\(index).mp4", "--resolution", "720p",
+                "live", "--image", image, "--audio", speech, "-o", scratch + "/live\(index).mp4", "--resolution",
+                "720p",
                 "--fps", String(fps), "--json",
             ], stdoutPath: out)
         guard result.status == 0 else {
@@ -73,7 +74,8 @@ extension BenchCommand {
             var sustained = 0
             if !json {
                 print("\nlive sessions at 720p25, 16 kHz audio in 20 ms chunks at real-time pace, one process each")
-                print("  sessions  first fragment (median, worst)  frame time  fps    dropped  mouth lag  CPU a session")
+                print(
+                    "  sessions  first fragment (median, worst)  frame time  fps    dropped  mouth lag  CPU a session")
             }
             for count in 1...max(1, liveSessions) {
                 let runs = Mutex<[Int: Result<LiveRun, any Error>]>([:])
@@ -87,7 +89,8 @@ extension BenchCommand {
                 if keepsUp { sustained = count }
                 let frameMs = median(done.map(\.frameMs))
                 let level: [String: Any] = [
-                    "sessions": count, "first_fragment_ms_median": median(first), "first_fragment_ms_max": first.last ?? 0,
+                    "sessions": count, "first_fragment_ms_median": median(first),
+                    "first_fragment_ms_max": first.last ?? 0,
                     "frame_ms_median": frameMs, "fps_min": done.map(\.fps).min() ?? 0,
                     "dropped_frames": done.map(\.droppedFrames).reduce(0, +), "frames": done.map(\.frames).reduce(0, +),
                     "mouth_lag_ms_median": median(done.compactMap(\.mouthLagMs)),
@@ -105,7 +108,9 @@ extension BenchCommand {
                     let dropped = done.map(\.droppedFrames).reduce(0, +)
                     let lag = median(done.compactMap(\.mouthLagMs))
                     var line = "  " + column(String(count), 8) + "  " + column(firstText, 31)
-                    line += "  " + column("\(frameMs.formatted(1)) ms", 10) + column((done.map(\.fps).min() ?? 0).formatted(2), 7)
+                    line +=
+                        "  " + column("\(frameMs.formatted(1)) ms", 10)
+                        + column((done.map(\.fps).min() ?? 0).formatted(2), 7)
                     line += column(String(dropped), 9) + column("\(lag.formatted(0)) ms", 11)
                     line += "\(median(done.map(\.cpuSeconds)).formatted(2)) s" + (keepsUp ? "" : "   (behind)")
                     print(line)

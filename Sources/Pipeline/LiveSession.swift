@@ -257,7 +257,8 @@ public final class LiveSession: @unchecked Sendable {
         var samples = [Float](repeating: 0, count: data.count / 2)
         data.withUnsafeBytes { raw in
             for i in samples.indices {
-                samples[i] = Float(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: i * 2, as: Int16.self))) / 32768
+                samples[i] =
+                    Float(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: i * 2, as: Int16.self))) / 32768
             }
         }
         try push(samples)
@@ -275,7 +276,8 @@ public final class LiveSession: @unchecked Sendable {
             guard queued <= settings.maxQueuedSeconds else {
                 throw MouthpieceError(
                     .queueFull,
-                    "More than \(Int(settings.maxQueuedSeconds)) s of audio is queued; send it at about real-time pace.")
+                    "More than \(Int(settings.maxQueuedSeconds)) s of audio is queued; send it at about real-time pace."
+                )
             }
             if firstChunk == nil { firstChunk = now }
             if queue.count == queueHead && !speaking { utteranceStarted.append(now) }
@@ -394,7 +396,8 @@ public final class LiveSession: @unchecked Sendable {
             if backlog > settings.fps * Int(settings.closeAfter) {
                 stopReason = "client_too_slow"
                 failure = MouthpieceError(
-                    .clientTooSlow, "The stream was read too slowly for \(Int(settings.closeAfter)) s; the session ended.")
+                    .clientTooSlow,
+                    "The stream was read too slowly for \(Int(settings.closeAfter)) s; the session ended.")
                 break
             }
             let held = Double(backlog) > settings.dropAfter * Double(settings.fps)

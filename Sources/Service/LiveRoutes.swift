@@ -269,7 +269,8 @@ extension LiveSessions {
                         case .initSegment(let bytes), .fragment(let bytes):
                             try await outbound.writeBinaryMessage(ByteBuffer(bytes: bytes))
                         case .event(let event):
-                            try await outbound.writeTextMessage(String(decoding: try encoder.encode(event), as: UTF8.self))
+                            try await outbound.writeTextMessage(
+                                String(decoding: try encoder.encode(event), as: UTF8.self))
                         }
                     }
                     try? await outbound.close(.normalClosure, reason: "ended")

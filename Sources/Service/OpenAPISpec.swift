@@ -394,6 +394,67 @@ enum OpenAPISpec {
               summary: The portrait with the detected face, landmarks and mesh drawn on it.
               parameters: [{name: id, in: path, required: true, schema: {type: string}}]
               responses: {'200': {description: A PNG., content: {image/png: {}}}, default: {$ref: '#/components/responses/Error'}}
+          /v1/live/sessions:
+            post:
+              summary: >
+                Prepare a live session: a talking avatar streamed as audio arrives. Give one of avatar_id (a
+                portrait avatar of this key), image_url, or an uploaded `image`. The answer's url is a
+                WebSocket, open once within expires_in seconds: it sends a `ready` event (JSON text), the
+                init segment and then one fragmented-MP4 fragment a frame (binary: H.264 + AAC, `mime` for
+                Media Source Extensions), and events `speaking`, `idle`, `interrupted`, `stats`, `error`,
+                `ended`; it takes PCM16 mono audio at sample_rate in binary messages and controls as text
+                {"type": "say", "text", "language"?, "voice"?}, {"type": "interrupt"}, {"type": "end"}.
+                A wrong, spent or expired token closes the socket at once with code 4401.
+              requestBody:
+                required: true
+                content:
+                  application/json:
+                    schema:
+                      type: object
+                      properties:
+                        avatar_id: {type: string}
+                        image_url: {type: string}
+                        sample_rate: {type: integer, enum: [16000, 24000], description: "Of the PCM16 sent, and of the stream's AAC (default 16000)."}
+                        fps: {type: integer, enum: [20, 24, 25, 30], description: Default 25.}
+                        resolution: {type: string, enum: [480p, 720p, 1080p], description: Default 720p.}
+                        seed: {type: integer, minimum: 0}
+                        expressiveness: {type: number, minimum: 0, maximum: 2}
+                        head_motion: {type: number, minimum: 0, maximum: 2}
+                        lookahead_ms: {type: number, minimum: 0, maximum: 500, description: "How far the mouth may hear ahead (default 100)."}
+                  multipart/form-data:
+                    schema:
+                      type: object
+                      properties:
+                        image: {type: string, format: binary}
+                        avatar_id: {type: string}
+                        sample_rate: {type: integer}
+                        fps: {type: integer}
+                        resolution: {type: string}
+              responses:
+                '201':
+                  description: The session, ready to connect.
+                  content:
+                    application/json:
+                      schema:
+                        type: object
+                        required: [id, object, url, token, expires_in, mime, width, height, fps, sample_rate, mouth_box]
+                        properties:
+                          id: {type: string}
+                          object: {type: string, enum: [live_session]}
+                          url: {type: string, description: The WebSocket's path with its one-time token.}
+                          token: {type: string}
+                          expires_in: {type: integer}
+                          mime: {type: string}
+                          width: {type: integer}
+                          height: {type: integer}
+                          fps: {type: integer}
+                          sample_rate: {type: integer}
+                          mouth_box: {type: array, items: {type: integer}, description: "[x, y, width, height] of the mouth at rest."}
+                '400': {$ref: '#/components/responses/Error'}
+                '403': {$ref: '#/components/responses/Error'}
+                '404': {$ref: '#/components/responses/Error'}
+                '429': {$ref: '#/components/responses/Error'}
+                default: {$ref: '#/components/responses/Error'}
           /v1/usage:
             get:
               summary: "Output seconds rendered with this key, in all and by UTC day; its plan and this month's credits {period_start, period_end, monthly_seconds, used_seconds, left_seconds} (null without)."

@@ -75,7 +75,9 @@ final class FragmentedWriterTests: XCTestCase {
         let resampler = try Resampler(from: 24_000, to: 16_000)
         let tone = (0..<24_000).map { Float(sin(2 * Double.pi * 440 * Double($0) / 24_000)) }
         var out: [Float] = []
-        for start in stride(from: 0, to: tone.count, by: 480) { out += resampler.convert(Array(tone[start..<(start + 480)])) }
+        for start in stride(from: 0, to: tone.count, by: 480) {
+            out += resampler.convert(Array(tone[start..<(start + 480)]))
+        }
         out += resampler.flush()
         XCTAssertEqual(Double(out.count), 16_000, accuracy: 40)
         // Zero crossings of a 440 Hz tone over a second: 880, at either rate.
