@@ -4,11 +4,12 @@
 # streamed at real-time pace in 20 ms chunks into 720p25 sessions; the recordings are then
 # measured from their own pixels (`mouthpiece eval`: mouth opening against the stream's audio);
 # then a real Pipecat pipeline with Mouthpiece as its video service (integrations/pipecat).
-# Usage: scripts/live-check.sh [SESSIONS] [SECONDS]   (defaults: 3 sessions at once, the speech's length)
+# Usage: scripts/live-check.sh [SESSIONS] [SECONDS]   (defaults: 3 sessions at once; one session of
+# 60 s of speech, the WAV repeated, to show that the lag does not grow)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sessions=${1:-3}
-seconds=${2:-0}
+seconds=${2:-60}
 BIN="$(swift build -c release --show-bin-path)/mouthpiece"
 [ -x "$BIN" ] || { echo "build first: swift build -c release" >&2; exit 2; }
 .venv/bin/python -c 'import websockets, requests, pipecat, av' || { echo "run scripts/setup.sh first" >&2; exit 2; }

@@ -78,11 +78,18 @@ extension BenchCommand {
                     "  sessions  first fragment (median, worst)  frame time  fps    dropped  mouth lag  CPU a session")
             }
             for count in 1...max(1, liveSessions) {
+                // A thread each, all at once (concurrentPerform would run only as many as there are cores).
                 let runs = Mutex<[Int: Result<LiveRun, any Error>]>([:])
-                DispatchQueue.concurrentPerform(iterations: count) { i in
-                    let outcome = Result { try session(i + 1) }
-                    runs.withLock { $0[i] = outcome }
+                let group = DispatchGroup()
+                for i in 0..<count {
+                    group.enter()
+                    Thread.detachNewThread {
+                        let outcome = Result { try session(i + 1) }
+                        runs.withLock { $0[i] = outcome }
+                        group.leave()
+                    }
                 }
+                group.wait()
                 let done = try runs.withLock { all in try (0..<count).map { try all[$0]!.get() } }
                 let first = done.compactMap(\.firstFragmentMs).sorted()
                 let keepsUp = done.allSatisfy { $0.keepsUp(fps: livePS) }
