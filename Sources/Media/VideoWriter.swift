@@ -115,77 +115,23 @@ public final class VideoWriter {
             av_dict_set(&output.pointee.metadata, key, value, 0)
         }
 
-        // Video: libx264, yuv420p, time base 1/fps.
-        guard let x264 = avcodec_find_encoder_by_name("libx264") else {
-            throw MouthpieceError(.encodingFailed, "FFmpeg was built without libx264.")
-        }
-        videoStream = avformat_new_stream(output, nil)
-        video = avcodec_alloc_context3(x264)
-        guard let video, let videoStream else { throw MouthpieceError(.internalError, "Out of memory.") }
-        video.pointee.width = Int32(settings.width)
-        video.pointee.height = Int32(settings.height)
-        video.pointee.pix_fmt = AV_PIX_FMT_YUV420P
-        let rate = settings.frameRate
-        video.pointee.time_base = AVRational(num: Int32(rate.den), den: Int32(rate.num))
-        video.pointee.framerate = AVRational(num: Int32(rate.num), den: Int32(rate.den))
-        video.pointee.gop_size = Int32(settings.fps * 2)
-        video.pointee.thread_count = Int32(
-            settings.threads > 0 ? settings.threads : min(8, ProcessInfo.processInfo.activeProcessorCount))
-        if settings.usesSlices { video.pointee.thread_type = FF_THREAD_SLICE }
-        video.pointee.color_range = AVCOL_RANGE_MPEG
-        video.pointee.colorspace = AVCOL_SPC_BT709
-        video.pointee.color_primaries = AVCOL_PRI_BT709
-        video.pointee.color_trc = AVCOL_TRC_BT709
-        if output.pointee.oformat.pointee.flags & AVFMT_GLOBALHEADER != 0 {
-            video.pointee.flags |= AV_CODEC_FLAG_GLOBAL_HEADER
-        }
-        var options: OpaquePointer? = nil
-        av_dict_set(&options, "preset", settings.preset, 0)
-        av_dict_set(&options, "crf", String(settings.crf), 0)
-        status = avcodec_open2(video, x264, &options)
-        av_dict_free(&options)
-        guard status >= 0 else { throw failed("Opening libx264", status) }
-        avcodec_parameters_from_context(videoStream.pointee.codecpar, video)
-        videoStream.pointee.time_base = video.pointee.time_base
-        videoStream.pointee.avg_frame_rate = video.pointee.framerate
-        videoStream.pointee.r_frame_rate = video.pointee.framerate
-
-        // Audio: FFmpeg's native AAC encoder.
-        guard let aac = avcodec_find_encoder(AV_CODEC_ID_AAC) else {
-            throw MouthpieceError(.encodingFailed, "FFmpeg has no AAC encoder.")
-        }
-        audioStream = avformat_new_stream(output, nil)
-        audio = avcodec_alloc_context3(aac)
-        guard let audio, let audioStream else { throw MouthpieceError(.internalError, "Out of memory.") }
-        audio.pointee.sample_fmt = AV_SAMPLE_FMT_FLTP
-        audio.pointee.sample_rate = Int32(audioRate)
-        av_channel_layout_default(&audio.pointee.ch_layout, Int32(audioChannels))
-        audio.pointee.bit_rate = audioChannels == 1 ? 96_000 : 160_000
-        audio.pointee.time_base = AVRational(num: 1, den: Int32(audioRate))
-        if output.pointee.oformat.pointee.flags & AVFMT_GLOBALHEADER != 0 {
-            audio.pointee.flags |= AV_CODEC_FLAG_GLOBAL_HEADER
-        }
-        status = avcodec_open2(audio, aac, nil)
-        guard status >= 0 else { throw failed("Opening the AAC encoder", status) }
-        avcodec_parameters_from_context(audioStream.pointee.codecpar, audio)
-        audioStream.pointee.time_base = audio.pointee.time_base
+        // Video: libx264, yuv420p, time base 1/fps; audio: FFmpeg's native AAC encoder.
+        let video = try Encoders.x264(
+            width: settings.width, height: settings.height, rate: settings.frameRate, gop: settings.fps * 2,
+            threads: settings.threads > 0 ? settings.threads : min(8, ProcessInfo.processInfo.activeProcessorCount),
+            slices: settings.usesSlices, options: [("preset", settings.preset), ("crf", String(settings.crf))])
+        self.video = video
+        videoStream = try Encoders.stream(in: output, for: video)
+        let audio = try Encoders.aac(
+            sampleRate: audioRate, channels: audioChannels, bitRate: audioChannels == 1 ? 96_000 : 160_000)
+        self.audio = audio
+        audioStream = try Encoders.stream(in: output, for: audio)
 
         // Buffers reused for every frame.
-        yuv = av_frame_alloc()
-        audioFrame = av_frame_alloc()
+        yuv = try Encoders.frame(for: video)
+        audioFrame = try Encoders.frame(for: audio)
         packet = av_packet_alloc()
-        guard let yuv, let audioFrame, packet != nil else { throw MouthpieceError(.internalError, "Out of memory.") }
-        yuv.pointee.width = video.pointee.width
-        yuv.pointee.height = video.pointee.height
-        yuv.pointee.format = AV_PIX_FMT_YUV420P.rawValue
-        guard av_frame_get_buffer(yuv, 0) >= 0 else { throw MouthpieceError(.internalError, "Out of memory.") }
-        audioFrame.pointee.nb_samples = audio.pointee.frame_size
-        audioFrame.pointee.format = AV_SAMPLE_FMT_FLTP.rawValue
-        audioFrame.pointee.sample_rate = audio.pointee.sample_rate
-        av_channel_layout_copy(&audioFrame.pointee.ch_layout, &audio.pointee.ch_layout)
-        guard av_frame_get_buffer(audioFrame, 0) >= 0 else {
-            throw MouthpieceError(.internalError, "Out of memory.")
-        }
+        guard packet != nil else { throw MouthpieceError(.internalError, "Out of memory.") }
 
         status = avio_open(&output.pointee.pb, path, AVIO_FLAG_WRITE)
         guard status >= 0 else {
@@ -330,23 +276,9 @@ public final class VideoWriter {
         stream: UnsafeMutablePointer<AVStream>?
     ) throws {
         guard let codec, let stream, let packet, let output else { return }
-        var status = avcodec_send_frame(codec, frame)
-        guard status >= 0 || status == mp_averror_eof() else {
-            throw MouthpieceError(.encodingFailed, "Encoding failed: \(ffmpegMessage(status)).")
-        }
-        while true {
-            status = avcodec_receive_packet(codec, packet)
-            if status == mp_averror_eagain() || status == mp_averror_eof() { return }
-            guard status >= 0 else {
-                throw MouthpieceError(.encodingFailed, "Encoding failed: \(ffmpegMessage(status)).")
-            }
-            if codec == video {
-                packet.pointee.duration = 1
-                if firstVideoPacket == nil { firstVideoPacket = .now }
-            }
-            av_packet_rescale_ts(packet, codec.pointee.time_base, stream.pointee.time_base)
-            packet.pointee.stream_index = stream.pointee.index
-            status = av_interleaved_write_frame(output, packet)
+        try Encoders.encode(codec, frame: frame, packet: packet, stream: stream) { packet in
+            if codec == video && firstVideoPacket == nil { firstVideoPacket = .now }
+            let status = av_interleaved_write_frame(output, packet)
             guard status >= 0 else {
                 throw MouthpieceError(.outputNotWritable, "Writing the video failed: \(ffmpegMessage(status)).")
             }

@@ -68,10 +68,7 @@ struct BenchCommand: ParsableCommand {
         try Terminal.run(json: json) {
             let options = try RenderOptions.parse(
                 resolution: resolution, fps: fps, aspect: aspect, seed: nil, expressiveness: nil, faceIndex: nil)
-            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
-                "mouthpiece-bench-\(ProcessInfo.processInfo.processIdentifier)"
-            ).path
-            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+            let scratch = try makeScratch()
             defer { try? FileManager.default.removeItem(atPath: scratch) }
             let speech = try audio ?? makeSpeech(in: scratch, seconds: 10)
             let still = scratch + "/still.png"
@@ -172,10 +169,7 @@ struct BenchCommand: ParsableCommand {
     /// `--video`: `mouthpiece lipsync` against ffmpeg re-encoding the same clip with the speech.
     func runVideo() throws {
         try Terminal.run(json: json) {
-            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
-                "mouthpiece-bench-\(ProcessInfo.processInfo.processIdentifier)"
-            ).path
-            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+            let scratch = try makeScratch()
             defer { try? FileManager.default.removeItem(atPath: scratch) }
             let speech = try audio ?? makeSpeech(in: scratch, seconds: 10)
             let clip = scratch + "/clip.mp4"
@@ -292,6 +286,15 @@ struct BenchCommand: ParsableCommand {
             String(fps), "--aspect", aspect, "--preset", preset ?? self.preset, "--crf", String(crf), "--json",
             "--quiet",
         ]
+    }
+
+    /// A folder of this process's own for the bench's files (the caller removes it).
+    func makeScratch() throws -> String {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "mouthpiece-bench-\(ProcessInfo.processInfo.processIdentifier)"
+        ).path
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        return scratch
     }
 
     func makeSpeech(in directory: String, seconds: Int) throws -> String {

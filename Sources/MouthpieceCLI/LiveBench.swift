@@ -7,29 +7,13 @@ import Synchronization
 /// real-time speech; one at a time, then more at once until the machine falls behind.
 extension BenchCommand {
     /// What one `mouthpiece live --json` printed, and what its process cost.
-    struct LiveRun: Decodable, Sendable {
-        var firstFragmentMs: Double?
-        var mouthLagMs: Double?
-        var fps: Double
-        var frames: Int
-        var droppedFrames: Int
-        var frameMs: Double
-        var streamDelayMs: Double
-        var cpuSeconds = 0.0
-        var wallSeconds = 0.0
-
-        enum CodingKeys: String, CodingKey {
-            case fps, frames
-            case firstFragmentMs = "first_fragment_ms"
-            case mouthLagMs = "mouth_lag_ms"
-            case droppedFrames = "dropped_frames"
-            case frameMs = "frame_ms"
-            case streamDelayMs = "stream_delay_ms"
-        }
+    struct LiveRun: Sendable {
+        var figures: LiveFigures
+        var cpuSeconds: Double
 
         /// In real time: under 1 % of frames dropped and the stream's rate within 2 % of the target.
         func keepsUp(fps target: Int) -> Bool {
-            Double(droppedFrames) <= 0.01 * Double(frames) && fps >= 0.98 * Double(target)
+            Double(figures.droppedFrames) <= 0.01 * Double(figures.frames) && figures.fps >= 0.98 * Double(target)
         }
     }
 
@@ -48,18 +32,13 @@ extension BenchCommand {
         guard result.status == 0 else {
             throw MouthpieceError(.internalError, "mouthpiece live failed (status \(result.status)).")
         }
-        var run = try JSONDecoder().decode(LiveRun.self, from: Data(contentsOf: URL(fileURLWithPath: out)))
-        run.cpuSeconds = result.cpuSeconds
-        run.wallSeconds = result.seconds
-        return run
+        let figures = try JSONDecoder().decode(LiveFigures.self, from: Data(contentsOf: URL(fileURLWithPath: out)))
+        return LiveRun(figures: figures, cpuSeconds: result.cpuSeconds)
     }
 
     func runLive() throws {
         try Terminal.run(json: json) {
-            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
-                "mouthpiece-bench-\(ProcessInfo.processInfo.processIdentifier)"
-            ).path
-            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+            let scratch = try makeScratch()
             defer { try? FileManager.default.removeItem(atPath: scratch) }
             let speech = try audio ?? makeSpeech(in: scratch, seconds: 10)
             let me = try executablePath()
@@ -91,17 +70,18 @@ extension BenchCommand {
                 }
                 group.wait()
                 let done = try runs.withLock { all in try (0..<count).map { try all[$0]!.get() } }
-                let first = done.compactMap(\.firstFragmentMs).sorted()
+                let first = done.compactMap(\.figures.firstFragmentMs).sorted()
                 let keepsUp = done.allSatisfy { $0.keepsUp(fps: livePS) }
                 if keepsUp { sustained = count }
-                let frameMs = median(done.map(\.frameMs))
+                let frameMs = median(done.map(\.figures.frameMs))
                 let level: [String: Any] = [
                     "sessions": count, "first_fragment_ms_median": median(first),
                     "first_fragment_ms_max": first.last ?? 0,
-                    "frame_ms_median": frameMs, "fps_min": done.map(\.fps).min() ?? 0,
-                    "dropped_frames": done.map(\.droppedFrames).reduce(0, +), "frames": done.map(\.frames).reduce(0, +),
-                    "mouth_lag_ms_median": median(done.compactMap(\.mouthLagMs)),
-                    "stream_delay_ms_median": median(done.map(\.streamDelayMs)),
+                    "frame_ms_median": frameMs, "fps_min": done.map(\.figures.fps).min() ?? 0,
+                    "dropped_frames": done.map(\.figures.droppedFrames).reduce(0, +),
+                    "frames": done.map(\.figures.frames).reduce(0, +),
+                    "mouth_lag_ms_median": median(done.compactMap(\.figures.mouthLagMs)),
+                    "stream_delay_ms_median": median(done.map(\.figures.streamDelayMs)),
                     "cpu_s_per_session": median(done.map(\.cpuSeconds)), "real_time": keepsUp,
                     // The frame's render and encode against its period: the reference a live frame must beat.
                     "frame_time_of_period": frameMs / (1000 / Double(livePS)),
@@ -112,12 +92,12 @@ extension BenchCommand {
                         text.padding(toLength: width, withPad: " ", startingAt: 0)
                     }
                     let firstText = "\(median(first).formatted(0)) ms, \((first.last ?? 0).formatted(0)) ms"
-                    let dropped = done.map(\.droppedFrames).reduce(0, +)
-                    let lag = median(done.compactMap(\.mouthLagMs))
+                    let dropped = done.map(\.figures.droppedFrames).reduce(0, +)
+                    let lag = median(done.compactMap(\.figures.mouthLagMs))
                     var line = "  " + column(String(count), 8) + "  " + column(firstText, 31)
                     line +=
                         "  " + column("\(frameMs.formatted(1)) ms", 10)
-                        + column((done.map(\.fps).min() ?? 0).formatted(2), 7)
+                        + column((done.map(\.figures.fps).min() ?? 0).formatted(2), 7)
                     line += column(String(dropped), 9) + column("\(lag.formatted(0)) ms", 11)
                     line += "\(median(done.map(\.cpuSeconds)).formatted(2)) s" + (keepsUp ? "" : "   (behind)")
                     print(line)

@@ -104,7 +104,7 @@ public struct LiveEvent: Encodable, Sendable, Equatable {
 }
 
 /// A live session's figures.
-public struct LiveFigures: Encodable, Sendable, Equatable {
+public struct LiveFigures: Codable, Sendable, Equatable {
     /// Milliseconds from the session's first audio chunk to the first fragment that plays it.
     public var firstFragmentMs: Double?
     /// Where the mouth's opening best follows the audio's loudness in the stream, in milliseconds
@@ -545,26 +545,11 @@ enum LipLag {
                 a.append(openings[i + lag])
                 b.append(level[i])
             }
-            guard let r = pearson(a, b) else { continue }
+            let r = ClipEvaluation.pearson(a, b)
+            guard r.isFinite else { continue }
             if best == nil || r > best!.r { best = (lag, r) }
         }
         return best.map(\.lag)
-    }
-
-    static func pearson(_ a: [Double], _ b: [Double]) -> Double? {
-        guard a.count > 2 else { return nil }
-        let ma = a.reduce(0, +) / Double(a.count)
-        let mb = b.reduce(0, +) / Double(b.count)
-        var sab = 0.0
-        var saa = 0.0
-        var sbb = 0.0
-        for i in a.indices {
-            sab += (a[i] - ma) * (b[i] - mb)
-            saa += (a[i] - ma) * (a[i] - ma)
-            sbb += (b[i] - mb) * (b[i] - mb)
-        }
-        guard saa > 0, sbb > 0 else { return nil }
-        return sab / (saa * sbb).squareRoot()
     }
 }
 
