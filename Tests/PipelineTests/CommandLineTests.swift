@@ -1,5 +1,6 @@
 import Foundation
 import Media
+import Pipeline
 import TestSupport
 import XCTest
 
@@ -56,6 +57,46 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(wrongSigner.status, 1)
         // Still a plain MP4 to players and to our own demuxer.
         XCTAssertEqual(try MediaProbe.probe(path: dir + "/out.mp4").video?.frameCount, 55)
+    }
+
+    /// `mouthpiece live` as a pipe: raw PCM16 in on stdin, the fragmented MP4 out on stdout (what
+    /// `| ffplay -` shows), the figures as JSON on stderr.
+    func testLiveStreamsFromStandardInputToStandardOutput() throws {
+        let dir = try TestFiles.scratchDirectory(for: self)
+        let speech = try AudioDecoder.decode(
+            path: try TestFiles.fixture("speech/en_librispeech_read.wav"), sampleRate: 16_000)
+        var pcm = Data()
+        for sample in speech.samples.prefix(3 * 16_000) {
+            withUnsafeBytes(of: Int16(max(-1, min(1, sample)) * 32767).littleEndian) { pcm.append(contentsOf: $0) }
+        }
+        try pcm.write(to: URL(fileURLWithPath: dir + "/in.pcm"))
+        let portrait = try TestFiles.fixture("portraits/man_neutral_frontal.jpg")
+        let result = try TestFiles.run(
+            "/bin/sh",
+            [
+                "-c",
+                "'\(binary)' live --image '\(portrait)' --audio - -o - --json --lead-in 0.2 --resolution 480p "
+                    + "< '\(dir)/in.pcm' > '\(dir)/out.mp4'",
+            ])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let figures = try JSONDecoder().decode(LiveFigures.self, from: Data(result.stderr.utf8))
+        XCTAssertEqual(Double(figures.frames), 3.2 * 25, accuracy: 6)
+        XCTAssertEqual(figures.droppedFrames, 0)
+        XCTAssertNotNil(figures.firstFragmentMs)
+        let info = try MediaProbe.probe(path: dir + "/out.mp4")
+        XCTAssertEqual(info.video?.width, 480)
+        XCTAssertEqual(info.audio?.sampleRate, 16_000)
+
+        // Bad input: one line with its code, status 2, nothing written.
+        let dog = try TestFiles.run(
+            binary, ["live", "--image", try TestFiles.fixture("dogs.jpg"), "--text", "Hello", "-o", dir + "/dog.mp4"])
+        XCTAssertEqual(dog.status, 2)
+        XCTAssertTrue(dog.stderr.hasPrefix("error[no_face_detected]"), dog.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/dog.mp4"))
+        let rate = try TestFiles.run(
+            binary, ["live", "--image", portrait, "--text", "Hello", "--sample-rate", "44100", "-o", dir + "/x.mp4"])
+        XCTAssertEqual(rate.status, 2)
+        XCTAssertTrue(rate.stderr.contains("error[invalid_parameter]: sample_rate"), rate.stderr)
     }
 
     func testBadInputIsOneLineWithAStableCodeAndExitStatusTwo() throws {
