@@ -162,6 +162,7 @@ struct LiveRoutes: Sendable {
     let loader: InputLoader
     let consentRequired: Bool
     let sessions: LiveSessions
+    let plans: PlanBook
     let logger: Logger
 
     func add(to group: RouterGroup<APIContext>, router: Router<APIContext>) {
@@ -179,7 +180,23 @@ struct LiveRoutes: Sendable {
     func create(_ request: Request, _ context: APIContext) async throws -> Response {
         let key = try context.requireKey()
         let body = try await request.decode(as: LiveSessionRequest.self, context: context)
-        let settings = try body.settings()
+        var settings = try body.settings()
+        // Live seconds are not metered yet: a key whose output is counted or marked cannot stream.
+        let plan = try key.plan.map { name in
+            guard let plan = plans.plan(named: name) else {
+                throw MouthpieceError(
+                    .internalError,
+                    "This key is on the plan \"\(name)\", which this server does not define (see --plans).")
+            }
+            return plan
+        }
+        if key.quotaSeconds != nil || plan?.monthlyCreditSeconds != nil || plan?.watermark == true {
+            throw MouthpieceError(
+                .quotaExceeded,
+                "Live sessions are not metered or watermarked yet, so keys with a quota, credits or a watermarked plan "
+                    + "cannot open them; use a key without.")
+        }
+        if let plan { settings.resolution = plan.capped(settings.resolution) }
         let bytes: [UInt8]
         switch (body.avatar_id, body.image_url, body.image) {
         case (let id?, nil, nil):
@@ -209,7 +226,7 @@ struct LiveRoutes: Sendable {
         let id = try sessions.reserve()
         let session: LiveSession
         do {
-            session = try await Offload.run {
+            session = try await Offload.run { [settings] in
                 let portrait = try ImageDecoder.decode(bytes: bytes, limits: settings.imageLimits)
                 return try LiveSession(portrait: portrait, settings: settings)
             }

@@ -253,7 +253,8 @@ public enum MouthpieceServer {
         LiveRoutes(
             store: store, blobs: blobs, limits: configuration.limits, loader: loader,
             consentRequired: configuration.consentRequired,
-            sessions: live ?? LiveSessions(limit: configuration.liveSessions), logger: logger
+            sessions: live ?? LiveSessions(limit: configuration.liveSessions), plans: configuration.plans,
+            logger: logger
         ).add(to: v1, router: router)
         return router
     }

@@ -404,7 +404,8 @@ enum OpenAPISpec {
                 Media Source Extensions), and events `speaking`, `idle`, `interrupted`, `stats`, `error`,
                 `ended`; it takes PCM16 mono audio at sample_rate in binary messages and controls as text
                 {"type": "say", "text", "language"?, "voice"?}, {"type": "interrupt"}, {"type": "end"}.
-                A wrong, spent or expired token closes the socket at once with code 4401.
+                A wrong, spent or expired token closes the socket at once with code 4401. Live seconds are
+                not metered yet: keys with a quota, credits or a watermarked plan get 402 quota_exceeded.
               requestBody:
                 required: true
                 content:

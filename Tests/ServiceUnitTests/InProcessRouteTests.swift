@@ -65,6 +65,78 @@ final class InProcessRouteTests: XCTestCase {
         [.authorization: "\(scheme) \(secret)", .contentType: "application/json"]
     }
 
+    /// `POST /v1/live/sessions`: a session prepared with a one-time WebSocket url; the plan's
+    /// largest picture; keys whose output is metered refused (live is not metered yet); refusals with
+    /// their codes.
+    func testLiveSessionsArePreparedWithAOneTimeURL() async throws {
+        let f = try await fixture(plans: [
+            Plan(name: "small", maxResolution: "480p"), Plan(name: "metered", monthlyCreditSeconds: 100),
+        ])
+        let (_, smallSecret) = try await f.store.createKey(name: "s", quotaSeconds: nil, concurrency: 1, plan: "small")
+        let (_, meteredSecret) = try await f.store.createKey(
+            name: "m", quotaSeconds: nil, concurrency: 1, plan: "metered")
+        let portrait = try Data(contentsOf: URL(fileURLWithPath: try TestFiles.samplePortrait()))
+        let body: @Sendable ([String: Any]) throws -> ByteBuffer = { extra in
+            var fields: [String: Any] = ["image_url": "data:image/png;base64," + portrait.base64EncodedString()]
+            fields.merge(extra) { $1 }
+            return ByteBuffer(data: try JSONSerialization.data(withJSONObject: fields))
+        }
+        try await f.app.test(.router) { client in
+            try await client.execute(
+                uri: "/v1/live/sessions", method: .post, headers: Self.headers(f.secret),
+                body: try body(["resolution": "720p", "sample_rate": 24000])
+            ) { response in
+                XCTAssertEqual(response.status, .created)
+                let session = try Self.json(response)
+                let id = try XCTUnwrap(session["id"] as? String)
+                let token = try XCTUnwrap(session["token"] as? String)
+                XCTAssertEqual(session["url"] as? String, "/v1/live/sessions/\(id)/stream?token=\(token)")
+                XCTAssertEqual(session["sample_rate"] as? Int, 24000)
+                XCTAssertEqual(min(session["width"] as? Int ?? 0, session["height"] as? Int ?? 0), 720)
+                XCTAssertTrue((session["mime"] as? String ?? "").hasPrefix("video/mp4; codecs=\"avc1."))
+                XCTAssertEqual((session["mouth_box"] as? [Int])?.count, 4)
+            }
+            try await client.execute(
+                uri: "/v1/live/sessions", method: .post, headers: Self.headers(smallSecret),
+                body: try body(["resolution": "1080p"])
+            ) { response in
+                XCTAssertEqual(response.status, .created)
+                let session = try Self.json(response)
+                XCTAssertEqual(
+                    min(session["width"] as? Int ?? 0, session["height"] as? Int ?? 0), 480, "the plan's largest")
+            }
+            try await client.execute(
+                uri: "/v1/live/sessions", method: .post, headers: Self.headers(meteredSecret), body: try body([:])
+            ) { response in
+                XCTAssertEqual(response.status.code, 402)
+                XCTAssertTrue(String(buffer: response.body).contains("quota_exceeded"))
+            }
+            let refusals: [([String: Any], String, String)] = [
+                (["sample_rate": 44100], "invalid_parameter", "sample_rate"),
+                (["fps": 60], "invalid_parameter", "fps"),
+                (["avatar_id": "av_nope", "image_url": NSNull()], "not_found", "avatar_id"),
+            ]
+            for (extra, code, field) in refusals {
+                var fields = extra
+                if fields["image_url"] is NSNull { fields["image_url"] = nil }
+                let request =
+                    extra["image_url"] is NSNull
+                    ? ByteBuffer(data: try JSONSerialization.data(withJSONObject: fields)) : try body(fields)
+                try await client.execute(
+                    uri: "/v1/live/sessions", method: .post, headers: Self.headers(f.secret), body: request
+                ) { response in
+                    let error = try XCTUnwrap(try Self.json(response)["error"] as? [String: Any])
+                    XCTAssertEqual(error["code"] as? String, code, "\(extra)")
+                    XCTAssertEqual(error["field"] as? String, field, "\(extra)")
+                }
+            }
+            // Without the socket's upgrade, the stream's url says what is wrong.
+            try await client.execute(uri: "/v1/live/sessions/live_x/stream?token=t", method: .get) { response in
+                XCTAssertEqual(response.status, .unauthorized)
+            }
+        }
+    }
+
     func testEachFaceAnswersItsOwnErrorShape() async throws {
         let f = try await fixture()
         let badResolution = try submission(extra: ["resolution": "4k"])
