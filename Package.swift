@@ -153,7 +153,7 @@ let package = Package(
         .testTarget(
             name: "ServiceUnitTests",
             dependencies: [
-                "Service", "Store", "Speech", "Media", "MouthpieceCore", "TestSupport",
+                "Service", "Store", "Speech", "Media", "Pipeline", "MouthpieceCore", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

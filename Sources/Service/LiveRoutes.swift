@@ -133,7 +133,23 @@ final class LiveSessions: Sendable {
             state.pending[id] = Pending(
                 session: session, keyID: keyID, tokenHash: Self.hash(token), expires: .now + tokenLifetime)
         }
+        // A session never connected gives its place (and its encoder) back when its token expires.
+        let lifetime = tokenLifetime
+        Task { [weak self] in
+            try? await Task.sleep(for: lifetime + .milliseconds(100))
+            self?.expire(id)
+        }
         return token
+    }
+
+    /// Drops a prepared session whose token has expired unused.
+    func expire(_ id: String) {
+        let stale: LiveSession? = state.withLock { state in
+            guard let pending = state.pending[id], pending.expires < .now else { return nil }
+            state.pending[id] = nil
+            return pending.session
+        }
+        stale?.close()
     }
 
     /// The session for a WebSocket presenting `token`, once.

@@ -2,7 +2,9 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import Media
 import MouthpieceCore
+import Pipeline
 import Speech
 import Store
 import TestSupport
@@ -135,6 +137,31 @@ final class InProcessRouteTests: XCTestCase {
                 XCTAssertEqual(response.status, .unauthorized)
             }
         }
+    }
+
+    /// A prepared session holds a place until its socket claims it, once, or its token expires.
+    func testLiveSessionPlacesAreHeldUntilClaimedOrExpired() async throws {
+        let sessions = LiveSessions(limit: 1, tokenLifetime: .milliseconds(300))
+        let portrait = try ImageDecoder.decode(path: try TestFiles.samplePortrait())
+        let id = try sessions.reserve()
+        XCTAssertThrowsError(try sessions.reserve()) { error in
+            XCTAssertEqual((error as? MouthpieceError)?.code, .concurrencyLimit)
+        }
+        let token = sessions.hold(id, session: try LiveSession(portrait: portrait), keyID: "k")
+        XCTAssertNil(sessions.claim(id, token: "wrong"))
+        XCTAssertNil(sessions.claim("live_other", token: token))
+        XCTAssertNotNil(sessions.claim(id, token: token))
+        XCTAssertNil(sessions.claim(id, token: token), "a token is good once")
+        XCTAssertEqual(sessions.count, 1, "running")
+        sessions.release(id)
+        XCTAssertEqual(sessions.count, 0)
+        // Prepared and never connected: the place comes back when the token expires.
+        let unused = try sessions.reserve()
+        let late = sessions.hold(unused, session: try LiveSession(portrait: portrait), keyID: "k")
+        XCTAssertEqual(sessions.count, 1)
+        try await Task.sleep(for: .milliseconds(700))
+        XCTAssertEqual(sessions.count, 0, "expired and dropped")
+        XCTAssertNil(sessions.claim(unused, token: late))
     }
 
     func testEachFaceAnswersItsOwnErrorShape() async throws {
