@@ -90,18 +90,7 @@ public struct ClipEvaluation: Sendable {
                 speech.append(opening)
             }
         }
-        var byLag: [(Int, Double)] = []
-        for lag in -maxLag...maxLag {
-            var xs: [Double] = []
-            var ys: [Double] = []
-            for n in openings.indices {
-                let m = n - lag
-                guard m >= 0, m < loudness.count, let opening = openings[n] else { continue }
-                xs.append(opening)
-                ys.append(loudness[m])
-            }
-            byLag.append((lag, pearson(xs, ys)))
-        }
+        let byLag = correlationByLag(openings: openings, loudness: loudness, maxLag: maxLag)
         return ClipEvaluation(
             frames: openings.count, facesLost: openings.filter { $0 == nil }.count, correlationByLag: byLag,
             openingInSilence: mean(silence), openingInSpeech: mean(speech),
@@ -142,6 +131,22 @@ public struct ClipEvaluation: Sendable {
     static func eyeAspect(_ l: FaceLandmarks, _ first: Int) -> Double {
         let height = l[first + 1].distance(to: l[first + 5]) + l[first + 2].distance(to: l[first + 4])
         return height / max(2 * l[first].distance(to: l[first + 3]), 1)
+    }
+
+    /// Pearson correlation of mouth opening at frame n with loudness at frame n - lag, for each lag
+    /// in -maxLag...maxLag (frames without a face are left out).
+    static func correlationByLag(openings: [Double?], loudness: [Double], maxLag: Int) -> [(lag: Int, r: Double)] {
+        (-maxLag...maxLag).map { lag in
+            var xs: [Double] = []
+            var ys: [Double] = []
+            for n in openings.indices {
+                let m = n - lag
+                guard m >= 0, m < loudness.count, let opening = openings[n] else { continue }
+                xs.append(opening)
+                ys.append(loudness[m])
+            }
+            return (lag, pearson(xs, ys))
+        }
     }
 
     static func mean(_ v: [Double]) -> Double { v.isEmpty ? .nan : v.reduce(0, +) / Double(v.count) }

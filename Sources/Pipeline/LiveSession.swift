@@ -349,7 +349,6 @@ public final class LiveSession: @unchecked Sendable {
         let perFrame = settings.sampleRate / settings.fps
         let start = clock.now
         var pending: [Slice] = []
-        var taken = 0
         var frame = renderer.makeFrame()
         var wasSpeaking = false
         var lastStats = start
@@ -383,7 +382,6 @@ public final class LiveSession: @unchecked Sendable {
                 let slice = takeSlice(perFrame, now: clock.now)
                 pending.append(slice)
                 for voiced in voice.append(analysisRate.convert(slice.samples)) { motion.append(voiced) }
-                taken += 1
             }
             let due = start + period * index
             if clock.now < due { Thread.sleep(forTimeInterval: (due - clock.now).inSeconds) }
@@ -425,10 +423,12 @@ public final class LiveSession: @unchecked Sendable {
             }
             // A frame with no picture may have too little audio for an AAC packet yet: nothing to send.
             if !fragment.isEmpty { outbox.push(.fragment(fragment)) }
-            if slice.speech { delays.append((now - slice.taken).inSeconds * 1000) }
-            record(
-                index: index, shape: shape, slice: slice, dropped: late || held, frameSeconds: (now - t0).inSeconds,
-                now: now)
+            if slice.speech {
+                delays.append((now - slice.taken).inSeconds * 1000)
+                // The figure is the median of the last 500: no more is kept.
+                if delays.count > 1000 { delays.removeFirst(500) }
+            }
+            record(index: index, shape: shape, slice: slice, dropped: late || held, frameSeconds: (now - t0).inSeconds)
             if slice.speech && !wasSpeaking, figuresLock.withLock({ figures.firstFragmentMs == nil }),
                 let first = lock.withLock({ firstChunk })
             {
@@ -446,16 +446,10 @@ public final class LiveSession: @unchecked Sendable {
             let (isEnding, queued) = lock.withLock { (ending, queue.count - queueHead) }
             if isEnding && queued == 0 && !pending.contains(where: \.speech) { break loop }
         }
-        _ = taken
         if stopReason != "closed" {
             if let tail = try? writer.finish(), !tail.isEmpty { outbox.push(.fragment(tail)) }
             let summary = summarise(elapsed: (clock.now - start).inSeconds, index: index, delays: delays)
-            if let failure {
-                var event = LiveEvent(.error)
-                event.code = failure.code.rawValue
-                event.message = failure.message
-                outbox.push(.event(event))
-            }
+            if let failure { report(failure) }
             var ended = LiveEvent(.ended, at: Double(index) / Double(settings.fps))
             ended.reason = stopReason
             ended.stats = summary
@@ -470,8 +464,7 @@ public final class LiveSession: @unchecked Sendable {
         lock.withLock {
             let queued = queue.count - queueHead
             let hold = speaking ? 0 : Int(settings.jitter * Double(settings.sampleRate))
-            let endingNow = ending
-            guard queued > 0, queued >= count + hold || (endingNow && queued > 0) || speaking else {
+            guard queued > 0, queued >= count + hold || ending || speaking else {
                 speaking = false
                 return Slice(samples: [Float](repeating: 0, count: count), speech: false, started: nil, taken: now)
             }
@@ -490,9 +483,7 @@ public final class LiveSession: @unchecked Sendable {
         }
     }
 
-    private func record(
-        index: Int, shape: FaceMotion, slice: Slice, dropped: Bool, frameSeconds: Double, now: ContinuousClock.Instant
-    ) {
+    private func record(index: Int, shape: FaceMotion, slice: Slice, dropped: Bool, frameSeconds: Double) {
         var energy: Float = 0
         for s in slice.samples { energy += s * s }
         let rms = (Double(energy) / Double(max(1, slice.samples.count))).squareRoot()
@@ -534,22 +525,10 @@ private func median<C: Collection>(_ values: C) -> Double where C.Element == Dou
 /// trails the sound.
 enum LipLag {
     static func best(openings: [Double], loudness: [Double], within reach: Int) -> Int? {
-        let n = min(openings.count, loudness.count)
-        guard n > 4 * reach else { return nil }
-        let level = loudness.prefix(n).map { max($0, -60) }
-        var best: (lag: Int, r: Double)?
-        for lag in -reach...reach {
-            var a: [Double] = []
-            var b: [Double] = []
-            for i in 0..<n where i + lag >= 0 && i + lag < n {
-                a.append(openings[i + lag])
-                b.append(level[i])
-            }
-            let r = ClipEvaluation.pearson(a, b)
-            guard r.isFinite else { continue }
-            if best == nil || r > best!.r { best = (lag, r) }
-        }
-        return best.map(\.lag)
+        guard min(openings.count, loudness.count) > 4 * reach else { return nil }
+        return ClipEvaluation.correlationByLag(
+            openings: openings, loudness: loudness.map { max($0, -60) }, maxLag: reach
+        ).filter { $0.r.isFinite }.max { $0.r < $1.r }?.lag
     }
 }
 
