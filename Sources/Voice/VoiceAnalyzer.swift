@@ -31,34 +31,13 @@ public struct VoiceAnalyzer: Sendable {
     /// the decoded duration (rounded to whole frames).
     public func analyze(path: String, fps: Int, limits: AudioDecoder.Limits = .init()) throws -> VoiceFeatures {
         let reader = try AudioReader(path: path, sampleRate: Self.sampleRate, channels: 1, limits: limits)
-        let measurer = FrameMeasurer(sampleRate: Self.sampleRate, window: window)
-        var buffer: [Float] = []
-        var offset = 0  // absolute index of buffer[0]
+        let stream = VoiceStream(fps: fps, analyzer: self)
         var frames: [VoiceFrame] = []
-        func measureReady(upTo available: Int, padEnd: Bool) {
-            buffer.withUnsafeBufferPointer { samples in
-                while true {
-                    let start = measurer.windowStart(frame: frames.count, fps: fps)
-                    if !padEnd && start + measurer.size > available { break }
-                    if padEnd && frames.count >= Self.frameCount(samples: available, fps: fps) { break }
-                    frames.append(measurer.measure(samples, start: start - offset))
-                }
-            }
-        }
-        while let chunk = try reader.next() {
-            buffer.append(contentsOf: chunk)
-            measureReady(upTo: offset + buffer.count, padEnd: false)
-            // Drop what no later window needs, a second at a time.
-            let needed = min(buffer.count, measurer.windowStart(frame: frames.count, fps: fps) - offset)
-            if needed > Self.sampleRate {
-                buffer.removeFirst(needed)
-                offset += needed
-            }
-        }
-        let total = offset + buffer.count
-        try AudioDecoder.checkDuration(Double(total) / Double(Self.sampleRate), limits: limits)
-        measureReady(upTo: total, padEnd: true)
-        let count = Self.frameCount(samples: total, fps: fps)
+        while let chunk = try reader.next() { frames += stream.append(chunk) }
+        try AudioDecoder.checkDuration(Double(stream.samplesReceived) / Double(Self.sampleRate), limits: limits)
+        frames += stream.finish()
+        // The count follows from the decoded duration: frames measured past it are let go.
+        let count = Self.frameCount(samples: stream.samplesReceived, fps: fps)
         if frames.count > count { frames.removeLast(frames.count - count) }
         return VoiceFeatures(fps: fps, frames: frames)
     }

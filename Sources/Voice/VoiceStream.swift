@@ -41,4 +41,20 @@ public final class VoiceStream {
         }
         return frames
     }
+
+    /// At the end of the audio: the frames still owed up to its duration rounded to whole frames,
+    /// their windows padded with silence. (Frames already measured may lie past that count; a
+    /// caller that wants the clip's count drops them.)
+    public func finish() -> [VoiceFrame] {
+        let count = VoiceAnalyzer.frameCount(samples: samplesReceived, fps: fps)
+        var frames: [VoiceFrame] = []
+        buffer.withUnsafeBufferPointer { held in
+            while framesMeasured < count {
+                frames.append(
+                    measurer.measure(held, start: measurer.windowStart(frame: framesMeasured, fps: fps) - offset))
+                framesMeasured += 1
+            }
+        }
+        return frames
+    }
 }
