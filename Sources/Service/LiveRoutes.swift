@@ -110,11 +110,6 @@ final class LiveSessions: Sendable {
     func reserve() throws -> String {
         let id = "live_" + StoreRules.randomToken(bytes: 10)
         try state.withLock { state in
-            let now = ContinuousClock.now
-            for (id, pending) in state.pending where pending.expires < now {
-                pending.session.close()
-                state.pending[id] = nil
-            }
             guard state.pending.count + state.running.count < limit else {
                 throw MouthpieceError(
                     .concurrencyLimit,
@@ -172,13 +167,9 @@ final class LiveSessions: Sendable {
 }
 
 struct LiveRoutes: Sendable {
-    let store: any DataStore
-    let blobs: any BlobStorage
-    let limits: InputLimits
-    let loader: InputLoader
-    let consentRequired: Bool
+    /// The video use cases, for what a session shares with them: plans, avatars, URL inputs, limits.
+    let videos: Videos
     let sessions: LiveSessions
-    let plans: PlanBook
     let logger: Logger
 
     func add(to group: RouterGroup<APIContext>, router: Router<APIContext>) {
@@ -198,14 +189,7 @@ struct LiveRoutes: Sendable {
         let body = try await request.decode(as: LiveSessionRequest.self, context: context)
         var settings = try body.settings()
         // Live seconds are not metered yet: a key whose output is counted or marked cannot stream.
-        let plan = try key.plan.map { name in
-            guard let plan = plans.plan(named: name) else {
-                throw MouthpieceError(
-                    .internalError,
-                    "This key is on the plan \"\(name)\", which this server does not define (see --plans).")
-            }
-            return plan
-        }
+        let plan = try videos.plan(of: key)
         if key.quotaSeconds != nil || plan?.monthlyCreditSeconds != nil || plan?.watermark == true {
             throw MouthpieceError(
                 .quotaExceeded,
@@ -216,24 +200,17 @@ struct LiveRoutes: Sendable {
         let bytes: [UInt8]
         switch (body.avatar_id, body.image_url, body.image) {
         case (let id?, nil, nil):
-            guard let avatar = try await store.avatar(id, keyID: key.id) else {
-                throw MouthpieceError(.notFound, "No avatar \(id).", field: "avatar_id")
-            }
-            if consentRequired && avatar.consent == nil {
-                throw MouthpieceError(
-                    .consentRequired, "Avatar \(id) has no consent attestation for the person it shows.",
-                    field: "avatar_id")
-            }
+            let avatar = try await videos.usableAvatar(id, key: key)
             if AvatarAnalysis.of(avatar)?.isVideo == true {
                 throw MouthpieceError(
                     .invalidParameter, "Live sessions take portrait avatars; avatar \(id) is a video.",
                     field: "avatar_id")
             }
-            bytes = Array(try Data(contentsOf: URL(fileURLWithPath: blobs.path(avatar.imageBlob))))
+            bytes = Array(try Data(contentsOf: URL(fileURLWithPath: videos.blobs.path(avatar.imageBlob))))
         case (nil, let url?, nil):
-            bytes = try await loader.load(url, field: "image_url", maxBytes: limits.imageBytes)
+            bytes = try await videos.loader.load(url, field: "image_url", maxBytes: videos.limits.imageBytes)
         case (nil, nil, let file?):
-            bytes = try file.checked(field: "image", maxBytes: limits.imageBytes)
+            bytes = try file.checked(field: "image", maxBytes: videos.limits.imageBytes)
         default:
             throw MouthpieceError(
                 .invalidParameter, "Give one of avatar_id, image_url, or an uploaded image (multipart/form-data).",

@@ -250,12 +250,8 @@ public enum MouthpieceServer {
             consentRequired: configuration.consentRequired
         ).add(to: v1)
         WebhookRoutes(store: store).add(to: v1)
-        LiveRoutes(
-            store: store, blobs: blobs, limits: configuration.limits, loader: loader,
-            consentRequired: configuration.consentRequired,
-            sessions: live ?? LiveSessions(limit: configuration.liveSessions), plans: configuration.plans,
-            logger: logger
-        ).add(to: v1, router: router)
+        LiveRoutes(videos: core, sessions: live ?? LiveSessions(limit: configuration.liveSessions), logger: logger)
+            .add(to: v1, router: router)
         return router
     }
 

@@ -249,16 +249,7 @@ struct Videos: Sendable {
     func person(of request: VideoRequest, key: APIKey) async throws -> Person {
         switch (request.avatar_id, request.image_url, request.image, request.video_url, request.video) {
         case (let id?, nil, nil, nil, nil):
-            guard let avatar = try await store.avatar(id, keyID: key.id) else {
-                throw MouthpieceError(.notFound, "No avatar \(id).", field: "avatar_id")
-            }
-            if consentRequired && avatar.consent == nil {
-                throw MouthpieceError(
-                    .consentRequired,
-                    "Avatar \(id) has no consent attestation for the person it shows; make it again with consent "
-                        + "{attested_by, relation, accepted: true}.",
-                    field: "avatar_id")
-            }
+            let avatar = try await usableAvatar(id, key: key)
             let analysis = AvatarAnalysis.of(avatar)
             // A clone reads the track at render time if the avatar still exists then; tracked
             // again otherwise.
@@ -282,6 +273,22 @@ struct Videos: Sendable {
                 .invalidParameter, "Give exactly one of avatar_id, image_url, image, video_url or video.",
                 field: "image_url")
         }
+    }
+
+    /// An avatar of `key` that may speak: 404 if there is none, 403 without a consent attestation
+    /// where one is required.
+    func usableAvatar(_ id: String, key: APIKey) async throws -> Avatar {
+        guard let avatar = try await store.avatar(id, keyID: key.id) else {
+            throw MouthpieceError(.notFound, "No avatar \(id).", field: "avatar_id")
+        }
+        if consentRequired && avatar.consent == nil {
+            throw MouthpieceError(
+                .consentRequired,
+                "Avatar \(id) has no consent attestation for the person it shows; make it again with consent "
+                    + "{attested_by, relation, accepted: true}.",
+                field: "avatar_id")
+        }
+        return avatar
     }
 
     func storeImage(_ bytes: [UInt8]) throws -> String {
