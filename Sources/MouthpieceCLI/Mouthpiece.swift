@@ -11,6 +11,7 @@ struct Mouthpiece: AsyncParsableCommand {
             RenderCommand.self, AnimateCommand.self, InspectCommand.self, EvalCommand.self, BenchCommand.self,
             SayCommand.self, VoicesCommand.self, ServeCommand.self, WorkerCommand.self, MigrateCommand.self,
             KeysCommand.self, LipSyncCommand.self, VerifyCommand.self, PlansCommand.self, LiveCommand.self,
+            ComposeCommand.self,
         ]
     )
 

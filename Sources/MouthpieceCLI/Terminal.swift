@@ -7,7 +7,10 @@ enum Terminal {
     static var stderrIsTerminal: Bool { isatty(2) == 1 }
 
     static func error(_ error: MouthpieceError, json: Bool) {
-        writeErr("error[\(error.code.rawValue)]: \(error.message)\n")
+        // A field deep in a document (scenes[1].speakers[0].audio) is named when the message does not.
+        let place =
+            error.field.map { $0.contains("[") && !error.message.contains($0) ? " (at \($0))" : "" } ?? ""
+        writeErr("error[\(error.code.rawValue)]: \(error.message)\(place)\n")
         if json {
             var body: [String: Any] = ["code": error.code.rawValue, "message": error.message]
             if let field = error.field { body["field"] = field }

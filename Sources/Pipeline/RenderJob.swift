@@ -164,12 +164,25 @@ public struct RenderJob: Sendable {
         }
 
         init(portrait: RGBImage, analysis: FaceAnalysis, options: RenderOptions) {
-            framing = Framing.plan(
-                imageWidth: portrait.width, imageHeight: portrait.height, face: analysis.landmarks,
-                resolution: options.resolution, aspect: options.aspect)
+            self.init(
+                portrait: portrait, analysis: analysis, options: options,
+                framing: Framing.plan(
+                    imageWidth: portrait.width, imageHeight: portrait.height, face: analysis.landmarks,
+                    resolution: options.resolution, aspect: options.aspect))
+        }
+
+        /// The shot with a given framing, and what stands behind the person (nil: the portrait's own).
+        init(
+            portrait: RGBImage, analysis: FaceAnalysis, options: RenderOptions, framing: Framing,
+            backdrop: Backdrop? = nil
+        ) {
+            self.framing = framing
+            let landmarks = analysis.landmarks.mapped(framing.map)
+            var frame = framing.baseFrame(from: portrait)
+            if let backdrop { frame = backdrop.applied(to: frame, face: landmarks) }
             let (base, rig, closed) = MouthCloser.rig(
-                base: framing.baseFrame(from: portrait), landmarks: analysis.landmarks.mapped(framing.map),
-                expressiveness: options.expressiveness, wholeHead: options.headMotion > 0)
+                base: frame, landmarks: landmarks, expressiveness: options.expressiveness,
+                wholeHead: options.headMotion > 0)
             var renderer = FrameRenderer(base: base, rig: rig, enlargement: framing.scale)
             renderer.threads =
                 options.renderThreads > 0

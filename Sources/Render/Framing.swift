@@ -19,6 +19,15 @@ public enum Resolution: String, Sendable, CaseIterable {
 public enum Aspect: String, Sendable, CaseIterable {
     case original, landscape = "16:9", portrait = "9:16", square = "1:1"
 
+    /// The frame's size at `resolution` (even sides), or nil for the portrait's own shape.
+    public func frameSize(_ resolution: Resolution) -> (width: Int, height: Int)? {
+        guard let ratio else { return nil }
+        let short = Double(resolution.shortSide)
+        return ratio >= 1
+            ? (max(2, Int((short * ratio / 2).rounded()) * 2), Int(short))
+            : (Int(short), max(2, Int((short / ratio / 2).rounded()) * 2))
+    }
+
     /// Width over height, or nil for the portrait's own.
     var ratio: Double? {
         switch self {
@@ -67,12 +76,43 @@ public struct Framing: Equatable, Sendable {
                 width: width, height: height, mode: .fit, source: Rect(x: 0, y: 0, width: w, height: h),
                 destination: Rect(x: 0, y: 0, width: Double(width), height: Double(height)))
         }
-        let width = ratio >= 1 ? even(short * ratio) : Int(short)
-        let height = ratio >= 1 ? Int(short) : even(short / ratio)
+        let (width, height) = aspect.frameSize(resolution) ?? (even(short * ratio), Int(short))
+        return plan(imageWidth: imageWidth, imageHeight: imageHeight, face: face, width: width, height: height)
+    }
+
+    /// How much of the picture a framed shot shows around the head.
+    public enum Shot: String, Sendable, CaseIterable, Codable {
+        /// The head with a little room (the crop every render uses).
+        case closeUp = "close_up"
+        /// Head and shoulders, more of the picture.
+        case medium
+        /// The whole portrait, fitted, filled around.
+        case asIs = "as_is"
+
+        /// The crop's height over the head's (nil: the whole picture).
+        var room: Double? {
+            switch self {
+            case .closeUp: return 1.6
+            case .medium: return 2.4
+            case .asIs: return nil
+            }
+        }
+    }
+
+    /// Plans a `width` x `height` frame (even sizes) for the portrait: a crop of that shape around
+    /// the head as `shot` asks, or the whole picture fitted with a fill where cropping would cut
+    /// the head (and always for `.asIs`).
+    public static func plan(
+        imageWidth: Int, imageHeight: Int, face: FaceLandmarks, width: Int, height: Int, shot: Shot = .closeUp
+    ) -> Framing {
+        let w = Double(imageWidth)
+        let h = Double(imageHeight)
+        let ratio = Double(width) / Double(height)
         // A crop of the wanted shape around the head with room to spare (a head-and-shoulders
         // shot), as large as the picture allows but no larger, centred on the face.
         let head = headBox(face)
-        var cropH = max(head.height * 1.6, head.width * 1.6 / ratio)
+        let room = shot.room ?? .infinity
+        var cropH = max(head.height * room, head.width * room / ratio)
         var cropW = cropH * ratio
         if cropW > w {
             cropW = w
@@ -82,11 +122,12 @@ public struct Framing: Equatable, Sendable {
             cropH = h
             cropW = h * ratio
         }
-        let centre = Point(head.center.x, head.center.y)
+        // A medium shot keeps the head in the upper part, the shoulders below it.
+        let centre = Point(head.center.x, head.center.y + (shot == .medium ? 0.3 * head.height : 0))
         let x = min(max(0, centre.x - cropW / 2), w - cropW)
         let y = min(max(0, centre.y - cropH / 2), h - cropH)
         let crop = Rect(x: x, y: y, width: cropW, height: cropH)
-        if crop.contains(head.intersection(Rect(x: 0, y: 0, width: w, height: h))) {
+        if shot != .asIs, crop.contains(head.intersection(Rect(x: 0, y: 0, width: w, height: h))) {
             return Framing(
                 width: width, height: height, mode: .crop, source: crop,
                 destination: Rect(x: 0, y: 0, width: Double(width), height: Double(height)))
