@@ -24,7 +24,15 @@ public struct Composition: Codable, Equatable, Sendable {
     public var captions: CaptionMode?
     public var music: Music?
     public var seed: UInt64?
+    /// Mouth and head motion amplitudes, 0 to 2 (1 by default), for every speaker.
+    public var expressiveness: Double?
+    public var headMotion: Double?
     public var scenes: [Scene]
+
+    enum CodingKeys: String, CodingKey {
+        case resolution, fps, aspect, captions, music, seed, expressiveness, scenes
+        case headMotion = "head_motion"
+    }
 
     public static let maxScenes = 100
     public static let maxSpeakers = 4
@@ -186,7 +194,8 @@ public struct Composition: Codable, Equatable, Sendable {
 
     public init(
         scenes: [Scene], resolution: String? = nil, fps: Int? = nil, aspect: String? = nil,
-        captions: CaptionMode? = nil, music: Music? = nil, seed: UInt64? = nil
+        captions: CaptionMode? = nil, music: Music? = nil, seed: UInt64? = nil, expressiveness: Double? = nil,
+        headMotion: Double? = nil
     ) {
         self.scenes = scenes
         self.resolution = resolution
@@ -195,6 +204,8 @@ public struct Composition: Codable, Equatable, Sendable {
         self.captions = captions
         self.music = music
         self.seed = seed
+        self.expressiveness = expressiveness
+        self.headMotion = headMotion
     }
 
     /// Decodes a composition, a malformed one refused with the field at fault
@@ -207,13 +218,15 @@ public struct Composition: Codable, Equatable, Sendable {
         }
     }
 
-    static func refusal(_ error: DecodingError) -> MouthpieceError {
-        func path(_ keys: [any CodingKey]) -> String {
-            keys.reduce("") { path, key in
-                if let index = key.intValue { return path + "[\(index)]" }
-                return path.isEmpty ? key.stringValue : path + "." + key.stringValue
-            }
+    /// A coding path as a field name: `scenes[1].speakers[0].audio`.
+    public static func path(_ keys: [any CodingKey]) -> String {
+        keys.reduce("") { path, key in
+            if let index = key.intValue { return path + "[\(index)]" }
+            return path.isEmpty ? key.stringValue : path + "." + key.stringValue
         }
+    }
+
+    static func refusal(_ error: DecodingError) -> MouthpieceError {
         switch error {
         case .keyNotFound(let key, let context):
             let field = path(context.codingPath + [key])
@@ -250,7 +263,7 @@ public struct Composition: Codable, Equatable, Sendable {
     public func renderOptions() throws -> RenderOptions {
         var options = try RenderOptions.parse(
             resolution: resolution, fps: fps, aspect: aspect ?? Aspect.landscape.rawValue, seed: seed,
-            expressiveness: nil, faceIndex: nil)
+            expressiveness: expressiveness, faceIndex: nil, headMotion: headMotion)
         if options.aspect == .original {
             throw MouthpieceError(
                 .invalidParameter, "A composition needs a frame shape: aspect must be 16:9, 9:16 or 1:1.",

@@ -81,6 +81,15 @@ public struct CompositionJob: Sendable {
         options = try composition.renderOptions()
     }
 
+    /// Reads every input, finds every face and says every script, as a render would before its
+    /// first frame, and answers the composition's length in seconds: a service refuses a bad
+    /// composition with this at submission.
+    public func check() throws -> Double {
+        let plan = try CompositionPlan(self)
+        plan.cleanUp()
+        return Double(plan.frameCount) / Double(plan.fps)
+    }
+
     public func run(
         progress: (RenderProgress) -> Void = { _ in }, shouldStop: () -> Bool = { false }
     ) throws -> CompositionSummary {

@@ -68,6 +68,10 @@ struct Maintenance: Service {
 /// The files of a video: its inputs, its result and the result's captions.
 enum VideoFiles {
     static func remove(_ job: VideoJob, from blobs: any BlobStorage) {
-        for id in [job.imageBlob, job.audioBlob, job.resultBlob ?? ""] where !id.isEmpty { blobs.remove(id) }
+        // A composition's files are listed in its spec.
+        let composed = (try? JobSpec.decode(job.options))?.blobs ?? []
+        for id in [job.imageBlob, job.audioBlob, job.resultBlob ?? ""] + composed where !id.isEmpty {
+            blobs.remove(id)
+        }
     }
 }

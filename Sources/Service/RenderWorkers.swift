@@ -174,7 +174,7 @@ public struct RenderWorkers: Service {
     }
 
     /// A render ready to run on its own thread: reports progress, stops when asked.
-    typealias Render = @Sendable ((RenderProgress) -> Void, () -> Bool) throws -> RenderSummary
+    typealias Render = @Sendable ((RenderProgress) -> Void, () -> Bool) throws -> RenderFacts
 
     /// The render a job's spec asks for: a portrait animated, a video re-lip-synced, or a video
     /// avatar cloned.
@@ -191,11 +191,19 @@ public struct RenderWorkers: Service {
             ProvenanceStamp(
                 signer: $0, manifest: ProvenanceManifest(avatarID: spec.avatarID, consent: spec.consent, jobID: job.id))
         }
+        if let composition = spec.composition {
+            var composed = try CompositionJob(
+                composition: composition, outputPath: outputPath, files: Videos.blobFiles(blobs))
+            composed.options = options
+            composed.provenance = stamp
+            let ready = composed
+            return { RenderFacts(try ready.run(progress: $0, shouldStop: $1)) }
+        }
         guard spec.input != .image else {
             var renderJob = RenderJob(
                 imagePath: blobs.path(job.imageBlob), sound: sound, outputPath: outputPath, options: options)
             renderJob.provenance = stamp
-            return { [renderJob] in try renderJob.run(progress: $0, shouldStop: $1) }
+            return { [renderJob] in RenderFacts(try renderJob.run(progress: $0, shouldStop: $1)) }
         }
         var lipSync = LipSyncJob(
             videoPath: blobs.path(job.imageBlob), sound: sound, outputPath: outputPath,
@@ -206,7 +214,7 @@ public struct RenderWorkers: Service {
             lipSync.useKnownTrack(serialized: [UInt8](bytes))
         }
         let ready = lipSync
-        return { try ready.run(progress: $0, shouldStop: $1) }
+        return { RenderFacts(try ready.run(progress: $0, shouldStop: $1)) }
     }
 
     /// Runs `body` while a child task renews the job's lease every second, reports progress and
@@ -235,7 +243,7 @@ public struct RenderWorkers: Service {
 
     /// The render on a thread of its own (renders are long and CPU-bound), reporting progress to
     /// `state` and stopping when it gives a reason.
-    static func run(_ render: @escaping Render, state: RenderState) async -> Result<RenderSummary, any Error> {
+    static func run(_ render: @escaping Render, state: RenderState) async -> Result<RenderFacts, any Error> {
         do {
             return .success(
                 try await Offload.run(priority: .background) {
@@ -261,9 +269,9 @@ public struct RenderWorkers: Service {
     }
 
     /// The decision for an outcome, given why the render was told to stop (if it was).
-    static func decide(_ outcome: Result<RenderSummary, any Error>, reason: RenderState.Reason?) -> Decision {
+    static func decide(_ outcome: Result<RenderFacts, any Error>, reason: RenderState.Reason?) -> Decision {
         switch outcome {
-        case .success(let summary): return .complete(.init(summary))
+        case .success(let facts): return .complete(facts)
         case .failure(let error as MouthpieceError) where error.code == .canceled:
             return reason == .shutdown ? .handBack : .cancel
         case .failure(let error):

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import MouthpieceCore
 import MultipartKit
+import Pipeline
 import NIOCore
 import Synchronization
 
@@ -54,15 +55,26 @@ public struct APIRequestDecoder: RequestDecoder {
         do {
             return try JSONDecoder().decode(T.self, from: buffer)
         } catch let error as DecodingError {
-            throw MouthpieceError(.invalidParameter, "The JSON body is not as expected: \(Self.explain(error))")
+            throw MouthpieceError(
+                .invalidParameter, "The JSON body is not as expected: \(Self.explain(error))", field: Self.field(error))
         }
+    }
+
+    /// The field a decoding error is about (`scenes[0].speakers[1].start`), if it names one.
+    static func field(_ error: DecodingError) -> String? {
+        let keys: [any CodingKey]
+        switch error {
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+            keys = context.codingPath
+        case .keyNotFound(let key, let context): keys = context.codingPath + [key]
+        @unknown default: keys = []
+        }
+        return keys.isEmpty ? nil : Composition.path(keys)
     }
 
     /// Which field was wrong, in words.
     static func explain(_ error: DecodingError) -> String {
-        func path(_ context: DecodingError.Context) -> String {
-            context.codingPath.map(\.stringValue).joined(separator: ".")
-        }
+        func path(_ context: DecodingError.Context) -> String { Composition.path(context.codingPath) }
         switch error {
         case .typeMismatch(_, let context), .valueNotFound(_, let context):
             return "\(path(context)) has the wrong type."

@@ -635,6 +635,74 @@ final class ServerProcessTests: XCTestCase {
         waitForExit(server.process)
     }
 
+    /// A composition through the API: two scenes, two people, files as data: URIs; the result
+    /// lists where each scene starts; deleting the video removes every file it stored.
+    func testACompositionRendersWithItsSceneStarts() async throws {
+        let dir = try TestFiles.scratchDirectory(for: self)
+        let key = try createKey(dir + "/data", name: "tests")
+        let server = try await start(dir + "/data")
+        func uri(_ path: String, _ type: String) throws -> String {
+            "data:\(type);base64," + (try Data(contentsOf: URL(fileURLWithPath: path))).base64EncodedString()
+        }
+        let wav = dir + "/voice.wav"
+        try SyntheticSpeech(segments: [.silence(0.3), .speech(1.5), .silence(0.2)]).writeWAV(to: wav)
+        let man = try uri(try TestFiles.fixture("portraits/man_neutral_frontal.jpg"), "image/jpeg")
+        let woman = try uri(try TestFiles.fixture("portraits/woman_closed_smile.png"), "image/png")
+        var body: [String: Any] = [
+            "resolution": "480p", "fps": 25, "aspect": "16:9", "captions": "sidecar",
+            "scenes": [
+                [
+                    "speakers": [["image": man, "audio": try uri(wav, "audio/wav")]],
+                    "transition": ["type": "crossfade", "seconds": 0.4],
+                ],
+                [
+                    "speakers": [["image": man], ["image": woman, "script": "Good morning.", "start": 0.2]],
+                    "layout": "side_by_side", "background": ["color": "#223344"],
+                ],
+            ],
+        ]
+        let blobs = dir + "/data/blobs"
+        let before = (try? FileManager.default.contentsOfDirectory(atPath: blobs).count) ?? 0
+        // Refused before anything is stored or rendered: the field at fault is named.
+        var overlapping = body
+        overlapping["scenes"] = [
+            [
+                "speakers": [["image": man, "audio": try uri(wav, "audio/wav")], ["image": woman, "script": "Hi."]],
+                "layout": "side_by_side",
+            ]
+        ]
+        let (refused, refusedStatus, _) = try await request(
+            "POST", server.base + "/v1/videos", key: key, json: overlapping)
+        XCTAssertEqual(refusedStatus, 400)
+        let error = try XCTUnwrap(try object(refused)["error"] as? [String: Any])
+        XCTAssertEqual(error["field"] as? String, "scenes[0].speakers[1].start", "\(error)")
+        XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: blobs).count) ?? 0, before)
+
+        body["webhook_url"] = nil
+        let (created, createdStatus, _) = try await request("POST", server.base + "/v1/videos", key: key, json: body)
+        XCTAssertEqual(createdStatus, 202, String(decoding: created, as: UTF8.self))
+        let id = try XCTUnwrap(try object(created)["id"] as? String)
+        let job = try await waitForVideo(server.base, id, key: key)
+        XCTAssertEqual(job["status"] as? String, "completed", "\(job)")
+        let result = try XCTUnwrap(job["result"] as? [String: Any])
+        let starts = try XCTUnwrap(result["scene_starts"] as? [Double])
+        XCTAssertEqual(starts, [0, Double(50 - 10) / 25], "2 s of voice, a 0.4 s cross-fade")
+        XCTAssertEqual(result["width"] as? Int, 854)
+        XCTAssertNotNil(result["captions"], "the script's captions")
+        let (video, videoStatus, _) = try await request("GET", server.base + "/v1/videos/\(id)/content", key: key)
+        XCTAssertEqual(videoStatus, 200)
+        let path = dir + "/composed.mp4"
+        try video.write(to: URL(fileURLWithPath: path))
+        XCTAssertEqual(try XCTUnwrap(try MediaProbe.probe(path: path).duration), result["duration"] as? Double ?? 0, accuracy: 0.05)
+        let (_, deleted, _) = try await request("DELETE", server.base + "/v1/videos/\(id)", key: key)
+        XCTAssertEqual(deleted, 204)
+        XCTAssertEqual(
+            (try? FileManager.default.contentsOfDirectory(atPath: blobs).filter { !$0.hasPrefix(".") }.count) ?? 0,
+            before, "the composition's files went with it")
+        server.process.terminate()
+        waitForExit(server.process)
+    }
+
     func testScriptsBecomeVideosWithCaptions() async throws {
         let dir = try TestFiles.scratchDirectory(for: self)
         let key = try createKey(dir + "/data", name: "tests")

@@ -259,6 +259,57 @@ final class InProcessRouteTests: XCTestCase {
         }
     }
 
+    /// Compositions are refused with the field at fault before anything is stored or rendered.
+    func testACompositionIsRefusedWithItsFieldBeforeAnythingIsStored() async throws {
+        let f = try await fixture()
+        let portrait = try Data(contentsOf: URL(fileURLWithPath: try TestFiles.samplePortrait()))
+        let image = "data:image/png;base64," + portrait.base64EncodedString()
+        func json(_ object: [String: Any]) throws -> Data { try JSONSerialization.data(withJSONObject: object) }
+        let speaking: [String: Any] = ["image": image, "script": "Hi."]
+        let cases: [(body: Data, status: HTTPResponse.Status, code: String, field: String)] = [
+            (try json(["scenes": []]), .badRequest, "invalid_parameter", "scenes"),
+            (
+                try json(["scenes": [["speakers": [["avatar_id": "av_nobody", "script": "Hi."]]]]]), .notFound,
+                "not_found", "scenes[0].speakers[0].avatar_id"
+            ),
+            (
+                try json(["scenes": [["speakers": [["image": image, "script": "Hi.", "start": "soon"]]]]]),
+                .badRequest, "invalid_parameter", "scenes[0].speakers[0].start"
+            ),
+            (
+                try json(["scenes": [["speakers": [["image": image, "audio": "data:audio/wav;base64,AAAA"]]]]]),
+                .badRequest, "unsupported_audio", "scenes[0].speakers[0].audio"
+            ),
+            (
+                try json(["scenes": [["speakers": [speaking]]], "image_url": image]), .badRequest,
+                "invalid_parameter", "image_url"
+            ),
+            (
+                try json(["scenes": [["speakers": [speaking], "background": ["color": "red"]]]]), .badRequest,
+                "invalid_parameter", "scenes[0].background.color"
+            ),
+            (
+                try json(["captions": "burned", "image_url": image, "script": ["text": "Hi."]]), .badRequest,
+                "invalid_parameter", "captions"
+            ),
+        ]
+        try await f.app.test(.router) { client in
+            for (body, status, code, field) in cases {
+                try await client.execute(
+                    uri: "/v1/videos", method: .post, headers: Self.headers(f.secret), body: ByteBuffer(data: body)
+                ) { response in
+                    XCTAssertEqual(response.status, status, "\(field)")
+                    let error = try XCTUnwrap(try Self.json(response)["error"] as? [String: Any])
+                    XCTAssertEqual(error["code"] as? String, code, "\(error)")
+                    XCTAssertEqual(error["field"] as? String, field, "\(error)")
+                }
+            }
+        }
+        let key = try await f.store.key(secret: f.secret)
+        let videos = try await f.store.videos(keyID: try XCTUnwrap(key).id, after: nil, limit: 10)
+        XCTAssertEqual(videos.count, 0, "no job made")
+    }
+
     func testAnAvatarNeedsConsentToBeMadeAndToBeUsed() async throws {
         let f = try await fixture()
         let portrait = try Data(contentsOf: URL(fileURLWithPath: try TestFiles.samplePortrait()))

@@ -32,6 +32,12 @@ struct VideoRequest: Decodable, Sendable {
     var seed: UInt64?
     var face_index: Int?
     var webhook_url: String?
+    /// A composition instead of one person and one voice: its scenes (files as http(s) URLs,
+    /// data: URIs or avatar ids), captions and music bed; `resolution`, `fps`, `aspect`, `seed`,
+    /// `expressiveness` and `head_motion` apply to it too.
+    var scenes: [Composition.Scene]?
+    var captions: Composition.CaptionMode?
+    var music: Composition.Music?
 
     /// `script: {text, language?, voice?, rate?, pitch?}`; what is left out takes `Script`'s defaults.
     struct ScriptBody: Decodable, Sendable {
@@ -82,6 +88,16 @@ struct Videos: Sendable {
         let plan = try plan(of: key)
         let credits = try await checkLimits(key, plan: plan)
         try await checkWebhook(request.webhook_url)
+        if let scenes = request.scenes {
+            return try await submit(
+                composition: request, scenes: scenes, key: key, idempotencyKey: idempotencyKey, face: face,
+                logger: logger, admit: Admission(credits: credits, plan: plan))
+        }
+        if request.captions != nil || request.music != nil {
+            throw MouthpieceError(
+                .invalidParameter, "captions and music belong to a composition (scenes).",
+                field: request.captions != nil ? "captions" : "music")
+        }
         // The options are checked now, so that a bad value is a 400 and not a failed job later.
         var options = try RenderOptions.parse(
             resolution: request.resolution, fps: request.fps, aspect: request.aspect, seed: request.seed,

@@ -17,6 +17,8 @@ struct JobSpec: Codable, Equatable, Sendable {
         case video
         /// A video avatar to clone.
         case clone
+        /// A composition of scenes (`composition`), its files stored as `blobs`.
+        case composition
     }
 
     var resolution: String
@@ -44,6 +46,9 @@ struct JobSpec: Codable, Equatable, Sendable {
     /// From the key's plan: outputs carry the server's watermark; the longest video.
     var watermark: Bool?
     var maxSeconds: Double?
+    /// A composition: its scenes, every file named `blob:<id>`, and those blobs (removed with the job).
+    var composition: Composition?
+    var blobs: [String]?
 
     /// The spec of checked options; everything else is added by the submission.
     init(options: RenderOptions) {
@@ -67,6 +72,7 @@ struct JobSpec: Codable, Equatable, Sendable {
         case avatarID = "avatar_id"
         case consent, watermark
         case maxSeconds = "max_seconds"
+        case composition, blobs
     }
 
     init(from decoder: any Decoder) throws {
@@ -88,6 +94,8 @@ struct JobSpec: Codable, Equatable, Sendable {
         consent = try c.decodeIfPresent(ProvenanceManifest.ConsentReference.self, forKey: .consent)
         watermark = try c.decodeIfPresent(Bool.self, forKey: .watermark)
         maxSeconds = try c.decodeIfPresent(Double.self, forKey: .maxSeconds)
+        composition = try c.decodeIfPresent(Composition.self, forKey: .composition)
+        blobs = try c.decodeIfPresent([String].self, forKey: .blobs)
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -109,6 +117,8 @@ struct JobSpec: Codable, Equatable, Sendable {
         try c.encodeIfPresent(consent, forKey: .consent)
         try c.encodeIfPresent(watermark, forKey: .watermark)
         try c.encodeIfPresent(maxSeconds, forKey: .maxSeconds)
+        try c.encodeIfPresent(composition, forKey: .composition)
+        try c.encodeIfPresent(blobs, forKey: .blobs)
     }
 
     /// The spec as stored with the job.
@@ -122,6 +132,11 @@ struct JobSpec: Codable, Equatable, Sendable {
     /// The render options, checked again (a spec stored by an older version may hold values this
     /// one no longer takes).
     func renderOptions() throws -> RenderOptions {
+        if let composition {
+            var options = try composition.renderOptions()
+            if let maxSeconds { options.maxAudioSeconds = min(options.maxAudioSeconds, maxSeconds) }
+            return options
+        }
         var options = try RenderOptions.parse(
             resolution: resolution, fps: fps, aspect: aspect, seed: seed, expressiveness: expressiveness,
             faceIndex: faceIndex, headMotion: headMotion)

@@ -16,12 +16,15 @@ struct RenderFacts: Codable, Equatable, Sendable {
     var warnings: [String]
     /// Only for a video made from a script (its captions).
     var captionCues: Int?
+    /// Only for a composition: where each scene starts, in seconds.
+    var sceneStarts: [Double]?
 
     enum CodingKeys: String, CodingKey {
         case duration, width, height, fps, frames, warnings
         case fileSize = "file_size"
         case contentType = "content_type"
         case captionCues = "caption_cues"
+        case sceneStarts = "scene_starts"
     }
 
     /// Lenient with what an older version may not have stored: only the duration is required.
@@ -36,6 +39,7 @@ struct RenderFacts: Codable, Equatable, Sendable {
         frames = try c.decodeIfPresent(Int.self, forKey: .frames) ?? 0
         warnings = try c.decodeIfPresent([String].self, forKey: .warnings) ?? []
         captionCues = try c.decodeIfPresent(Int.self, forKey: .captionCues)
+        sceneStarts = try c.decodeIfPresent([Double].self, forKey: .sceneStarts)
     }
 
     init(_ summary: RenderSummary) {
@@ -47,6 +51,18 @@ struct RenderFacts: Codable, Equatable, Sendable {
         frames = summary.frames
         warnings = summary.warnings.map(\.rawValue)
         captionCues = summary.captions.isEmpty ? nil : summary.captions.count
+    }
+
+    init(_ summary: CompositionSummary) {
+        duration = summary.duration
+        width = summary.width
+        height = summary.height
+        fps = summary.fps
+        fileSize = summary.bytes
+        frames = summary.frames
+        warnings = summary.warnings.map(\.rawValue)
+        captionCues = summary.captions.isEmpty ? nil : summary.captions.count
+        sceneStarts = summary.sceneStarts
     }
 
     /// The facts a finished job stored, if it has any.
