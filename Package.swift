@@ -143,7 +143,7 @@ let package = Package(
             dependencies: ["CWarpKernel", "Render", "Face", "Motion", "MouthpieceCore", "TestSupport"]),
         .testTarget(
             name: "PipelineTests",
-            dependencies: ["Pipeline", "Media", "Face", "Speech", "Motion", "MouthpieceCore", "TestSupport"],
+            dependencies: ["Pipeline", "Media", "Face", "Speech", "Motion", "Render", "Voice", "MouthpieceCore", "TestSupport"],
             // Faces found once by dlib, read by path (`EngineSeamTests`).
             exclude: ["Recorded"]
         ),

@@ -55,6 +55,15 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customLong("live-sessions"), help: "With --live: try up to this many sessions at once.")
     var liveSessions = 6
 
+    @Flag(
+        help: ArgumentHelp(
+            "Bench compositions instead: 2 scenes and --compose-scenes scenes against one render, time per output second and peak memory."
+        ))
+    var compose = false
+
+    @Option(name: .customLong("compose-scenes"), help: "With --compose: the larger composition's scene count.")
+    var composeScenes = 20
+
     @Flag(help: "Print the figures as JSON.")
     var json = false
 
@@ -64,6 +73,7 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         if live { return try runLive() }
+        if compose { return try runCompose() }
         if video != nil { return try runVideo() }
         try Terminal.run(json: json) {
             let options = try RenderOptions.parse(

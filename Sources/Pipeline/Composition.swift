@@ -135,8 +135,7 @@ public struct Composition: Codable, Equatable, Sendable {
         public var rate: Int?
         public var pitch: Int?
 
-        public init(text: String, language: String? = nil, voice: String? = nil, rate: Int? = nil, pitch: Int? = nil)
-        {
+        public init(text: String, language: String? = nil, voice: String? = nil, rate: Int? = nil, pitch: Int? = nil) {
             self.text = text
             self.language = language
             self.voice = voice
@@ -153,14 +152,17 @@ public struct Composition: Codable, Equatable, Sendable {
             }
             let c = try decoder.container(keyedBy: CodingKeys.self)
             self.init(
-                text: try c.decode(String.self, forKey: .text), language: try c.decodeIfPresent(String.self, forKey: .language),
-                voice: try c.decodeIfPresent(String.self, forKey: .voice), rate: try c.decodeIfPresent(Int.self, forKey: .rate),
+                text: try c.decode(String.self, forKey: .text),
+                language: try c.decodeIfPresent(String.self, forKey: .language),
+                voice: try c.decodeIfPresent(String.self, forKey: .voice),
+                rate: try c.decodeIfPresent(Int.self, forKey: .rate),
                 pitch: try c.decodeIfPresent(Int.self, forKey: .pitch))
         }
 
         public var script: Script {
             Script(
-                text: text, language: language ?? Script.defaultLanguage, voice: voice, rate: rate ?? Script.defaultRate,
+                text: text, language: language ?? Script.defaultLanguage, voice: voice,
+                rate: rate ?? Script.defaultRate,
                 pitch: pitch ?? Script.defaultPitch)
         }
     }
@@ -332,7 +334,8 @@ public struct Composition: Codable, Equatable, Sendable {
             let given = [background.color != nil, background.image != nil, background.blur == true].filter { $0 }
             guard given.count == 1 else {
                 throw MouthpieceError(
-                    .invalidParameter, "A background is one of {\"color\": \"#rrggbb\"}, {\"image\": ...} or {\"blur\": true}.",
+                    .invalidParameter,
+                    "A background is one of {\"color\": \"#rrggbb\"}, {\"image\": ...} or {\"blur\": true}.",
                     field: "\(path).background")
             }
             if let color = background.color, Backdrop.color(hex: color) == nil {
@@ -388,7 +391,8 @@ public struct Composition: Codable, Equatable, Sendable {
                     try script.script.validate()
                 } catch let error as MouthpieceError {
                     throw MouthpieceError(
-                        error.code, error.message, field: "\(at).script" + (error.field == "text" ? "" : ".\(error.field ?? "")"))
+                        error.code, error.message,
+                        field: "\(at).script" + (error.field == "text" ? "" : ".\(error.field ?? "")"))
                 }
             }
         }

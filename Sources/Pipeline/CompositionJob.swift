@@ -29,7 +29,8 @@ public struct CompositionFiles: Sendable {
             file: { reference, field in
                 let path = reference.hasPrefix("/") ? reference : directory + "/" + reference
                 guard FileManager.default.fileExists(atPath: path) else {
-                    throw MouthpieceError(.inputNotFound, "\(field): the file \(reference) does not exist.", field: field)
+                    throw MouthpieceError(
+                        .inputNotFound, "\(field): the file \(reference) does not exist.", field: field)
                 }
                 return path
             },
@@ -321,7 +322,8 @@ final class CompositionPlan: @unchecked Sendable {
         } else if let text = input.script {
             let spoken: SpokenSound
             do {
-                spoken = try SpokenSound.prepare(.script(text.script), maxSeconds: job.options.maxAudioSeconds, speaker: job.speaker)
+                spoken = try SpokenSound.prepare(
+                    .script(text.script), maxSeconds: job.options.maxAudioSeconds, speaker: job.speaker)
             } catch let error as MouthpieceError {
                 throw error.about("\(at).script")
             }

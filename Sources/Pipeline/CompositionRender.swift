@@ -216,7 +216,8 @@ final class SceneRender {
     private var panels: [Panel] = []
     private var canvas: YUVImage
 
-    init(_ scene: CompositionPlan.Scene, voices: [VoiceFeatures], plan: CompositionPlan, options: RenderOptions) throws {
+    init(_ scene: CompositionPlan.Scene, voices: [VoiceFeatures], plan: CompositionPlan, options: RenderOptions) throws
+    {
         canvas = YUVImage(
             width: plan.width, height: plan.height, y: [UInt8](repeating: 16, count: plan.width * plan.height),
             u: [UInt8](repeating: 128, count: plan.width * plan.height / 4),

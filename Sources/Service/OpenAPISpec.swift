@@ -1,4 +1,5 @@
 import MouthpieceCore
+import Pipeline
 
 /// The API as implemented, served at `/openapi.yaml` (OpenAPI 3.1). Every operation documents
 /// its error answers (`default`: the Error shape, whatever the status: 400, 401, 404, 409, 413,
@@ -73,6 +74,64 @@ enum OpenAPISpec {
                 head_motion: {type: number, minimum: 0, maximum: 2, default: 1}
                 seed: {type: integer, minimum: 0}
                 face_index: {type: integer, minimum: 0}
+                scenes:
+                  type: array
+                  minItems: 1
+                  maxItems: \(Composition.maxScenes)
+                  description: >
+                    A composition instead of one person and one voice (then leave out avatar_id, image_url,
+                    video_url, audio_url, script, burn_captions, sync_mode and face_index): scenes played in
+                    order, each with its speakers, layout, background, framing and the transition into the
+                    next. Every input is read and every face found at submission: a bad composition is
+                    refused with the field at fault (scenes[1].speakers[0].audio). aspect defaults to 16:9.
+                  items: {$ref: '#/components/schemas/Scene'}
+                captions: {type: string, enum: [none, sidecar, burned], default: sidecar, description: "For a composition: the scripts' captions, continuous across scenes, as files (sidecar) or drawn in too (burned)."}
+                music:
+                  type: object
+                  description: For a composition, a music bed under the speech, looped, lowered while anyone speaks.
+                  required: [audio]
+                  properties:
+                    audio: {type: string, description: "An http(s) URL or a data: URI."}
+                    volume: {type: number, minimum: 0, maximum: 1, default: 0.25}
+                    ducking: {type: number, minimum: 0, maximum: 1, default: 0.7, description: "How far it drops under speech."}
+            Scene:
+              type: object
+              required: [speakers]
+              properties:
+                speakers:
+                  type: array
+                  minItems: 1
+                  maxItems: \(Composition.maxSpeakers)
+                  items: {$ref: '#/components/schemas/Speaker'}
+                layout: {type: string, enum: [single, side_by_side, picture_in_picture], description: "single for one speaker (the default), side_by_side for two or more (the default); picture_in_picture puts the first speaker full frame and the others in small pictures."}
+                background:
+                  type: object
+                  description: 'One of {"color": "#rrggbb"}, {"image": URL or data: URI} or {"blur": true}; absent, the portrait''s own. The person is cut out by a matte around the head and shoulders.'
+                  properties:
+                    color: {type: string, pattern: '^#[0-9a-fA-F]{6}$'}
+                    image: {type: string}
+                    blur: {type: boolean}
+                framing: {type: string, enum: [close_up, medium, as_is], default: close_up}
+                transition:
+                  type: object
+                  required: [type]
+                  properties:
+                    type: {type: string, enum: [cut, crossfade]}
+                    seconds: {type: number, minimum: 0, default: 0.5}
+                duration: {type: number, exclusiveMinimum: 0, description: "Seconds; by default the end of the last speech. Needed when nobody speaks."}
+            Speaker:
+              type: object
+              description: Who (avatar_id or image) and what (audio or script); with neither, the speaker listens (blinks, nods, mouth closed).
+              properties:
+                avatar_id: {type: string, description: "An image avatar of this key."}
+                image: {type: string, description: "The portrait: an http(s) URL or a data: URI."}
+                audio: {type: string, description: "The voice: an http(s) URL or a data: URI."}
+                script:
+                  oneOf:
+                    - type: string
+                    - $ref: '#/components/schemas/Script'
+                start: {type: number, minimum: 0, description: "Seconds into the scene where the speech starts; speakers of a scene take turns."}
+                channel: {type: integer, enum: [0, 1], description: "Of a two-channel dialogue recording, this speaker's channel (speakers may then overlap)."}
             VideoForm:
               description: >
                 The same fields as VideoRequest as form fields, with the files as parts; a script as
@@ -165,6 +224,7 @@ enum OpenAPISpec {
                     frames: {type: integer}
                     file_size: {type: integer}
                     warnings: {type: array, items: {type: string}}
+                    scene_starts: {type: array, items: {type: number}, description: "A composition's scene start times in seconds."}
                     captions:
                       type: object
                       description: Videos made from a script.

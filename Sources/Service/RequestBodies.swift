@@ -2,8 +2,8 @@ import Foundation
 import Hummingbird
 import MouthpieceCore
 import MultipartKit
-import Pipeline
 import NIOCore
+import Pipeline
 import Synchronization
 
 /// Request bodies as JSON or as `multipart/form-data` (a form with files), decoded into the same

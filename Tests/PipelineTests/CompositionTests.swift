@@ -1,10 +1,12 @@
 import Foundation
 import Media
 import MouthpieceCore
-@testable import Pipeline
 import Render
 import TestSupport
+import Voice
 import XCTest
+
+@testable import Pipeline
 
 /// Compositions end to end on real portraits and real speech: scene timing to the frame, the
 /// same identity in every scene, each face's mouth measured from the pixels against its own
@@ -108,7 +110,8 @@ final class CompositionTests: XCTestCase {
         func change(_ a: Int, _ b: Int) throws -> Double {
             let x = try XCTUnwrap(around[a])
             let y = try XCTUnwrap(around[b])
-            return zip(x.pixels, y.pixels).reduce(0.0) { $0 + abs(Double($1.0) - Double($1.1)) } / Double(x.pixels.count)
+            return zip(x.pixels, y.pixels).reduce(0.0) { $0 + abs(Double($1.0) - Double($1.1)) }
+                / Double(x.pixels.count)
         }
         XCTAssertGreaterThan(try change(cut - 1, cut), 10 * max(try change(cut - 2, cut - 1), try change(cut, cut + 1)))
 
@@ -183,6 +186,68 @@ final class CompositionTests: XCTestCase {
         XCTAssertFalse(region(starts[0]) == region(starts[1]), "another person")
         // And the face does move within a scene.
         XCTAssertFalse(region(starts[0]) == region(try frames.frame(plan.scenes[0].startFrame + 20)))
+    }
+
+    /// A two-channel dialogue recording: each speaker follows their own channel, and the music
+    /// bed drops while anyone speaks.
+    func testAStereoDialogueWithAMusicBedDuckedUnderTheSpeech() throws {
+        let question = try speech("en_librispeech_read.wav", seconds: 3, name: "q")
+        let answer = try speech("en_ljspeech_read.wav", seconds: 3, name: "a")
+        // Left: the question, then silence; right: silence, then the answer from 5 s.
+        let q = try AudioDecoder.decode(path: question, sampleRate: 16_000).samples
+        let a = try AudioDecoder.decode(path: answer, sampleRate: 16_000).samples
+        let length = 8 * 16_000 + 8_000
+        var left = [Float](repeating: 0, count: length)
+        var right = [Float](repeating: 0, count: length)
+        for (i, s) in q.enumerated() { left[i] = s }
+        for (i, s) in a.enumerated() where 80_000 + i < length { right[80_000 + i] = s }
+        try AtomicFile.write(AudioClip(sampleRate: 16_000, samples: left).wavBytes(), to: scratch + "/l.wav")
+        try AtomicFile.write(AudioClip(sampleRate: 16_000, samples: right).wavBytes(), to: scratch + "/r.wav")
+        try TestFiles.ffmpeg([
+            "-i", scratch + "/l.wav", "-i", scratch + "/r.wav", "-filter_complex", "[0][1]amerge=inputs=2",
+            scratch + "/dialogue.wav",
+        ])
+        // A steady tone as the music, so its level is easy to read.
+        try TestFiles.ffmpeg(["-f", "lavfi", "-i", "sine=frequency=220:duration=2", scratch + "/music.wav"])
+        let composition = Composition(
+            scenes: [
+                .init(
+                    speakers: [
+                        .init(image: man, audio: "dialogue.wav", channel: 0),
+                        .init(image: woman, audio: "dialogue.wav", channel: 1),
+                    ], layout: .sideBySide)
+            ], resolution: "480p", fps: 25, music: .init(audio: "music.wav", volume: 0.3))
+        let job = try job(composition, "dialogue.mp4")
+        let plan = try CompositionPlan(job)
+        defer { plan.cleanUp() }
+        let mix = scratch + "/mix.wav"
+        let voices = try plan.mixSound(into: mix, music: composition.music, files: job.files)
+        // Each speaker's measured voice is their own channel: loud where they speak, silent elsewhere.
+        func loud(_ features: VoiceFeatures, _ seconds: ClosedRange<Double>) -> Double {
+            let frames = features.frames[Int(seconds.lowerBound * 25)..<Int(seconds.upperBound * 25)]
+            return frames.map(\.loudness).reduce(0, +) / Double(frames.count)
+        }
+        XCTAssertGreaterThan(loud(voices[0][0], 1...2.5), loud(voices[0][0], 6...7.5) + 30)
+        XCTAssertGreaterThan(loud(voices[0][1], 6...7.5), loud(voices[0][1], 1...2.5) + 30)
+        // The mix: as long as the video; the tone (looped past its 2 s) quieter under speech than
+        // in the pause between the two voices.
+        let mixed = try AudioDecoder.decode(path: mix, sampleRate: 48_000).samples
+        XCTAssertEqual(mixed.count, plan.frameCount * 48_000 / 25)
+        func rms(_ seconds: ClosedRange<Double>, of samples: [Float]) -> Double {
+            let part = samples[Int(seconds.lowerBound * 48_000)..<Int(seconds.upperBound * 48_000)]
+            return (part.reduce(0.0) { $0 + Double($1 * $1) } / Double(part.count)).squareRoot()
+        }
+        let tone = try AudioDecoder.decode(path: scratch + "/music.wav", sampleRate: 48_000).samples
+        let toneLevel = rms(0.5...1.5, of: tone) * 0.3
+        XCTAssertEqual(rms(4.2...4.6, of: mixed), toneLevel, accuracy: toneLevel * 0.15, "full level in the pause")
+        // Under speech, the speech itself adds level: compare the mix less the speech.
+        let speechOnly = zip(left, right).map { ($0 + $1) }
+        let resampled = AudioClip(sampleRate: 16_000, samples: speechOnly)
+        try AtomicFile.write(resampled.wavBytes(), to: scratch + "/speech.wav")
+        let speech48 = try AudioDecoder.decode(path: scratch + "/speech.wav", sampleRate: 48_000).samples
+        let musicUnderSpeech = zip(mixed, speech48).map { $0 - $1 }
+        XCTAssertLessThan(rms(1...2.5, of: musicUnderSpeech), toneLevel * 0.5, "ducked under the question")
+        XCTAssertLessThan(rms(6...7.5, of: musicUnderSpeech), toneLevel * 0.5, "ducked under the answer")
     }
 
     func testBadCompositionsAreRefusedWithTheFieldBeforeAnythingRenders() throws {

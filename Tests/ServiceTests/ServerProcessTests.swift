@@ -693,7 +693,9 @@ final class ServerProcessTests: XCTestCase {
         XCTAssertEqual(videoStatus, 200)
         let path = dir + "/composed.mp4"
         try video.write(to: URL(fileURLWithPath: path))
-        XCTAssertEqual(try XCTUnwrap(try MediaProbe.probe(path: path).duration), result["duration"] as? Double ?? 0, accuracy: 0.05)
+        XCTAssertEqual(
+            try XCTUnwrap(try MediaProbe.probe(path: path).duration), result["duration"] as? Double ?? 0, accuracy: 0.05
+        )
         let (_, deleted, _) = try await request("DELETE", server.base + "/v1/videos/\(id)", key: key)
         XCTAssertEqual(deleted, 204)
         XCTAssertEqual(

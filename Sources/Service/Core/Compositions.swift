@@ -108,7 +108,8 @@ struct CompositionBlobs {
                     speaker.image = "blob:" + (try await avatar(id, field: "\(place).avatar_id"))
                     speaker.avatarID = nil
                 } else if let image = speaker.image {
-                    speaker.image = try await file(image, field: "\(place).image", maxBytes: limits.imageBytes, image: true)
+                    speaker.image = try await file(
+                        image, field: "\(place).image", maxBytes: limits.imageBytes, image: true)
                 } else if speaker.video != nil {
                     throw MouthpieceError(
                         .invalidParameter, "Video speakers are not composed yet: give an image or an avatar_id.",
