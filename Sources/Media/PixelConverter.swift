@@ -112,6 +112,89 @@ public enum PixelConverter {
         return YUVImage(width: image.width, height: image.height, y: y, u: u, v: v)
     }
 
+    /// Resamples a region of a YUV 4:2:0 picture (`source`, even-aligned) to `width` x `height`
+    /// (even), plane by plane, with the same filters as the RGB resize.
+    public static func resize(
+        _ image: YUVImage, source region: (x: Int, y: Int, width: Int, height: Int), width: Int, height: Int
+    ) -> YUVImage {
+        precondition(
+            region.x >= 0 && region.y >= 0 && region.x % 2 == 0 && region.y % 2 == 0 && region.width >= 2
+                && region.height >= 2 && region.x + region.width <= image.width
+                && region.y + region.height <= image.height && width % 2 == 0 && height % 2 == 0,
+            "YUV resize region outside the picture or odd")
+        let shrinking = width < region.width
+        guard
+            let scaler = sws_getContext(
+                Int32(region.width), Int32(region.height), AV_PIX_FMT_YUV420P, Int32(width), Int32(height),
+                AV_PIX_FMT_YUV420P, (shrinking ? SWS_LANCZOS : SWS_BICUBIC) | SWS_ACCURATE_RND, nil, nil, nil)
+        else { preconditionFailure("swscale refused a YUV resize") }
+        defer { sws_freeContext(scaler) }
+        // Room past the last row for swscale's vector code, cut off after.
+        var y = [UInt8](repeating: 0, count: width * (height + 1) + 64)
+        var u = [UInt8](repeating: 128, count: width / 2 * (height / 2 + 1) + 64)
+        var v = u
+        image.y.withUnsafeBufferPointer { sy in
+            image.u.withUnsafeBufferPointer { su in
+                image.v.withUnsafeBufferPointer { sv in
+                    y.withUnsafeMutableBufferPointer { dy in
+                        u.withUnsafeMutableBufferPointer { du in
+                            v.withUnsafeMutableBufferPointer { dv in
+                                let cw = image.chromaWidth
+                                var src: [UnsafePointer<UInt8>?] = [
+                                    sy.baseAddress! + region.y * image.width + region.x,
+                                    su.baseAddress! + region.y / 2 * cw + region.x / 2,
+                                    sv.baseAddress! + region.y / 2 * cw + region.x / 2, nil,
+                                ]
+                                var srcStride: [Int32] = [Int32(image.width), Int32(cw), Int32(cw), 0]
+                                var dst: [UnsafeMutablePointer<UInt8>?] = [
+                                    dy.baseAddress, du.baseAddress, dv.baseAddress, nil,
+                                ]
+                                var dstStride: [Int32] = [Int32(width), Int32(width / 2), Int32(width / 2), 0]
+                                _ = sws_scale(scaler, &src, &srcStride, 0, Int32(region.height), &dst, &dstStride)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        y.removeLast(y.count - width * height)
+        u.removeLast(u.count - width * height / 4)
+        v.removeLast(v.count - width * height / 4)
+        return YUVImage(width: width, height: height, y: y, u: u, v: v)
+    }
+
+    /// YUV 4:2:0 (BT.709 limited range, as our frames are) -> RGB.
+    public static func toRGB(_ image: YUVImage) -> RGBImage {
+        guard
+            let scaler = sws_getContext(
+                Int32(image.width), Int32(image.height), AV_PIX_FMT_YUV420P, Int32(image.width), Int32(image.height),
+                AV_PIX_FMT_RGB24, SWS_BILINEAR, nil, nil, nil)
+        else { preconditionFailure("swscale refused a YUV to RGB conversion") }
+        defer { sws_freeContext(scaler) }
+        if let coefficients = sws_getCoefficients(SWS_CS_ITU709) {
+            sws_setColorspaceDetails(scaler, coefficients, 0, coefficients, 1, 0, 1 << 16, 1 << 16)
+        }
+        // swscale's vector code may write a little past the last row: room for it, cut off after.
+        var pixels = [UInt8](repeating: 0, count: (image.height + 1) * image.width * 3 + 64)
+        image.y.withUnsafeBufferPointer { sy in
+            image.u.withUnsafeBufferPointer { su in
+                image.v.withUnsafeBufferPointer { sv in
+                    pixels.withUnsafeMutableBufferPointer { out in
+                        var src: [UnsafePointer<UInt8>?] = [sy.baseAddress, su.baseAddress, sv.baseAddress, nil]
+                        var srcStride: [Int32] = [
+                            Int32(image.width), Int32(image.chromaWidth), Int32(image.chromaWidth), 0,
+                        ]
+                        var dst: [UnsafeMutablePointer<UInt8>?] = [out.baseAddress, nil, nil, nil]
+                        var dstStride: [Int32] = [Int32(image.width * 3), 0, 0, 0]
+                        _ = sws_scale(scaler, &src, &srcStride, 0, Int32(image.height), &dst, &dstStride)
+                    }
+                }
+            }
+        }
+        pixels.removeLast(pixels.count - image.width * image.height * 3)
+        return RGBImage(width: image.width, height: image.height, pixels: pixels)
+    }
+
     static func rgbToYUVScaler(width: Int, height: Int) -> OpaquePointer? {
         let scaler = sws_getContext(
             Int32(width), Int32(height), AV_PIX_FMT_RGB24, Int32(width), Int32(height), AV_PIX_FMT_YUV420P,

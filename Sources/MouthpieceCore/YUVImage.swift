@@ -23,6 +23,30 @@ public struct YUVImage: Equatable, Sendable {
     public var chromaWidth: Int { width / 2 }
     public var chromaHeight: Int { height / 2 }
 
+    /// Copies `picture` in whole with its top left corner at (`x`, `y`), both even; it must fit.
+    public mutating func paste(_ picture: YUVImage, x: Int, y top: Int) {
+        precondition(
+            x >= 0 && top >= 0 && x % 2 == 0 && top % 2 == 0 && x + picture.width <= width
+                && top + picture.height <= height, "a picture pasted outside the frame")
+        func copy(_ source: [UInt8], _ target: inout [UInt8], rowLength: Int, rows: Int, stride: Int, x: Int, y: Int) {
+            source.withUnsafeBufferPointer { s in
+                target.withUnsafeMutableBufferPointer { t in
+                    for row in 0..<rows {
+                        (t.baseAddress! + (y + row) * stride + x).update(
+                            from: s.baseAddress! + row * rowLength, count: rowLength)
+                    }
+                }
+            }
+        }
+        copy(picture.y, &y, rowLength: picture.width, rows: picture.height, stride: width, x: x, y: top)
+        copy(
+            picture.u, &u, rowLength: picture.chromaWidth, rows: picture.chromaHeight, stride: chromaWidth, x: x / 2,
+            y: top / 2)
+        copy(
+            picture.v, &v, rowLength: picture.chromaWidth, rows: picture.chromaHeight, stride: chromaWidth, x: x / 2,
+            y: top / 2)
+    }
+
     /// Mean luma over a rectangle (luma pixels), clamped to the picture.
     public func meanLuma(in rect: Rect) -> Double {
         let x0 = max(0, Int(rect.minX)), x1 = min(width, Int(rect.maxX))

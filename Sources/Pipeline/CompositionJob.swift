@@ -105,6 +105,7 @@ public struct CompositionJob: Sendable {
         ).path
         defer { try? FileManager.default.removeItem(atPath: mix) }
         let voices = try plan.mixSound(into: mix, music: composition.music, files: files)
+        try plan.makeClones(options: options)
         var captionsPath: String? = nil
         defer { if let captionsPath { try? FileManager.default.removeItem(atPath: captionsPath) } }
         if options.burnCaptions && !plan.captions.isEmpty {
@@ -171,8 +172,10 @@ final class CompositionPlan: @unchecked Sendable {
     struct Speaker {
         /// What names the person (its hash seeds their blinks and drift, the same in every scene).
         let identity: String
+        /// A portrait and its face, or a video of the person (cloned for the scene).
         let imagePath: String
-        let analysis: FaceAnalysis
+        let analysis: FaceAnalysis?
+        let videoPath: String?
         let voice: Voice?
     }
 
@@ -195,6 +198,8 @@ final class CompositionPlan: @unchecked Sendable {
     private(set) var captions: [CaptionCue] = []
     private(set) var warnings: [FaceWarning] = []
     private var temporaryFiles: [String] = []
+    /// Each video speaker's clone for its scene, by "scene.speaker".
+    private(set) var clones: [String: String] = [:]
     let limits: ImageDecoder.Limits
 
     var frameCount: Int { scenes.last.map { $0.startFrame + $0.frames } ?? 0 }
@@ -293,10 +298,13 @@ final class CompositionPlan: @unchecked Sendable {
             imagePath = try job.files.file(image, "\(at).image")
             identity = "image:" + image
         } else {
-            throw MouthpieceError(
-                .invalidParameter,
-                "Video speakers are not composed yet: give an image or an avatar_id (or render the video with lip-sync).",
-                field: "\(at).video")
+            let reference = input.video ?? ""
+            let path = try job.files.file(reference, "\(at).video")
+            // Opened now, so that a video no render could use is refused before anything renders.
+            _ = try VideoSource(path: path, field: "\(at).video")
+            return Speaker(
+                identity: "video:" + reference, imagePath: "", analysis: nil, videoPath: path,
+                voice: try voice(input, at: at, job: job))
         }
         let analysis: FaceAnalysis
         if let known = faces[imagePath] {
@@ -311,6 +319,13 @@ final class CompositionPlan: @unchecked Sendable {
             faces[imagePath] = analysis
             warnings += analysis.warnings.filter { !warnings.contains($0) }
         }
+        return Speaker(
+            identity: identity, imagePath: imagePath, analysis: analysis, videoPath: nil,
+            voice: try voice(input, at: at, job: job))
+    }
+
+    /// A speaker's voice: an audio file checked, or a script spoken now (nil: they listen).
+    private func voice(_ input: Composition.Speaker, at: String, job: CompositionJob) throws -> Voice? {
         var voice: Voice? = nil
         if let audio = input.audio {
             let path = try job.files.file(audio, "\(at).audio")
@@ -333,7 +348,7 @@ final class CompositionPlan: @unchecked Sendable {
             }
             voice = Voice(path: path, channel: nil, start: input.start ?? 0, length: said.audio.duration, spoken: said)
         }
-        return Speaker(identity: identity, imagePath: imagePath, analysis: analysis, voice: voice)
+        return voice
     }
 
     /// Two voices of one scene may not speak at once, unless they are the two channels of one
@@ -350,6 +365,45 @@ final class CompositionPlan: @unchecked Sendable {
                             + "(\(a.start.formatted(2))-\((a.start + a.length).formatted(2)) s): set start so they take turns.",
                         field: "\(at).speakers[\(j)].start")
                 }
+            }
+        }
+    }
+
+    /// Clones each video speaker for their scene: their clip's own motion, as long as the scene,
+    /// their mouth following their voice where it falls (still while they listen). Made before the
+    /// first frame, each in a temporary MP4 the frames are then read from.
+    func makeClones(options: RenderOptions) throws {
+        for (s, scene) in scenes.enumerated() {
+            for (k, speaker) in scene.speakers.enumerated() {
+                guard let video = speaker.videoPath else { continue }
+                let seconds = Double(scene.frames) / Double(fps)
+                let folder = FileManager.default.temporaryDirectory.path
+                let clone = folder + "/mouthpiece-clone-\(UUID().uuidString).mp4"
+                var sound = RenderJob.Sound.silence(seconds: max(0.5, seconds))
+                if let voice = speaker.voice {
+                    let rate = VoiceAnalyzer.sampleRate
+                    var placed = [Float](repeating: 0, count: Int(seconds * Double(rate)))
+                    Self.add(
+                        try Self.read(voice, rate: rate, field: "scenes[\(s)].speakers[\(k)].audio"), to: &placed,
+                        at: Int((voice.start * Double(rate)).rounded()))
+                    let wav = folder + "/mouthpiece-voice-\(UUID().uuidString).wav"
+                    temporaryFiles.append(wav)
+                    try AtomicFile.write(AudioClip(sampleRate: rate, samples: placed).wavBytes(), to: wav)
+                    sound = .audio(path: wav)
+                }
+                var cloneOptions = options
+                cloneOptions.encoderPreset = "veryfast"
+                cloneOptions.crf = 14
+                cloneOptions.watermark = nil
+                var job = LipSyncJob(videoPath: video, sound: sound, outputPath: clone, options: cloneOptions)
+                job.clone = true
+                temporaryFiles.append(clone)
+                do {
+                    _ = try job.run()
+                } catch let error as MouthpieceError where error.field == "video" || error.field == nil {
+                    throw error.about("scenes[\(s)].speakers[\(k)].video")
+                }
+                clones["\(s).\(k)"] = clone
             }
         }
     }

@@ -161,12 +161,14 @@ final class SceneFrames: @unchecked Sendable {
     private let plan: CompositionPlan
     private let voices: [[VoiceFeatures]]
     private let options: RenderOptions
+    private let analyser: PortraitAnalyser
     private var built: [Int: SceneRender] = [:]
 
-    init(plan: CompositionPlan, voices: [[VoiceFeatures]], options: RenderOptions) {
+    init(plan: CompositionPlan, voices: [[VoiceFeatures]], options: RenderOptions, analyser: PortraitAnalyser = .dlib) {
         self.plan = plan
         self.voices = voices
         self.options = options
+        self.analyser = analyser
     }
 
     func frame(_ f: Int) throws -> YUVImage {
@@ -178,9 +180,10 @@ final class SceneFrames: @unchecked Sendable {
         var frames: [(YUVImage, Int)] = []
         for s in showing {
             if built[s] == nil {
-                built[s] = try SceneRender(plan.scenes[s], voices: voices[s], plan: plan, options: options)
+                built[s] = try SceneRender(
+                    plan.scenes[s], index: s, voices: voices[s], plan: plan, options: options, analyser: analyser)
             }
-            frames.append((built[s]!.frame(f - plan.scenes[s].startFrame), s))
+            frames.append((try built[s]!.frame(f - plan.scenes[s].startFrame), s))
         }
         guard let first = frames.first else {
             throw MouthpieceError(.internalError, "No scene covers frame \(f).")
@@ -202,22 +205,78 @@ final class SceneFrames: @unchecked Sendable {
     }
 }
 
-/// One scene's panels: a renderer and a motion track for each speaker, and where it goes.
+/// One scene's panels: a renderer and a motion track for each speaker (or the frames of their
+/// clone), and where it goes.
 final class SceneRender {
     struct Panel {
-        let renderer: FrameRenderer
+        let renderer: FrameRenderer?
         var frame: YUVImage
         let motion: [FaceMotion]
+        let clip: ClipPanel?
         let x: Int
         let y: Int
         let border: Bool
     }
 
+    /// A video speaker's clone read frame by frame, at the composition's rate, cropped and scaled
+    /// to its place in the panel as the framing of a portrait would be.
+    final class ClipPanel {
+        let source: VideoSource
+        let crop: (x: Int, y: Int, width: Int, height: Int)
+        let size: (width: Int, height: Int)
+        let offset: (x: Int, y: Int)
+        /// For a clip that does not fill its panel: the panel with its first frame fitted on a
+        /// blurred fill, as a portrait's would be, under every frame.
+        let fill: YUVImage?
+        let rate: Double
+        let fps: Int
+        private var current: YUVImage
+
+        init(path: String, panel: (width: Int, height: Int), shot: Framing.Shot, fps: Int, analyser: PortraitAnalyser)
+            throws
+        {
+            source = try VideoSource(path: path)
+            self.fps = fps
+            rate = source.info.frameRate.perSecond
+            guard let first = try source.next() else {
+                throw MouthpieceError(.unsupportedVideo, "The clone holds no frame.", field: "video")
+            }
+            current = first
+            let face = try analyser.analyse(PixelConverter.toRGB(first), nil)
+            let framing = Framing.plan(
+                imageWidth: first.width, imageHeight: first.height, face: face.landmarks, width: panel.width,
+                height: panel.height, shot: shot)
+            func even(_ v: Double) -> Int { max(0, Int(v.rounded(.down))) & ~1 }
+            let x = min(even(framing.source.x), first.width - 2)
+            let y = min(even(framing.source.y), first.height - 2)
+            crop = (
+                x, y, max(2, min(first.width - x, Int(framing.source.width.rounded())) & ~1),
+                max(2, min(first.height - y, Int(framing.source.height.rounded())) & ~1)
+            )
+            size = (max(2, Int(framing.destination.width) & ~1), max(2, Int(framing.destination.height) & ~1))
+            offset = (Int(framing.destination.x) & ~1, Int(framing.destination.y) & ~1)
+            fill =
+                framing.mode == .pad ? PixelConverter.toYUV(framing.baseFrame(from: PixelConverter.toRGB(first))) : nil
+        }
+
+        /// The clip's frame at the composition's frame `n` (the last one held past its end).
+        func frame(_ n: Int) throws -> YUVImage {
+            let wanted = Int(Double(n) / Double(fps) * rate + 1e-6)
+            while source.position <= wanted, let next = try source.next() { current = next }
+            let picture = PixelConverter.resize(current, source: crop, width: size.width, height: size.height)
+            guard var panel = fill else { return picture }
+            panel.paste(picture, x: offset.x, y: offset.y)
+            return panel
+        }
+    }
+
     private var panels: [Panel] = []
     private var canvas: YUVImage
 
-    init(_ scene: CompositionPlan.Scene, voices: [VoiceFeatures], plan: CompositionPlan, options: RenderOptions) throws
-    {
+    init(
+        _ scene: CompositionPlan.Scene, index: Int, voices: [VoiceFeatures], plan: CompositionPlan,
+        options: RenderOptions, analyser: PortraitAnalyser
+    ) throws {
         canvas = YUVImage(
             width: plan.width, height: plan.height, y: [UInt8](repeating: 16, count: plan.width * plan.height),
             u: [UInt8](repeating: 128, count: plan.width * plan.height / 4),
@@ -235,12 +294,25 @@ final class SceneRender {
         }
         for (k, speaker) in scene.speakers.enumerated() {
             let rect = rects[k]
+            let border = scene.layout == .pictureInPicture && k > 0
+            if let clone = plan.clones["\(index).\(k)"] {
+                let clip = try ClipPanel(
+                    path: clone, panel: (rect.width, rect.height), shot: scene.shot, fps: options.fps,
+                    analyser: analyser)
+                let first = try clip.frame(0)
+                panels.append(
+                    Panel(renderer: nil, frame: first, motion: [], clip: clip, x: rect.x, y: rect.y, border: border))
+                continue
+            }
+            guard let analysis = speaker.analysis else {
+                throw MouthpieceError(.internalError, "A video speaker was not cloned.", field: "video")
+            }
             let portrait = try ImageDecoder.decode(path: speaker.imagePath, limits: plan.limits)
             let framing = Framing.plan(
-                imageWidth: portrait.width, imageHeight: portrait.height, face: speaker.analysis.landmarks,
+                imageWidth: portrait.width, imageHeight: portrait.height, face: analysis.landmarks,
                 width: rect.width, height: rect.height, shot: scene.shot)
             let shot = RenderJob.Shot(
-                portrait: portrait, analysis: speaker.analysis, options: options, framing: framing, backdrop: backdrop)
+                portrait: portrait, analysis: analysis, options: options, framing: framing, backdrop: backdrop)
             var renderer = shot.renderer
             renderer.threads =
                 options.renderThreads > 0 ? options.renderThreads : min(2, ProcessInfo.processInfo.activeProcessorCount)
@@ -250,7 +322,7 @@ final class SceneRender {
                     renderer: renderer, frame: renderer.makeFrame(),
                     motion: Self.motion(
                         speaker, voice: voices[k], others: others, frames: scene.frames, options: options),
-                    x: rect.x, y: rect.y, border: scene.layout == .pictureInPicture && k > 0))
+                    clip: nil, x: rect.x, y: rect.y, border: border))
         }
     }
 
@@ -342,10 +414,14 @@ final class SceneRender {
         text.utf8.reduce(0xcbf2_9ce4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
     }
 
-    func frame(_ n: Int) -> YUVImage {
+    func frame(_ n: Int) throws -> YUVImage {
         for k in panels.indices {
-            let index = min(n, panels[k].motion.count - 1)
-            panels[k].renderer.render(panels[k].motion[index], into: &panels[k].frame)
+            if let clip = panels[k].clip {
+                panels[k].frame = try clip.frame(n)
+            } else if let renderer = panels[k].renderer {
+                let index = min(n, panels[k].motion.count - 1)
+                renderer.render(panels[k].motion[index], into: &panels[k].frame)
+            }
             paste(panels[k])
         }
         return canvas
@@ -353,23 +429,7 @@ final class SceneRender {
 
     private func paste(_ panel: Panel) {
         let image = panel.frame
-        func copy(_ source: [UInt8], _ target: inout [UInt8], width: Int, height: Int, stride: Int, x: Int, y: Int) {
-            source.withUnsafeBufferPointer { s in
-                target.withUnsafeMutableBufferPointer { t in
-                    for row in 0..<height {
-                        let from = s.baseAddress! + row * width
-                        (t.baseAddress! + (y + row) * stride + x).update(from: from, count: width)
-                    }
-                }
-            }
-        }
-        copy(image.y, &canvas.y, width: image.width, height: image.height, stride: canvas.width, x: panel.x, y: panel.y)
-        copy(
-            image.u, &canvas.u, width: image.chromaWidth, height: image.chromaHeight, stride: canvas.chromaWidth,
-            x: panel.x / 2, y: panel.y / 2)
-        copy(
-            image.v, &canvas.v, width: image.chromaWidth, height: image.chromaHeight, stride: canvas.chromaWidth,
-            x: panel.x / 2, y: panel.y / 2)
+        canvas.paste(image, x: panel.x, y: panel.y)
         guard panel.border else { return }
         // A light 2-pixel frame around a small picture.
         for row in panel.y..<(panel.y + image.height) {

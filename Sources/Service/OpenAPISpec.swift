@@ -121,9 +121,10 @@ enum OpenAPISpec {
                 duration: {type: number, exclusiveMinimum: 0, description: "Seconds; by default the end of the last speech. Needed when nobody speaks."}
             Speaker:
               type: object
-              description: Who (avatar_id or image) and what (audio or script); with neither, the speaker listens (blinks, nods, mouth closed).
+              description: Who (avatar_id, image or video) and what (audio or script); with neither, the speaker listens (blinks, nods, mouth closed).
               properties:
-                avatar_id: {type: string, description: "An image avatar of this key."}
+                avatar_id: {type: string, description: "An avatar of this key: an image avatar speaks as its portrait, a video avatar as a clone of its clip."}
+                video: {type: string, description: "Or a short video of the person (an http(s) URL or a data: URI), cloned for the scene: its own motion, the mouth following the voice."}
                 image: {type: string, description: "The portrait: an http(s) URL or a data: URI."}
                 audio: {type: string, description: "The voice: an http(s) URL or a data: URI."}
                 script:

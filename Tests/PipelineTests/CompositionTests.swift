@@ -150,6 +150,33 @@ final class CompositionTests: XCTestCase {
         }
     }
 
+    /// A video speaker is a clone of the clip for the scene: its mouth follows its voice from the
+    /// pixels, at the composition's frame rate, beside a portrait that listens.
+    func testAVideoSpeakerIsClonedForItsScene() throws {
+        let voice = try speech("en_librispeech_read.wav", seconds: 4, name: "voice")
+        _ = voice
+        let clip = try TestFiles.fixture("video/man_suit_talking_22fps.mp4")
+        let composition = Composition(
+            scenes: [
+                .init(speakers: [.init(video: clip, audio: "voice.wav"), .init(image: woman)], layout: .sideBySide)
+            ], resolution: "480p", fps: 25)
+        var job = try job(composition, "clone.mp4")
+        job.options.encoderPreset = "ultrafast"
+        let summary = try job.run()
+        XCTAssertEqual(summary.frames, 100)
+        let info = try MediaProbe.probe(path: summary.output)
+        XCTAssertEqual(try XCTUnwrap(info.video).width, 854)
+        let half = 854 / 2 & ~1
+        let own = try placed(voice, at: 0, length: 4, name: "own")
+        let left = try evaluatePanel(
+            summary.output, crop: "\(half):480:0:0", start: 0, seconds: 4, voice: own, name: "video-panel")
+        XCTAssertLessThanOrEqual(left.facesLost, 2, "the clone's face in its panel")
+        XCTAssertGreaterThanOrEqual(try XCTUnwrap(left.correlationByLag.map(\.r).max()), 0.5, "mouth follows the voice")
+        let right = try evaluatePanel(
+            summary.output, crop: "\(854 - half):480:\(half):0", start: 0, seconds: 4, voice: own, name: "listener")
+        XCTAssertLessThan(right.openingInSpeech, left.openingInSpeech / 3, "the listener keeps the mouth shut")
+    }
+
     func testTheSameSpeakerStartsEveryScenePixelForPixel() throws {
         let a = try speech("en_librispeech_read.wav", seconds: 2, name: "a")
         let b = try speech("en_ljspeech_read.wav", seconds: 2, name: "b")
@@ -169,7 +196,7 @@ final class CompositionTests: XCTestCase {
         let frames = SceneFrames(plan: plan, voices: voices, options: job.options)
         let starts = try plan.scenes.map { try frames.frame($0.startFrame) }
         // The inner face (from the eyes to the chin) of the man's first frame in scenes 1, 3 and 4.
-        let face = try XCTUnwrap(plan.scenes[0].speakers.first?.analysis.landmarks)
+        let face = try XCTUnwrap(plan.scenes[0].speakers.first?.analysis?.landmarks)
         let framing = Framing.plan(
             imageWidth: 1638, imageHeight: 2048, face: face, width: plan.width, height: plan.height)
         // From the outer eye corners across, from the eyes down to the lower lip: face alone.

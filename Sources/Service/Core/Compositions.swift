@@ -105,15 +105,15 @@ struct CompositionBlobs {
                 var speaker = composition.scenes[s].speakers[k]
                 let place = "\(at).speakers[\(k)]"
                 if let id = speaker.avatarID {
-                    speaker.image = "blob:" + (try await avatar(id, field: "\(place).avatar_id"))
+                    // An image avatar speaks as its portrait, a video avatar as a clone of its clip.
+                    let (blob, isVideo) = try await avatar(id, field: "\(place).avatar_id")
+                    if isVideo { speaker.video = "blob:" + blob } else { speaker.image = "blob:" + blob }
                     speaker.avatarID = nil
                 } else if let image = speaker.image {
                     speaker.image = try await file(
                         image, field: "\(place).image", maxBytes: limits.imageBytes, image: true)
-                } else if speaker.video != nil {
-                    throw MouthpieceError(
-                        .invalidParameter, "Video speakers are not composed yet: give an image or an avatar_id.",
-                        field: "\(place).video")
+                } else if let video = speaker.video {
+                    speaker.video = try await file(video, field: "\(place).video", maxBytes: limits.videoBytes)
                 }
                 if let audio = speaker.audio {
                     speaker.audio = try await file(audio, field: "\(place).audio", maxBytes: limits.audioBytes)
@@ -147,8 +147,8 @@ struct CompositionBlobs {
         return "blob:" + blob
     }
 
-    private mutating func avatar(_ id: String, field: String) async throws -> String {
-        if let blob = known["avatar:" + id] { return blob }
+    private mutating func avatar(_ id: String, field: String) async throws -> (blob: String, isVideo: Bool) {
+        if let blob = known["avatar:" + id] { return (blob, known["video:" + id] != nil) }
         try roomForAnother(field)
         let avatar: Avatar
         do {
@@ -156,15 +156,12 @@ struct CompositionBlobs {
         } catch let error as MouthpieceError {
             throw MouthpieceError(error.code, error.message, field: field)
         }
-        if AvatarAnalysis.of(avatar)?.isVideo == true {
-            throw MouthpieceError(
-                .invalidParameter, "Avatar \(id) is a video avatar; compositions take image avatars for now.",
-                field: field)
-        }
+        let isVideo = AvatarAnalysis.of(avatar)?.isVideo == true
         let blob = try videos.blobs.link(avatar.imageBlob)
         written.append(blob)
         known["avatar:" + id] = blob
-        return blob
+        if isVideo { known["video:" + id] = blob }
+        return (blob, isVideo)
     }
 
     private func roomForAnother(_ field: String) throws {
