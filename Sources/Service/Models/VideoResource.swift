@@ -43,26 +43,32 @@ struct RenderFacts: Codable, Equatable, Sendable {
     }
 
     init(_ summary: RenderSummary) {
-        duration = summary.duration
-        width = summary.width
-        height = summary.height
-        fps = summary.fps
-        fileSize = summary.bytes
-        frames = summary.frames
-        warnings = summary.warnings.map(\.rawValue)
-        captionCues = summary.captions.isEmpty ? nil : summary.captions.count
+        self.init(
+            duration: summary.duration, width: summary.width, height: summary.height, fps: summary.fps,
+            fileSize: summary.bytes, frames: summary.frames, warnings: summary.warnings.map(\.rawValue),
+            captionCues: summary.captions.isEmpty ? nil : summary.captions.count)
     }
 
     init(_ summary: CompositionSummary) {
-        duration = summary.duration
-        width = summary.width
-        height = summary.height
-        fps = summary.fps
-        fileSize = summary.bytes
-        frames = summary.frames
-        warnings = summary.warnings.map(\.rawValue)
-        captionCues = summary.captions.isEmpty ? nil : summary.captions.count
-        sceneStarts = summary.sceneStarts
+        self.init(
+            duration: summary.duration, width: summary.width, height: summary.height, fps: summary.fps,
+            fileSize: summary.bytes, frames: summary.frames, warnings: summary.warnings.map(\.rawValue),
+            captionCues: summary.captions.isEmpty ? nil : summary.captions.count, sceneStarts: summary.sceneStarts)
+    }
+
+    private init(
+        duration: Double, width: Int, height: Int, fps: Int, fileSize: Int, frames: Int, warnings: [String],
+        captionCues: Int?, sceneStarts: [Double]? = nil
+    ) {
+        self.duration = duration
+        self.width = width
+        self.height = height
+        self.fps = fps
+        self.fileSize = fileSize
+        self.frames = frames
+        self.warnings = warnings
+        self.captionCues = captionCues
+        self.sceneStarts = sceneStarts
     }
 
     /// The facts a finished job stored, if it has any.
