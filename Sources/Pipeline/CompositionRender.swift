@@ -23,7 +23,7 @@ extension CompositionPlan {
             var sceneVoices: [VoiceFeatures] = []
             for (k, speaker) in scene.speakers.enumerated() {
                 guard let voice = speaker.voice else {
-                    sceneVoices.append(Self.silence(frames: scene.frames, fps: fps))
+                    sceneVoices.append(.silent(fps: fps, count: scene.frames))
                     continue
                 }
                 let field = "scenes[\(s)].speakers[\(k)].audio"
@@ -52,11 +52,6 @@ extension CompositionPlan {
         }
         try writer.finish()
         return voices
-    }
-
-    static func silence(frames: Int, fps: Int) -> VoiceFeatures {
-        let quiet = VoiceFrame(loudness: -100, lowBand: 0, midBand: 0, highBand: 0, centroid: 0)
-        return VoiceFeatures(fps: fps, frames: [VoiceFrame](repeating: quiet, count: frames))
     }
 
     /// A voice's samples at `rate`, mono: its channel of a two-channel file, or all channels mixed.

@@ -51,9 +51,7 @@ extension SpokenSound {
                 .invalidParameter, "duration must be between 0.5 and \(maxSeconds.formatted(0)) seconds.",
                 field: "duration")
         }
-        let count = max(1, Int((seconds * Double(fps)).rounded()))
-        let quiet = VoiceFrame(loudness: -100, lowBand: 0, midBand: 0, highBand: 0, centroid: 0)
-        return VoiceFeatures(fps: fps, frames: [VoiceFrame](repeating: quiet, count: count))
+        return .silent(fps: fps, count: max(1, Int((seconds * Double(fps)).rounded())))
     }
 
     /// Mouth shapes for `features`: from a script's phonemes when there is one, else from the audio;

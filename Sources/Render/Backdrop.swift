@@ -185,10 +185,11 @@ public struct PersonMatte: Sendable {
     /// neither the frame's edge nor a larger patch of background, such as the space between an
     /// ear and a shoulder, becomes person).
     static func keepJoined(_ inside: inout [Bool], width w: Int, height h: Int, seed: (Int, Int), largestHole: Int) {
-        func flood(_ starts: [Int], where test: (Int) -> Bool) -> [Bool] {
-            var seen = [Bool](repeating: false, count: w * h)
-            var stack = starts.filter { test($0) }
+        /// Marks in `seen` the pixels reached from `starts` through pixels passing `test`; answers them.
+        func flood(_ starts: [Int], _ seen: inout [Bool], where test: (Int) -> Bool) -> [Int] {
+            var stack = starts.filter { !seen[$0] && test($0) }
             for s in stack { seen[s] = true }
+            var reached = stack
             while let i = stack.popLast() {
                 let x = i % w
                 let y = i / w
@@ -198,24 +199,25 @@ public struct PersonMatte: Sendable {
                     if !seen[n] && test(n) {
                         seen[n] = true
                         stack.append(n)
+                        reached.append(n)
                     }
                 }
             }
-            return seen
+            return reached
         }
         let start = min(max(0, seed.1), h - 1) * w + min(max(0, seed.0), w - 1)
-        let joined = flood([start]) { inside[$0] }
+        var joined = [Bool](repeating: false, count: w * h)
+        _ = flood([start], &joined) { inside[$0] }
         var edge: [Int] = []
         for x in 0..<w { edge += [x, (h - 1) * w + x] }
         for y in 0..<h { edge += [y * w, y * w + w - 1] }
-        var outside = flood(edge) { !joined[$0] }
+        var outside = [Bool](repeating: false, count: w * h)
+        _ = flood(edge, &outside) { !joined[$0] }
         // Each enclosed patch of background: filled if small, kept as background if not.
         var seen = outside
         for i in 0..<(w * h) where !seen[i] && !joined[i] {
-            let patch = flood([i]) { !joined[$0] && !seen[$0] }
-            let members = patch.indices.filter { patch[$0] }
-            for m in members { seen[m] = true }
-            if members.count > largestHole { for m in members { outside[m] = true } }
+            let patch = flood([i], &seen) { !joined[$0] }
+            if patch.count > largestHole { for m in patch { outside[m] = true } }
         }
         for i in 0..<(w * h) { inside[i] = !outside[i] }
     }

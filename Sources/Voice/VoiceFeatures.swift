@@ -41,6 +41,12 @@ public struct VoiceFeatures: Sendable {
         self.fps = fps
         self.frames = frames
     }
+
+    /// `count` frames of silence: no voice at all.
+    public static func silent(fps: Int, count: Int) -> VoiceFeatures {
+        let quiet = VoiceFrame(loudness: -100, lowBand: 0, midBand: 0, highBand: 0, centroid: 0)
+        return VoiceFeatures(fps: fps, frames: [VoiceFrame](repeating: quiet, count: count))
+    }
 }
 
 /// The loudness scale of a clip, from its own levels: the noise floor, the speech level, and the

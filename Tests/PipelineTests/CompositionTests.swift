@@ -154,7 +154,6 @@ final class CompositionTests: XCTestCase {
     /// pixels, at the composition's frame rate, beside a portrait that listens.
     func testAVideoSpeakerIsClonedForItsScene() throws {
         let voice = try speech("en_librispeech_read.wav", seconds: 4, name: "voice")
-        _ = voice
         let clip = try TestFiles.fixture("video/man_suit_talking_22fps.mp4")
         let composition = Composition(
             scenes: [
@@ -178,9 +177,9 @@ final class CompositionTests: XCTestCase {
     }
 
     func testTheSameSpeakerStartsEveryScenePixelForPixel() throws {
-        let a = try speech("en_librispeech_read.wav", seconds: 2, name: "a")
-        let b = try speech("en_ljspeech_read.wav", seconds: 2, name: "b")
-        _ = (a, b)
+        // The spec names them relative to the scratch folder.
+        _ = try speech("en_librispeech_read.wav", seconds: 2, name: "a")
+        _ = try speech("en_ljspeech_read.wav", seconds: 2, name: "b")
         let composition = Composition(
             scenes: [
                 .init(speakers: [.init(image: man, audio: "a.wav")]),
@@ -278,8 +277,7 @@ final class CompositionTests: XCTestCase {
     }
 
     func testBadCompositionsAreRefusedWithTheFieldBeforeAnythingRenders() throws {
-        let voice = try speech("en_librispeech_read.wav", seconds: 2, name: "voice")
-        _ = voice
+        _ = try speech("en_librispeech_read.wav", seconds: 2, name: "voice")
         let avatars = CompositionFiles(
             file: CompositionFiles.local(relativeTo: scratch).file,
             avatar: { id, field in
