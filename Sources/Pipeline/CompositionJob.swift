@@ -105,7 +105,7 @@ public struct CompositionJob: Sendable {
         ).path
         defer { try? FileManager.default.removeItem(atPath: mix) }
         let voices = try plan.mixSound(into: mix, music: composition.music, files: files)
-        try plan.makeClones(options: options)
+        try plan.makeClones(options: options, shouldStop: shouldStop)
         var captionsPath: String? = nil
         defer { if let captionsPath { try? FileManager.default.removeItem(atPath: captionsPath) } }
         if options.burnCaptions && !plan.captions.isEmpty {
@@ -372,7 +372,7 @@ final class CompositionPlan: @unchecked Sendable {
     /// Clones each video speaker for their scene: their clip's own motion, as long as the scene,
     /// their mouth following their voice where it falls (still while they listen). Made before the
     /// first frame, each in a temporary MP4 the frames are then read from.
-    func makeClones(options: RenderOptions) throws {
+    func makeClones(options: RenderOptions, shouldStop: () -> Bool = { false }) throws {
         for (s, scene) in scenes.enumerated() {
             for (k, speaker) in scene.speakers.enumerated() {
                 guard let video = speaker.videoPath else { continue }
@@ -399,7 +399,7 @@ final class CompositionPlan: @unchecked Sendable {
                 job.clone = true
                 temporaryFiles.append(clone)
                 do {
-                    _ = try job.run()
+                    _ = try job.run(shouldStop: shouldStop)
                 } catch let error as MouthpieceError where error.field == "video" || error.field == nil {
                     throw error.about("scenes[\(s)].speakers[\(k)].video")
                 }

@@ -158,7 +158,7 @@ public struct PersonMatte: Sendable {
             &inside, width: w, height: h, seed: (Int(shape.cx), Int(shape.head.cy)),
             largestHole: Int(unit * unit * 0.01))
         var alpha = inside.map { $0 ? Float(1) : 0 }
-        alpha = Self.blurred(alpha, width: w, height: h, radius: max(1, Int(unit * 0.006)), passes: 2)
+        alpha = Self.blurred(alpha, width: w, height: h, radius: max(1, Int(unit * 0.01)), passes: 2)
         return PersonMatte(width: w, height: h, alpha: alpha)
     }
 

@@ -49,7 +49,15 @@ extension Videos {
             }
             let ready = check
             let seconds = try await Offload.run { try ready.check() }
-            try admit.check(duration: seconds)
+            do {
+                try admit.check(duration: seconds)
+            } catch let error as MouthpieceError {
+                // About the whole composition, not one audio file.
+                throw MouthpieceError(
+                    error.code,
+                    error.message.replacingOccurrences(of: "The audio lasts", with: "The composition lasts"),
+                    field: "scenes")
+            }
             var spec = JobSpec(options: try composition.renderOptions())
             spec.input = .composition
             spec.composition = composition
