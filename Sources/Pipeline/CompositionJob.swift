@@ -166,7 +166,9 @@ final class CompositionPlan: @unchecked Sendable {
         /// Seconds into the scene.
         let start: Double
         let length: Double
-        let spoken: SpokenText?
+        /// A script's phonemes and words (its samples are in the file, not held here: memory stays
+        /// flat however many scenes are spoken).
+        let script: (phonemes: [Phoneme], words: [SpokenWord])?
     }
 
     struct Speaker {
@@ -277,7 +279,7 @@ final class CompositionPlan: @unchecked Sendable {
         }
         captions = scenes.flatMap { scene in
             scene.speakers.flatMap { speaker -> [CaptionCue] in
-                guard let voice = speaker.voice, let spoken = voice.spoken else { return [] }
+                guard let voice = speaker.voice, let spoken = voice.script else { return [] }
                 let offset = Double(scene.startFrame) / Double(fps) + voice.start
                 return Captions.cues(spoken.words).map {
                     CaptionCue(start: $0.start + offset, end: $0.end + offset, lines: $0.lines)
@@ -333,7 +335,7 @@ final class CompositionPlan: @unchecked Sendable {
             do {
                 length = try AudioDecoder.validate(path: path, limits: AudioDecoder.Limits(minDuration: 0.1))
             } catch let error as MouthpieceError { throw error.about("\(at).audio") }
-            voice = Voice(path: path, channel: input.channel, start: input.start ?? 0, length: length, spoken: nil)
+            voice = Voice(path: path, channel: input.channel, start: input.start ?? 0, length: length, script: nil)
         } else if let text = input.script {
             let spoken: SpokenSound
             do {
@@ -346,7 +348,9 @@ final class CompositionPlan: @unchecked Sendable {
             guard let path = spoken.audioPath, let said = spoken.spoken else {
                 throw MouthpieceError(.internalError, "The script was not spoken.", field: "\(at).script")
             }
-            voice = Voice(path: path, channel: nil, start: input.start ?? 0, length: said.audio.duration, spoken: said)
+            voice = Voice(
+                path: path, channel: nil, start: input.start ?? 0, length: said.audio.duration,
+                script: (said.phonemes, said.words))
         }
         return voice
     }

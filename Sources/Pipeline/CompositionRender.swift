@@ -360,7 +360,7 @@ final class SceneRender {
         if let said = speaker.voice {
             var track = MouthShapeTrack()
             track.lead = options.lipLead
-            if let spoken = said.spoken {
+            if let spoken = said.script {
                 var phonemes = PhonemeMouthTrack()
                 phonemes.base = track
                 let spans = spoken.phonemes.map { p -> PhoneSpan in
