@@ -4,10 +4,17 @@ import MouthpieceCore
 extension AudioClip {
     /// The clip as a 16-bit PCM mono WAV file's bytes.
     public func wavBytes() -> [UInt8] {
-        var bytes: [UInt8] = []
+        var bytes = Self.wavHeader(sampleRate: sampleRate, samples: samples.count)
         bytes.reserveCapacity(44 + samples.count * 2)
+        bytes += Self.pcm16(samples)
+        return bytes
+    }
+
+    /// The 44-byte header of a 16-bit PCM mono WAV file of `samples` samples.
+    static func wavHeader(sampleRate: Int, samples: Int) -> [UInt8] {
+        var bytes: [UInt8] = []
         func append<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value.littleEndian) { bytes += $0 } }
-        let dataSize = UInt32(samples.count * 2)
+        let dataSize = UInt32(samples * 2)
         bytes += Array("RIFF".utf8)
         append(UInt32(36) + dataSize)
         bytes += Array("WAVEfmt ".utf8)
@@ -20,7 +27,17 @@ extension AudioClip {
         append(UInt16(16))
         bytes += Array("data".utf8)
         append(dataSize)
-        for s in samples { append(Int16(max(-1, min(1, s)) * 32767)) }
+        return bytes
+    }
+
+    /// Samples as 16-bit little-endian PCM (full scale is 1; beyond is clipped).
+    static func pcm16(_ samples: [Float]) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: samples.count * 2)
+        for (i, s) in samples.enumerated() {
+            let v = UInt16(bitPattern: Int16(max(-1, min(1, s)) * 32767))
+            bytes[2 * i] = UInt8(v & 0xFF)
+            bytes[2 * i + 1] = UInt8(v >> 8)
+        }
         return bytes
     }
 }
@@ -38,39 +55,21 @@ public final class WAVWriter {
             let handle = FileHandle(forWritingAtPath: path)
         else { throw MouthpieceError(.outputNotWritable, "Cannot write the audio file \(path).") }
         self.handle = handle
-        try handle.write(contentsOf: Self.header(sampleRate: sampleRate, samples: 0))
+        try handle.write(contentsOf: AudioClip.wavHeader(sampleRate: sampleRate, samples: 0))
     }
 
     deinit { try? handle.close() }
 
     /// Appends samples (full scale is 1; beyond is clipped).
     public func write(_ samples: [Float]) throws {
-        var bytes = [UInt8](repeating: 0, count: samples.count * 2)
-        for (i, s) in samples.enumerated() {
-            let v = UInt16(bitPattern: Int16(max(-1, min(1, s)) * 32767))
-            bytes[2 * i] = UInt8(v & 0xFF)
-            bytes[2 * i + 1] = UInt8(v >> 8)
-        }
-        try handle.write(contentsOf: bytes)
+        try handle.write(contentsOf: AudioClip.pcm16(samples))
         samplesWritten += samples.count
     }
 
     /// Fills in the sizes and closes the file.
     public func finish() throws {
         try handle.seek(toOffset: 0)
-        try handle.write(contentsOf: Self.header(sampleRate: sampleRate, samples: samplesWritten))
+        try handle.write(contentsOf: AudioClip.wavHeader(sampleRate: sampleRate, samples: samplesWritten))
         try handle.close()
-    }
-
-    static func header(sampleRate: Int, samples: Int) -> [UInt8] {
-        Array(AudioClip(sampleRate: sampleRate, samples: []).wavBytes().prefix(44)).enumerated().map { i, byte in
-            // The RIFF size (offset 4) and the data size (offset 40), little-endian.
-            let data = UInt32(samples * 2)
-            switch i {
-            case 4..<8: return UInt8(truncatingIfNeeded: (36 + data) >> (8 * UInt32(i - 4)))
-            case 40..<44: return UInt8(truncatingIfNeeded: data >> (8 * UInt32(i - 40)))
-            default: return byte
-            }
-        }
     }
 }

@@ -35,21 +35,22 @@ extension BenchCommand {
             func seconds(_ video: String) throws -> Double { try MediaProbe.probe(path: video).duration ?? .nan }
             let renderSeconds = try seconds(scratch + "/render.mp4")
             let perSecond = figures[0].wall / renderSeconds
-            var rows: [[String: Any]] = []
-            for (k, count) in counts.enumerated() {
+            let rows = try counts.enumerated().map { k, count in
                 let f = figures[k + 1]
                 let length = try seconds(scratch + "/scenes\(count).mp4")
-                rows.append([
-                    "scenes": count, "output_seconds": length, "wall": f.wall, "cpu": f.cpu, "peak_mib": f.peak,
-                    "wall_per_output_second": f.wall / length, "ratio_to_render": f.wall / length / perSecond,
-                ])
+                return ComposeRow(
+                    scenes: count, outputSeconds: length, wall: f.wall, cpu: f.cpu, peakMib: f.peak,
+                    wallPerOutputSecond: f.wall / length, ratioToRender: f.wall / length / perSecond)
             }
             let growth = figures[2].peak / figures[1].peak - 1
             if json {
-                Terminal.printJSON([
-                    "render": ["output_seconds": renderSeconds, "wall": figures[0].wall, "peak_mib": figures[0].peak],
-                    "compositions": rows, "peak_growth": growth, "runs": runs,
-                ])
+                let encoder = JSONEncoder()
+                encoder.keyEncodingStrategy = .convertToSnakeCase
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                let figures = ComposeFigures(
+                    render: .init(outputSeconds: renderSeconds, wall: figures[0].wall, peakMib: figures[0].peak),
+                    compositions: rows, peakGrowth: growth, runs: runs)
+                print(String(decoding: try encoder.encode(figures), as: UTF8.self))
                 return
             }
             print("compositions at \(resolution) \(fps) fps, \(preset), medians of \(runs) alternating runs:")
@@ -57,18 +58,38 @@ extension BenchCommand {
                 "  render (one scene)   \(renderSeconds.formatted(2)) s of video in \(figures[0].wall.formatted(2)) s, "
                     + "peak \(figures[0].peak.formatted(0)) MiB")
             for row in rows {
-                let count = row["scenes"] as? Int ?? 0
-                let length = row["output_seconds"] as? Double ?? 0
-                let wall = row["wall"] as? Double ?? 0
-                let ratio = row["ratio_to_render"] as? Double ?? 0
-                let peak = row["peak_mib"] as? Double ?? 0
                 print(
-                    "  \(count) scenes".padding(toLength: 23, withPad: " ", startingAt: 0)
-                        + "\(length.formatted(2)) s of video in \(wall.formatted(2)) s "
-                        + "(\(ratio.formatted(2))x render's time per second), peak \(peak.formatted(0)) MiB")
+                    "  \(row.scenes) scenes".padding(toLength: 23, withPad: " ", startingAt: 0)
+                        + "\(row.outputSeconds.formatted(2)) s of video in \(row.wall.formatted(2)) s "
+                        + "(\(row.ratioToRender.formatted(2))x render's time per second), "
+                        + "peak \(row.peakMib.formatted(0)) MiB")
             }
             print("  peak memory growth \(counts[0]) -> \(counts[1]) scenes: \((growth * 100).formatted(1)) %")
         }
+    }
+
+    /// One composition's figures.
+    struct ComposeRow: Encodable {
+        let scenes: Int
+        let outputSeconds: Double
+        let wall: Double
+        let cpu: Double
+        let peakMib: Double
+        let wallPerOutputSecond: Double
+        let ratioToRender: Double
+    }
+
+    /// What `--compose --json` prints.
+    struct ComposeFigures: Encodable {
+        struct Render: Encodable {
+            let outputSeconds: Double
+            let wall: Double
+            let peakMib: Double
+        }
+        let render: Render
+        let compositions: [ComposeRow]
+        let peakGrowth: Double
+        let runs: Int
     }
 
     /// `count` scenes of `speech`: a single speaker on a colour, cross-fading into the two side by

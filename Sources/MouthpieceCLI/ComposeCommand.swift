@@ -10,7 +10,7 @@ struct ComposeCommand: ParsableCommand {
         abstract: "Render a composition: scenes with one or more speakers, layouts, backgrounds and transitions.",
         discussion: """
             The spec is JSON (see docs/COMPOSITIONS.md): {"resolution", "fps", "aspect", "captions", \
-            "music", "scenes": [{"speakers": [{"image" | "avatar_id", "audio" | "script", "start", \
+            "music", "scenes": [{"speakers": [{"image" | "video", "audio" | "script", "start", \
             "channel"}], "layout", "background", "framing", "transition", "duration"}]}. Files are \
             paths relative to the spec. Every input is read and every face found before a frame is \
             rendered: a bad spec is refused with the field at fault (scenes[1].speakers[0].audio).
@@ -59,6 +59,7 @@ struct ComposeCommand: ParsableCommand {
             let directory = URL(fileURLWithPath: spec).deletingLastPathComponent().path
             var job = try CompositionJob(
                 composition: composition, outputPath: output, files: .local(relativeTo: directory))
+            try ClipOptions.check(preset: preset)
             job.options.encoderPreset = preset
             job.provenance = try CommandLineProvenance.stamp()
             let bar = ProgressBar(enabled: !quiet && Terminal.stderrIsTerminal)

@@ -65,11 +65,7 @@ struct ClipOptions: ParsableArguments {
         var options = try RenderOptions.parse(
             resolution: resolution, fps: fps, aspect: aspect, seed: seed, expressiveness: expressiveness,
             faceIndex: faceIndex, headMotion: headMotion, lipLeadMilliseconds: lipLead)
-        let presets = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]
-        guard presets.contains(preset) else {
-            throw MouthpieceError(
-                .invalidParameter, "preset must be one of \(presets.joined(separator: ", ")).", field: "preset")
-        }
+        try Self.check(preset: preset)
         guard (0...51).contains(crf) else {
             throw MouthpieceError(.invalidParameter, "crf must be between 0 and 51.", field: "crf")
         }
@@ -77,6 +73,15 @@ struct ClipOptions: ParsableArguments {
         options.crf = crf
         options.contactSheetPath = contactSheet
         return options
+    }
+
+    /// Refuses a libx264 preset that does not exist (before any work, with its field).
+    static func check(preset: String) throws {
+        let presets = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]
+        guard presets.contains(preset) else {
+            throw MouthpieceError(
+                .invalidParameter, "preset must be one of \(presets.joined(separator: ", ")).", field: "preset")
+        }
     }
 
     /// Runs the job with a progress bar and prints the summary (or the error).

@@ -140,6 +140,23 @@ public enum Captions {
         return String(format: "%02d:%02d:%02d", h, m, s) + separator + String(format: "%03d", ms)
     }
 
+    /// Writes the SubRip and WebVTT files beside a video.
+    public static func writeFiles(_ cues: [CaptionCue], besides video: String) throws {
+        let paths = paths(besides: video)
+        try AtomicFile.write(Array(srt(cues).utf8), to: paths.srt)
+        try AtomicFile.write(Array(webVTT(cues).utf8), to: paths.vtt)
+    }
+
+    /// The cues as SubRip for FFmpeg's subtitles filter to draw, in a temporary file of our own
+    /// naming (the caller removes it).
+    static func fileToDraw(_ cues: [CaptionCue]) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "mouthpiece-captions-\(UUID().uuidString).srt"
+        ).path
+        try AtomicFile.write(Array(srt(cues, forRendering: true).utf8), to: path)
+        return path
+    }
+
     /// The files beside a video: `clip.mp4` -> `clip.srt`, `clip.vtt`.
     public static func paths(besides video: String) -> (srt: String, vtt: String) {
         let base = (video as NSString).deletingPathExtension

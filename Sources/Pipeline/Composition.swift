@@ -220,29 +220,16 @@ public struct Composition: Codable, Equatable, Sendable {
         }
     }
 
-    /// A coding path as a field name: `scenes[1].speakers[0].audio`.
-    public static func path(_ keys: [any CodingKey]) -> String {
-        keys.reduce("") { path, key in
-            if let index = key.intValue { return path + "[\(index)]" }
-            return path.isEmpty ? key.stringValue : path + "." + key.stringValue
-        }
-    }
-
     static func refusal(_ error: DecodingError) -> MouthpieceError {
+        let field = error.field
         switch error {
-        case .keyNotFound(let key, let context):
-            let field = path(context.codingPath + [key])
-            return MouthpieceError(.invalidParameter, "\(field) is required.", field: field)
-        case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
-            let field = path(context.codingPath)
+        case .keyNotFound:
+            return MouthpieceError(.invalidParameter, "\(field ?? "") is required.", field: field)
+        case .typeMismatch(let type, _), .valueNotFound(let type, _):
             return MouthpieceError(
-                .invalidParameter, "\(field.isEmpty ? "The composition" : field) must be \(Self.describe(type)).",
-                field: field.isEmpty ? nil : field)
+                .invalidParameter, "\(field ?? "The composition") must be \(Self.describe(type)).", field: field)
         case .dataCorrupted(let context):
-            let field = path(context.codingPath)
-            if field.isEmpty {
-                return MouthpieceError(.invalidParameter, "The composition is not valid JSON.")
-            }
+            guard let field else { return MouthpieceError(.invalidParameter, "The composition is not valid JSON.") }
             return MouthpieceError(
                 .invalidParameter, "\(field) has a value it cannot take (\(context.debugDescription)).", field: field)
         @unknown default:

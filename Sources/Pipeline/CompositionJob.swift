@@ -108,13 +108,7 @@ public struct CompositionJob: Sendable {
         try plan.makeClones(options: options, shouldStop: shouldStop)
         var captionsPath: String? = nil
         defer { if let captionsPath { try? FileManager.default.removeItem(atPath: captionsPath) } }
-        if options.burnCaptions && !plan.captions.isEmpty {
-            let path = FileManager.default.temporaryDirectory.appendingPathComponent(
-                "mouthpiece-captions-\(UUID().uuidString).srt"
-            ).path
-            try AtomicFile.write(Array(Captions.srt(plan.captions, forRendering: true).utf8), to: path)
-            captionsPath = path
-        }
+        if options.burnCaptions && !plan.captions.isEmpty { captionsPath = try Captions.fileToDraw(plan.captions) }
         let writer = try VideoWriter(
             path: temporary,
             settings: {
@@ -129,7 +123,7 @@ public struct CompositionJob: Sendable {
                 return settings
             }(), audioPath: mix, burnCaptions: captionsPath,
             watermark: options.watermark.map { $0.avoiding(plan.faceBox, width: plan.width, height: plan.height) })
-        let frames = SceneFrames(plan: plan, voices: voices, options: options)
+        let frames = SceneFrames(plan: plan, voices: voices, options: options, analyser: analyser)
         let producer = FrameProducer(count: plan.frameCount, depth: 3) { try frames.frame($0) }
         defer { producer.stop() }
         for n in 0..<plan.frameCount {
@@ -140,9 +134,7 @@ public struct CompositionJob: Sendable {
         progress(RenderProgress(stage: .finishing, framesDone: plan.frameCount, frameCount: plan.frameCount))
         try writer.finish()
         if options.captionFiles && !plan.captions.isEmpty {
-            let paths = Captions.paths(besides: outputPath)
-            try AtomicFile.write(Array(Captions.srt(plan.captions).utf8), to: paths.srt)
-            try AtomicFile.write(Array(Captions.webVTT(plan.captions).utf8), to: paths.vtt)
+            try Captions.writeFiles(plan.captions, besides: outputPath)
         }
         let record = try provenance?.apply(to: temporary)
         try OutputFile.commit(temporary, to: outputPath)
@@ -199,8 +191,11 @@ final class CompositionPlan: @unchecked Sendable {
     private(set) var scenes: [Scene] = []
     private(set) var captions: [CaptionCue] = []
     private(set) var warnings: [FaceWarning] = []
-    private var temporaryFiles: [String] = []
-    /// Each video speaker's clone for its scene, by "scene.speaker".
+    /// Files made for this composition, removed by `cleanUp()`.
+    var temporaryFiles: [String] = []
+    /// Each video speaker's voice placed in its scene (made by `mixSound`), and the clone that
+    /// follows it (made by `makeClones`), by "scene.speaker".
+    var cloneVoices: [String: String] = [:]
     private(set) var clones: [String: String] = [:]
     let limits: ImageDecoder.Limits
 
@@ -374,27 +369,18 @@ final class CompositionPlan: @unchecked Sendable {
     }
 
     /// Clones each video speaker for their scene: their clip's own motion, as long as the scene,
-    /// their mouth following their voice where it falls (still while they listen). Made before the
-    /// first frame, each in a temporary MP4 the frames are then read from.
-    func makeClones(options: RenderOptions, shouldStop: () -> Bool = { false }) throws {
+    /// their mouth following their voice where it falls (as `mixSound` placed it; still while they
+    /// listen). Made before the first frame, each in a temporary MP4 the frames are then read from.
+    func makeClones(options: RenderOptions, shouldStop: () -> Bool) throws {
         for (s, scene) in scenes.enumerated() {
             for (k, speaker) in scene.speakers.enumerated() {
                 guard let video = speaker.videoPath else { continue }
                 let seconds = Double(scene.frames) / Double(fps)
                 let folder = FileManager.default.temporaryDirectory.path
                 let clone = folder + "/mouthpiece-clone-\(UUID().uuidString).mp4"
-                var sound = RenderJob.Sound.silence(seconds: max(0.5, seconds))
-                if let voice = speaker.voice {
-                    let rate = VoiceAnalyzer.sampleRate
-                    var placed = [Float](repeating: 0, count: Int(seconds * Double(rate)))
-                    Self.add(
-                        try Self.read(voice, rate: rate, field: "scenes[\(s)].speakers[\(k)].audio"), to: &placed,
-                        at: Int((voice.start * Double(rate)).rounded()))
-                    let wav = folder + "/mouthpiece-voice-\(UUID().uuidString).wav"
-                    temporaryFiles.append(wav)
-                    try AtomicFile.write(AudioClip(sampleRate: rate, samples: placed).wavBytes(), to: wav)
-                    sound = .audio(path: wav)
-                }
+                let sound =
+                    cloneVoices["\(s).\(k)"].map { RenderJob.Sound.audio(path: $0) }
+                    ?? .silence(seconds: max(0.5, seconds))
                 var cloneOptions = options
                 cloneOptions.encoderPreset = "veryfast"
                 cloneOptions.crf = 14

@@ -34,9 +34,20 @@ extension CompositionPlan {
                 Self.add(
                     try Self.read(voice, rate: analysisRate, field: field), to: &alone,
                     at: Int((voice.start * Double(analysisRate)).rounded()))
-                sceneVoices.append(
-                    VoiceAnalyzer().analyze(
-                        AudioClip(sampleRate: analysisRate, samples: alone), fps: fps, frameCount: scene.frames))
+                let clip = AudioClip(sampleRate: analysisRate, samples: alone)
+                sceneVoices.append(VoiceAnalyzer().analyze(clip, fps: fps, frameCount: scene.frames))
+                if speaker.videoPath != nil {
+                    // The voice a video speaker's clone will follow, placed as here.
+                    let wav = FileManager.default.temporaryDirectory.appendingPathComponent(
+                        "mouthpiece-voice-\(UUID().uuidString).wav"
+                    ).path
+                    temporaryFiles.append(wav)
+                    // As long as the scene (the clone is as long as its voice).
+                    let placed = AudioClip(
+                        sampleRate: analysisRate, samples: Array(alone.prefix(scene.frames * analysisRate / fps)))
+                    try AtomicFile.write(placed.wavBytes(), to: wav)
+                    cloneVoices["\(s).\(k)"] = wav
+                }
             }
             voices.append(sceneVoices)
             // The previous scene's tail fades out as this one's head fades in.
@@ -159,7 +170,7 @@ final class SceneFrames: @unchecked Sendable {
     private let analyser: PortraitAnalyser
     private var built: [Int: SceneRender] = [:]
 
-    init(plan: CompositionPlan, voices: [[VoiceFeatures]], options: RenderOptions, analyser: PortraitAnalyser = .dlib) {
+    init(plan: CompositionPlan, voices: [[VoiceFeatures]], options: RenderOptions, analyser: PortraitAnalyser) {
         self.plan = plan
         self.voices = voices
         self.options = options
@@ -241,13 +252,7 @@ final class SceneRender {
             let framing = Framing.plan(
                 imageWidth: first.width, imageHeight: first.height, face: face.landmarks, width: panel.width,
                 height: panel.height, shot: shot)
-            func even(_ v: Double) -> Int { max(0, Int(v.rounded(.down))) & ~1 }
-            let x = min(even(framing.source.x), first.width - 2)
-            let y = min(even(framing.source.y), first.height - 2)
-            crop = (
-                x, y, max(2, min(first.width - x, Int(framing.source.width.rounded())) & ~1),
-                max(2, min(first.height - y, Int(framing.source.height.rounded())) & ~1)
-            )
+            crop = framing.sourceRegion(imageWidth: first.width, imageHeight: first.height, even: true)
             size = (max(2, Int(framing.destination.width) & ~1), max(2, Int(framing.destination.height) & ~1))
             offset = (Int(framing.destination.x) & ~1, Int(framing.destination.y) & ~1)
             fill =
@@ -308,9 +313,7 @@ final class SceneRender {
                 width: rect.width, height: rect.height, shot: scene.shot)
             let shot = RenderJob.Shot(
                 portrait: portrait, analysis: analysis, options: options, framing: framing, backdrop: backdrop)
-            var renderer = shot.renderer
-            renderer.threads =
-                options.renderThreads > 0 ? options.renderThreads : min(2, ProcessInfo.processInfo.activeProcessorCount)
+            let renderer = shot.renderer
             let others = voices.indices.filter { $0 != k }.map { voices[$0] }
             panels.append(
                 Panel(
@@ -358,21 +361,14 @@ final class SceneRender {
         let seed = options.seed ^ fnv(speaker.identity)
         var mouths = [MouthShape](repeating: .rest, count: frames)
         if let said = speaker.voice {
-            var track = MouthShapeTrack()
-            track.lead = options.lipLead
-            if let spoken = said.script {
-                var phonemes = PhonemeMouthTrack()
-                phonemes.base = track
-                let spans = spoken.phonemes.map { p -> PhoneSpan in
-                    let span = p.span
-                    return PhoneSpan(
-                        symbol: span.symbol, start: span.start + said.start, end: span.end + said.start,
-                        closure: span.closure.map { ($0.lowerBound + said.start)...($0.upperBound + said.start) })
-                }
-                mouths = phonemes.shapes(for: spans, frameCount: frames, fps: fps, voice: voice)
-            } else {
-                mouths = track.shapes(for: voice)
+            // A script's phonemes where they fall in the scene.
+            let phones = said.script?.phonemes.map { p -> PhoneSpan in
+                let span = p.span
+                return PhoneSpan(
+                    symbol: span.symbol, start: span.start + said.start, end: span.end + said.start,
+                    closure: span.closure.map { ($0.lowerBound + said.start)...($0.upperBound + said.start) })
             }
+            mouths = SpokenSound.mouthShapes(phones: phones, for: voice, lipLead: options.lipLead)
         }
         let blinks = BlinkTrack().closure(frameCount: frames, fps: fps, seed: seed)
         var head = HeadMotionTrack()

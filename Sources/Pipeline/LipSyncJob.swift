@@ -223,9 +223,7 @@ public struct LipSyncJob: Sendable {
         stages.record("encode", encodeTime.inSeconds)
         let captions = prepared.spoken.map { Captions.cues($0.words) } ?? []
         if prepared.spoken != nil && options.captionFiles {
-            let paths = Captions.paths(besides: outputPath)
-            try AtomicFile.write(Array(Captions.srt(captions).utf8), to: paths.srt)
-            try AtomicFile.write(Array(Captions.webVTT(captions).utf8), to: paths.vtt)
+            try Captions.writeFiles(captions, besides: outputPath)
         }
         let record = try provenance?.apply(to: temporary)
         try OutputFile.commit(temporary, to: outputPath)

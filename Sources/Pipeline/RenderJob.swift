@@ -98,7 +98,9 @@ public struct RenderJob: Sendable {
             return (shot, try openWriter(temporary, shot: shot, audioPath: prepared.audioPath, burnCaptions: burnPath))
         }
         try encode(scene.motion, shot: shot, into: writer, stages: stages, progress: progress, shouldStop: shouldStop)
-        if prepared.spoken != nil && options.captionFiles { try writeCaptionFiles(scene.captions) }
+        if prepared.spoken != nil && options.captionFiles {
+            try Captions.writeFiles(scene.captions, besides: outputPath)
+        }
         let record = try provenance?.apply(to: temporary)
         try OutputFile.commit(temporary, to: outputPath)
         keep = true
@@ -144,11 +146,7 @@ public struct RenderJob: Sendable {
                 .invalidParameter, "Captions can be drawn only for a script (there is no transcript of audio).",
                 field: "burn_captions")
         }
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "mouthpiece-captions-\(UUID().uuidString).srt"
-        ).path
-        try AtomicFile.write(Array(Captions.srt(captions, forRendering: true).utf8), to: path)
-        return path
+        return try Captions.fileToDraw(captions)
     }
 
     /// The shot: the portrait framed for the output, its mouth closed if the photo's was open, the
@@ -253,13 +251,6 @@ public struct RenderJob: Sendable {
         if let sheet, let path = options.contactSheetPath {
             try AtomicFile.write(try ImageEncoder.png(sheet.image), to: path)
         }
-    }
-
-    /// SubRip and WebVTT files beside the output.
-    func writeCaptionFiles(_ captions: [CaptionCue]) throws {
-        let paths = Captions.paths(besides: outputPath)
-        try AtomicFile.write(Array(Captions.srt(captions).utf8), to: paths.srt)
-        try AtomicFile.write(Array(Captions.webVTT(captions).utf8), to: paths.vtt)
     }
 
     /// The still picture every frame of this job starts from (the portrait, framed): what a plain

@@ -57,12 +57,16 @@ extension SpokenSound {
     /// Mouth shapes for `features`: from a script's phonemes when there is one, else from the audio;
     /// the lips leading the sound by `lipLead` seconds.
     func mouthShapes(for features: VoiceFeatures, lipLead: Double) -> [MouthShape] {
+        Self.mouthShapes(phones: spoken?.phonemes.map(\.span), for: features, lipLead: lipLead)
+    }
+
+    /// Mouth shapes for `features`: from `phones` (a script's) when given, else from the audio.
+    static func mouthShapes(phones: [PhoneSpan]?, for features: VoiceFeatures, lipLead: Double) -> [MouthShape] {
         var mouthTrack = MouthShapeTrack()
         mouthTrack.lead = lipLead
-        guard let spoken else { return mouthTrack.shapes(for: features) }
+        guard let phones else { return mouthTrack.shapes(for: features) }
         var phonemeTrack = PhonemeMouthTrack()
         phonemeTrack.base = mouthTrack
-        return phonemeTrack.shapes(
-            for: spoken.phonemes.map(\.span), frameCount: features.frames.count, fps: features.fps, voice: features)
+        return phonemeTrack.shapes(for: phones, frameCount: features.frames.count, fps: features.fps, voice: features)
     }
 }

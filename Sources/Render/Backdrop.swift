@@ -17,8 +17,9 @@ public enum Backdrop: Sendable, Equatable {
         return .color(red: UInt8(value >> 16 & 0xFF), green: UInt8(value >> 8 & 0xFF), blue: UInt8(value & 0xFF))
     }
 
-    /// The backdrop as a `width` x `height` picture; `frame` is the framed portrait (for `.blur`).
-    func picture(width: Int, height: Int, frame: RGBImage) -> RGBImage {
+    /// What stands behind the person in `frame` (the framed portrait), whose matte is `matte`.
+    func picture(behind frame: RGBImage, matte: PersonMatte) -> RGBImage {
+        let (width, height) = (frame.width, frame.height)
         switch self {
         case .color(let r, let g, let b): return RGBImage(width: width, height: height, fill: (r, g, b))
         case .image(let image):
@@ -29,17 +30,14 @@ public enum Backdrop: Sendable, Equatable {
             return PixelConverter.resize(
                 image, source: ((image.width - sw) / 2, (image.height - sh) / 2, sw, sh), width: width, height: height)
         case .blur:
-            return frame
+            return matte.blurredBackground(frame)
         }
     }
 
     /// `frame` with the person kept and everything behind them replaced by this backdrop.
     public func applied(to frame: RGBImage, face: FaceLandmarks) -> RGBImage {
         let matte = PersonMatte.estimate(frame, face: face)
-        let behind =
-            self == .blur
-            ? matte.blurredBackground(frame) : picture(width: frame.width, height: frame.height, frame: frame)
-        return matte.composite(frame, over: behind)
+        return matte.composite(frame, over: picture(behind: frame, matte: matte))
     }
 }
 

@@ -23,9 +23,7 @@ public enum Aspect: String, Sendable, CaseIterable {
     public func frameSize(_ resolution: Resolution) -> (width: Int, height: Int)? {
         guard let ratio else { return nil }
         let short = Double(resolution.shortSide)
-        return ratio >= 1
-            ? (max(2, Int((short * ratio / 2).rounded()) * 2), Int(short))
-            : (Int(short), max(2, Int((short / ratio / 2).rounded()) * 2))
+        return ratio >= 1 ? (Framing.even(short * ratio), Int(short)) : (Int(short), Framing.even(short / ratio))
     }
 
     /// Width over height, or nil for the portrait's own.
@@ -65,18 +63,16 @@ public struct Framing: Equatable, Sendable {
     public static func plan(
         imageWidth: Int, imageHeight: Int, face: FaceLandmarks, resolution: Resolution, aspect: Aspect
     ) -> Framing {
-        let w = Double(imageWidth)
-        let h = Double(imageHeight)
-        let short = Double(resolution.shortSide)
-        guard let ratio = aspect.ratio else {
-            let scale = short / min(w, h)
+        guard let (width, height) = aspect.frameSize(resolution) else {
+            let w = Double(imageWidth)
+            let h = Double(imageHeight)
+            let scale = Double(resolution.shortSide) / min(w, h)
             let width = even(w * scale)
             let height = even(h * scale)
             return Framing(
                 width: width, height: height, mode: .fit, source: Rect(x: 0, y: 0, width: w, height: h),
                 destination: Rect(x: 0, y: 0, width: Double(width), height: Double(height)))
         }
-        let (width, height) = aspect.frameSize(resolution) ?? (even(short * ratio), Int(short))
         return plan(imageWidth: imageWidth, imageHeight: imageHeight, face: face, width: width, height: height)
     }
 
@@ -151,15 +147,24 @@ public struct Framing: Equatable, Sendable {
             height: box.height * 1.8)
     }
 
+    /// `source` in whole pixels of a `imageWidth` x `imageHeight` picture, never past its edge;
+    /// `even`: on even pixels with even sides (a YUV 4:2:0 picture's chroma grid).
+    public func sourceRegion(imageWidth: Int, imageHeight: Int, even: Bool = false) -> (
+        x: Int, y: Int, width: Int, height: Int
+    ) {
+        let step = even ? 2 : 1
+        func align(_ v: Int) -> Int { even ? v & ~1 : v }
+        let x = align(min(max(0, Int(source.x.rounded())), imageWidth - step))
+        let y = align(min(max(0, Int(source.y.rounded())), imageHeight - step))
+        return (
+            x, y, max(step, align(min(imageWidth - x, Int(source.width.rounded())))),
+            max(step, align(min(imageHeight - y, Int(source.height.rounded()))))
+        )
+    }
+
     /// The still picture every frame starts from: the portrait resampled into the frame.
     public func baseFrame(from image: RGBImage) -> RGBImage {
-        // Whole pixels, never past the picture's edge.
-        let x = min(max(0, Int(source.x.rounded())), image.width - 1)
-        let y = min(max(0, Int(source.y.rounded())), image.height - 1)
-        let region = (
-            x: x, y: y, width: max(1, min(image.width - x, Int(source.width.rounded()))),
-            height: max(1, min(image.height - y, Int(source.height.rounded())))
-        )
+        let region = sourceRegion(imageWidth: image.width, imageHeight: image.height)
         let placed = PixelConverter.resize(
             image, source: region, width: Int(destination.width), height: Int(destination.height))
         guard mode == .pad else { return placed }
@@ -177,7 +182,7 @@ public struct Framing: Equatable, Sendable {
         return fill
     }
 
-    private static func even(_ v: Double) -> Int { max(2, Int((v / 2).rounded()) * 2) }
+    static func even(_ v: Double) -> Int { max(2, Int((v / 2).rounded()) * 2) }
 }
 
 /// A separable box blur; a few passes approximate a Gaussian.

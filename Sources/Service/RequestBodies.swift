@@ -56,30 +56,17 @@ public struct APIRequestDecoder: RequestDecoder {
             return try JSONDecoder().decode(T.self, from: buffer)
         } catch let error as DecodingError {
             throw MouthpieceError(
-                .invalidParameter, "The JSON body is not as expected: \(Self.explain(error))", field: Self.field(error))
+                .invalidParameter, "The JSON body is not as expected: \(Self.explain(error))", field: error.field)
         }
-    }
-
-    /// The field a decoding error is about (`scenes[0].speakers[1].start`), if it names one.
-    static func field(_ error: DecodingError) -> String? {
-        let keys: [any CodingKey]
-        switch error {
-        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
-            keys = context.codingPath
-        case .keyNotFound(let key, let context): keys = context.codingPath + [key]
-        @unknown default: keys = []
-        }
-        return keys.isEmpty ? nil : Composition.path(keys)
     }
 
     /// Which field was wrong, in words.
     static func explain(_ error: DecodingError) -> String {
-        func path(_ context: DecodingError.Context) -> String { Composition.path(context.codingPath) }
         switch error {
-        case .typeMismatch(_, let context), .valueNotFound(_, let context):
-            return "\(path(context)) has the wrong type."
-        case .dataCorrupted(let context):
-            return context.codingPath.isEmpty ? "it is not valid." : "\(path(context)) is not valid."
+        case .typeMismatch, .valueNotFound:
+            return "\(error.field ?? "") has the wrong type."
+        case .dataCorrupted:
+            return error.field.map { "\($0) is not valid." } ?? "it is not valid."
         case .keyNotFound(let key, _):
             return "\(key.stringValue) is missing."
         @unknown default:

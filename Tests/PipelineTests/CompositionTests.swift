@@ -192,7 +192,7 @@ final class CompositionTests: XCTestCase {
         let plan = try CompositionPlan(job)
         defer { plan.cleanUp() }
         let voices = try plan.mixSound(into: scratch + "/mix.wav", music: nil, files: job.files)
-        let frames = SceneFrames(plan: plan, voices: voices, options: job.options)
+        let frames = SceneFrames(plan: plan, voices: voices, options: job.options, analyser: job.analyser)
         let starts = try plan.scenes.map { try frames.frame($0.startFrame) }
         // The inner face (from the eyes to the chin) of the man's first frame in scenes 1, 3 and 4.
         let face = try XCTUnwrap(plan.scenes[0].speakers.first?.analysis?.landmarks)

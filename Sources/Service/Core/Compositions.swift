@@ -50,13 +50,10 @@ extension Videos {
             let ready = check
             let seconds = try await Offload.run { try ready.check() }
             do {
-                try admit.check(duration: seconds)
+                try admit.check(duration: seconds, subject: "The composition")
             } catch let error as MouthpieceError {
                 // About the whole composition, not one audio file.
-                throw MouthpieceError(
-                    error.code,
-                    error.message.replacingOccurrences(of: "The audio lasts", with: "The composition lasts"),
-                    field: "scenes")
+                throw MouthpieceError(error.code, error.message, field: "scenes")
             }
             var spec = JobSpec(options: try composition.renderOptions())
             spec.input = .composition
@@ -97,7 +94,9 @@ struct CompositionBlobs {
     let videos: Videos
     let key: APIKey
     private(set) var written: [String] = []
+    /// Blobs already stored, by the reference that named them, and by avatar id.
     private var known: [String: String] = [:]
+    private var avatars: [String: (blob: String, isVideo: Bool)] = [:]
 
     init(videos: Videos, key: APIKey) {
         self.videos = videos
@@ -156,7 +155,7 @@ struct CompositionBlobs {
     }
 
     private mutating func avatar(_ id: String, field: String) async throws -> (blob: String, isVideo: Bool) {
-        if let blob = known["avatar:" + id] { return (blob, known["video:" + id] != nil) }
+        if let known = avatars[id] { return known }
         try roomForAnother(field)
         let avatar: Avatar
         do {
@@ -167,8 +166,7 @@ struct CompositionBlobs {
         let isVideo = AvatarAnalysis.of(avatar)?.isVideo == true
         let blob = try videos.blobs.link(avatar.imageBlob)
         written.append(blob)
-        known["avatar:" + id] = blob
-        if isVideo { known["video:" + id] = blob }
+        avatars[id] = (blob, isVideo)
         return (blob, isVideo)
     }
 

@@ -210,12 +210,13 @@ struct Videos: Sendable {
         var credits: Credits?
         var plan: Plan?
 
-        func check(duration: Double) throws {
+        /// `subject`: what lasts `duration` (the audio, or a composition).
+        func check(duration: Double, subject: String = "The audio") throws {
             if let credits, duration > credits.left { throw credits.refusal(needing: duration) }
             if let longest = plan?.maxDurationSeconds, duration > longest {
                 throw MouthpieceError(
                     .audioTooLong,
-                    "The audio lasts \(duration.formatted(1)) s; this key's plan makes videos up to "
+                    "\(subject) lasts \(duration.formatted(1)) s; this key's plan makes videos up to "
                         + "\(longest.formatted(0)) s.",
                     field: "audio")
             }
