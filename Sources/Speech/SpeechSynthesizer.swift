@@ -8,11 +8,15 @@ public struct Phoneme: Equatable, Sendable {
     public let symbol: String
     public let start: Double
     public let end: Double
+    /// When the lips are shut, where the engine's phone spans include the closure (Festival's,
+    /// Open JTalk's); nil for espeak-ng's, whose stops start at the burst.
+    let shut: ClosedRange<Double>?
 
-    public init(symbol: String, start: Double, end: Double) {
+    public init(symbol: String, start: Double, end: Double, closure: ClosedRange<Double>? = nil) {
         self.symbol = symbol
         self.start = start
         self.end = end
+        self.shut = closure
     }
 
     /// /p/, /b/ or /m/ (with any diacritic): the lips must close.
@@ -22,7 +26,8 @@ public struct Phoneme: Equatable, Sendable {
     /// before its burst, which espeak-ng reports as the phoneme's start (measured: the closure
     /// is the 40-70 ms before the event).
     public var closure: ClosedRange<Double> {
-        symbol.hasPrefix("m") ? start...end : max(0, start - 0.07)...(start + 0.01)
+        if let shut { return shut }
+        return symbol.hasPrefix("m") ? start...end : max(0, start - 0.07)...(start + 0.01)
     }
 }
 
@@ -46,6 +51,15 @@ public struct SpokenText: Sendable {
     public let audio: AudioClip
     public let phonemes: [Phoneme]
     public let words: [SpokenWord]
+    /// The voice that spoke: a `Voice` id ("festival-slt"), or espeak-ng's ("espeak-ng", "espeak-ng+f3").
+    public let voice: String
+
+    public init(audio: AudioClip, phonemes: [Phoneme], words: [SpokenWord], voice: String) {
+        self.audio = audio
+        self.phonemes = phonemes
+        self.words = words
+        self.voice = voice
+    }
 }
 
 /// What to say and how: the text, an espeak-ng language ("en-us", "es", "ja"...), optionally a
@@ -125,7 +139,23 @@ public enum SpeechSynthesizer {
 
     /// Checks a script as `speak` would, without speaking it: the text, the language, the voice.
     public static func check(_ script: Script) throws {
-        _ = try Utterance(script)
+        _ = try Reading(script)
+    }
+
+    /// Who speaks a script: another engine's voice (the script's plain text), or espeak-ng.
+    enum Reading {
+        case program(Voice)
+        case espeak(Utterance)
+
+        init(_ script: Script) throws {
+            try script.validate()
+            let markup = ScriptMarkup.isMarkup(script.text.trimmingCharacters(in: .whitespacesAndNewlines))
+            if let voice = try Voices.choose(for: script, markup: markup) {
+                self = .program(voice)
+            } else {
+                self = .espeak(try Utterance(script))
+            }
+        }
     }
 
     /// What espeak-ng is given for a script, made once: the voice, the text it reads (SSML written
@@ -161,9 +191,16 @@ public enum SpeechSynthesizer {
         }
     }
 
-    /// Speaks a script.
+    /// Speaks a script: in the voice asked for, else the language's most natural installed voice,
+    /// else espeak-ng's.
     public static func speak(_ script: Script) throws -> SpokenText {
-        let utterance = try Utterance(script)
+        switch try Reading(script) {
+        case .program(let voice): return try ProgramVoices.speak(script, voice: voice)
+        case .espeak(let utterance): return try speak(script, utterance)
+        }
+    }
+
+    static func speak(_ script: Script, _ utterance: Utterance) throws -> SpokenText {
         let name = utterance.voice
         return try locked {
             guard espeak_SetVoiceByName(name) == EE_OK else {
@@ -183,7 +220,7 @@ public enum SpeechSynthesizer {
                 throw MouthpieceError(
                     .internalError, "espeak-ng could not synthesise the text (error \(status.rawValue)).")
             }
-            return spoken(from: sink, text: utterance.said, shown: utterance.shown)
+            return spoken(from: sink, text: utterance.said, shown: utterance.shown, voice: name)
         }
     }
 
@@ -198,7 +235,7 @@ public enum SpeechSynthesizer {
                 field: "language")
         }
         var name = language.code
-        if let voice = script.voice, !voice.isEmpty {
+        if let voice = script.voice, !voice.isEmpty, voice != Voices.espeakDefault {
             guard try variants().contains(voice) else {
                 throw MouthpieceError(
                     .unsupportedVoice, "There is no voice variant \"\(voice)\" (`mouthpiece voices` lists them).",
@@ -212,7 +249,9 @@ public enum SpeechSynthesizer {
     /// The speech in `sink` of `text`. With `shown`, `text` is a reading of another text (Japanese
     /// in kana), whose words are reported instead: `toText` maps each scalar position of `text`
     /// (and its end) to one of the shown text.
-    static func spoken(from sink: Sink, text: String, shown: (text: String, toText: [Int])? = nil) -> SpokenText {
+    static func spoken(
+        from sink: Sink, text: String, shown: (text: String, toText: [Int])? = nil, voice: String
+    ) -> SpokenText {
         let duration = Double(sink.samples.count) / Double(sampleRate)
         // Each phoneme lasts until the next begins; pauses ("_") are not phonemes.
         var phonemes: [Phoneme] = []
@@ -245,7 +284,8 @@ public enum SpeechSynthesizer {
             words.append(SpokenWord(text: spelled, start: word.start, end: max(word.start, min(next, lastSound))))
         }
         return SpokenText(
-            audio: AudioClip(sampleRate: Int(sampleRate), samples: sink.samples), phonemes: phonemes, words: words)
+            audio: AudioClip(sampleRate: Int(sampleRate), samples: sink.samples), phonemes: phonemes, words: words,
+            voice: "espeak-ng" + (voice.firstIndex(of: "+").map { String(voice[$0...]) } ?? ""))
     }
 
     /// Every language espeak-ng has, sorted by code.
