@@ -111,6 +111,12 @@ try:
     driver.find_element(By.ID, "tab-script").click()
     testid("script-text").send_keys("Hola, me llamo Ana. Hoy hablamos de la luna y de las estrellas.")
     wait.until(lambda d: len(Select(testid("script-language")).options) > 10)
+    # The voice list follows the language: Japanese offers Open JTalk's voice by default, as
+    # GET /v1/voices and `mouthpiece voices` list it.
+    Select(testid("script-language")).select_by_value("ja")
+    voices = [o.text for o in Select(testid("script-voice")).options]
+    check("the voices follow the language (Japanese: openjtalk-mei by default)",
+          voices[0].startswith("Default: openjtalk-mei") and any("espeak-ng" in v for v in voices), str(voices[:4]))
     Select(testid("script-language")).select_by_value("es")
     testid("render-button").click()
     wait.until(lambda d: d.execute_script(

@@ -4,15 +4,18 @@ import MouthpieceCore
 import Pipeline
 import Speech
 
-/// `mouthpiece say`: portrait + typed script -> MP4, spoken by espeak-ng, with captions.
+/// `mouthpiece say`: portrait + typed script -> MP4, spoken by Festival, Open JTalk or espeak-ng,
+/// with captions.
 struct SayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "say",
-        abstract: "Make a portrait say a script (speech by espeak-ng, in any of its languages), with captions.",
+        abstract: "Make a portrait say a script (in 131 languages), with captions.",
         discussion: """
-            The mouth follows espeak-ng's phonemes and their exact times. Captions are written beside \
-            the video (clip.srt and clip.vtt) unless --no-captions. `mouthpiece voices` lists the \
-            languages and voice variants.
+            English is spoken by Festival (an HTS voice), Japanese by Open JTalk, every other language \
+            (and SSML markup) by espeak-ng; without those programs installed, espeak-ng speaks all. The \
+            mouth follows the voice's phonemes and their exact times. Captions are written beside the \
+            video (clip.srt and clip.vtt) unless --no-captions. `mouthpiece voices` lists the voices, \
+            languages and variants.
             """)
 
     @Option(
@@ -22,10 +25,14 @@ struct SayCommand: ParsableCommand {
     @Option(name: .customLong("text-file"), help: "Read the script from a UTF-8 text file instead.")
     var textFile: String?
 
-    @Option(help: "espeak-ng language: en, en-us, es, de, fr, ja (kanji too), ar, cmn... (`mouthpiece voices`).")
+    @Option(help: "Language: en, en-us, es, de, fr, ja (kanji too), ar, cmn... (`mouthpiece voices`).")
     var language: String = Script.defaultLanguage
 
-    @Option(help: "Voice variant: f1-f5, m1-m7, klatt, whisper... (see `mouthpiece voices`).")
+    @Option(
+        help: """
+            Voice: festival-slt (English, default), festival-kal, openjtalk-mei (Japanese, default), \
+            espeak-ng, or an espeak-ng variant f1-f5, m1-m7, klatt, whisper... (`mouthpiece voices`).
+            """)
     var voice: String?
 
     @Option(help: "Speaking rate in words per minute, 80 to 450.")
@@ -68,32 +75,41 @@ struct SayCommand: ParsableCommand {
     }
 }
 
-/// `mouthpiece voices`: espeak-ng's languages and voice variants.
+/// `mouthpiece voices`: every voice (engine, languages, gender, quality tier, installed or not),
+/// espeak-ng's languages and its voice variants: the list `GET /v1/voices` gives.
 struct VoicesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "voices", abstract: "List the languages and voice variants `say` can use.")
+        commandName: "voices", abstract: "List the voices, languages and voice variants `say` can use.")
 
     @Flag(help: "Print JSON.")
     var json = false
 
     func run() throws {
         try Terminal.run(json: json) {
-            let languages = try SpeechSynthesizer.languages()
-            let variants = try SpeechSynthesizer.variants()
+            let listing = try Voices.listing()
             if json {
-                Terminal.printJSON([
-                    "languages": languages.map { ["code": $0.code, "name": $0.name, "aliases": $0.aliases] },
-                    "variants": variants,
-                ])
+                try Terminal.printJSON(encoding: listing)
                 return
             }
-            print("\(languages.count) languages (--language):")
-            for language in languages {
+            print("Voices (--voice; without it a language gets its default, marked *):")
+            for voice in listing.voices {
+                let languages = voice.languages == ["*"] ? "every language below" : voice.languages.joined(separator: ", ")
+                let marks = (voice.defaultFor.isEmpty ? " " : "*") + (voice.available ? "" : " (not installed)")
+                print(
+                    "\(marks) \(voice.id.padding(toLength: 14, withPad: " ", startingAt: 0)) "
+                        + "\(voice.engine.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)) "
+                        + "\(voice.gender.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) "
+                        + "\(voice.tier.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(languages): "
+                        + voice.description)
+            }
+            print("\(listing.languages.count) languages (--language):")
+            for language in listing.languages {
                 let aliases = language.aliases.isEmpty ? "" : "  (also \(language.aliases.joined(separator: ", ")))"
                 print(
                     "  \(language.code.padding(toLength: 12, withPad: " ", startingAt: 0)) \(language.name)\(aliases)")
             }
-            print("\(variants.count) voice variants (--voice): \(variants.joined(separator: " "))")
+            print(
+                "\(listing.variants.count) espeak-ng voice variants (--voice): \(listing.variants.joined(separator: " "))")
         }
     }
 }

@@ -22,6 +22,13 @@ enum Terminal {
 
     static func writeErr(_ text: String) { FileHandle.standardError.write(Data(text.utf8)) }
 
+    /// Prints a typed value as JSON (keys sorted, pretty).
+    static func printJSON<T: Encodable>(encoding value: T) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    }
+
     static func printJSON(_ object: Any) {
         guard
             let data = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]),

@@ -52,7 +52,7 @@ enum OpenAPISpec {
               properties:
                 text: {type: string, maxLength: 5000, description: "What the avatar says: plain text, or SSML starting with <speak> (break, emphasis, prosody, say-as, sub, p, s)."}
                 language: {type: string, default: en-us, description: "An espeak-ng language (GET /v1/voices): en, es, de, fr, ja (kanji and kana, read through MeCab), ar..."}
-                voice: {type: string, description: "A voice variant (GET /v1/voices): f1-f5, m1-m7, klatt, whisper..."}
+                voice: {type: string, description: "A voice (GET /v1/voices): festival-slt (English's default), festival-kal, openjtalk-mei (Japanese's default), espeak-ng, or an espeak-ng variant f1-f5, m1-m7, klatt, whisper..."}
                 rate: {type: integer, minimum: 80, maximum: 450, default: 160, description: Words per minute.}
                 pitch: {type: integer, minimum: 0, maximum: 100, default: 50}
             VideoRequest:
@@ -398,8 +398,36 @@ enum OpenAPISpec {
               responses: {'200': {description: WebVTT., content: {text/vtt: {}}}, '404': {$ref: '#/components/responses/Error'}, default: {$ref: '#/components/responses/Error'}}
           /v1/voices:
             get:
-              summary: The languages (code, name, aliases) and voice variants a script may use.
-              responses: {'200': {description: Languages and variants.}, default: {$ref: '#/components/responses/Error'}}
+              summary: >
+                The voices a script may ask for (id, engine, languages, gender, quality tier, licence,
+                whether installed, the languages it speaks by default), espeak-ng's languages (code, name,
+                aliases) and its voice variants.
+              responses:
+                '200':
+                  description: Voices, languages and variants.
+                  content:
+                    application/json:
+                      schema:
+                        type: object
+                        properties:
+                          object: {type: string}
+                          voices:
+                            type: array
+                            items:
+                              type: object
+                              properties:
+                                id: {type: string}
+                                engine: {type: string, enum: [espeak-ng, festival, open-jtalk]}
+                                languages: {type: array, items: {type: string}}
+                                gender: {type: string, enum: [female, male]}
+                                tier: {type: string, enum: [natural, standard, basic]}
+                                description: {type: string}
+                                licence: {type: string}
+                                available: {type: boolean}
+                                default_for: {type: array, items: {type: string}}
+                          languages: {type: array, items: {type: object}}
+                          variants: {type: array, items: {type: string}}
+                default: {$ref: '#/components/responses/Error'}
           /v1/avatars:
             post:
               summary: >

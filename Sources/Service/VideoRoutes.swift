@@ -78,13 +78,14 @@ struct VideoRoutes {
             })
     }
 
-    /// `GET /v1/voices`: the languages and voice variants a script may use.
+    /// `GET /v1/voices`: the voices, languages and voice variants a script may use (the list
+    /// `mouthpiece voices` prints).
     func voices() async throws -> VoicesResource {
-        let (languages, variants) = try await Offload.run {
-            (try SpeechSynthesizer.languages(), try SpeechSynthesizer.variants())
-        }
+        let listing = try await Offload.run { try Voices.listing() }
         return VoicesResource(
-            languages: languages.map { .init(code: $0.code, name: $0.name, aliases: $0.aliases) }, variants: variants)
+            voices: listing.voices,
+            languages: listing.languages.map { .init(code: $0.code, name: $0.name, aliases: $0.aliases) },
+            variants: listing.variants)
     }
 
     /// The captions of a video made from a script, as SubRip or WebVTT.

@@ -13,7 +13,7 @@ enum ProgramVoices {
     /// Half-tones up or down for `Script.pitch` (50 is the voice's own; 0 and 100 an octave's half).
     static func halfTones(_ script: Script) -> Double { Double(script.pitch - 50) / 50 * 6 }
 
-    static func speak(_ script: Script, voice: Voice) throws -> SpokenText {
+    static func speak(_ script: Script, voice: SpeechVoice) throws -> SpokenText {
         let text = script.text.trimmingCharacters(in: .whitespacesAndNewlines)
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
             "mouthpiece-voice-\(UUID().uuidString)")

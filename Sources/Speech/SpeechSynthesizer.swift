@@ -51,7 +51,7 @@ public struct SpokenText: Sendable {
     public let audio: AudioClip
     public let phonemes: [Phoneme]
     public let words: [SpokenWord]
-    /// The voice that spoke: a `Voice` id ("festival-slt"), or espeak-ng's ("espeak-ng", "espeak-ng+f3").
+    /// The voice that spoke: a `SpeechVoice` id ("festival-slt"), or espeak-ng's ("espeak-ng", "espeak-ng+f3").
     public let voice: String
 
     public init(audio: AudioClip, phonemes: [Phoneme], words: [SpokenWord], voice: String) {
@@ -115,7 +115,7 @@ public struct Script: Equatable, Sendable {
 }
 
 /// A language espeak-ng speaks.
-public struct SpeechLanguage: Equatable, Sendable {
+public struct SpeechLanguage: Equatable, Sendable, Encodable {
     /// The code to ask for it by ("en-us", "es", "cmn").
     public let code: String
     /// espeak-ng's name ("English_(America)").
@@ -144,7 +144,7 @@ public enum SpeechSynthesizer {
 
     /// Who speaks a script: another engine's voice (the script's plain text), or espeak-ng.
     enum Reading {
-        case program(Voice)
+        case program(SpeechVoice)
         case espeak(Utterance)
 
         init(_ script: Script) throws {

@@ -12,7 +12,7 @@ public enum SpeechEngine: String, Codable, Sendable, CaseIterable {
 }
 
 /// One voice a script can be asked for by `id`, with what a person choosing needs to know.
-public struct Voice: Codable, Equatable, Sendable {
+public struct SpeechVoice: Codable, Equatable, Sendable {
     /// What `voice` names ("festival-slt"); an espeak-ng variant is named as it is ("f3").
     public let id: String
     public let engine: SpeechEngine
@@ -26,6 +26,21 @@ public struct Voice: Codable, Equatable, Sendable {
     public let licence: String
     /// Whether its engine and data are installed on this machine.
     public let available: Bool
+    /// The languages it speaks when a script names no voice (set by `Voices.catalogue`).
+    public internal(set) var defaultFor: [String] = []
+
+    enum CodingKeys: String, CodingKey {
+        case id, engine, languages, gender, tier, description, licence, available
+        case defaultFor = "default_for"
+    }
+
+    init(
+        id: String, engine: SpeechEngine, languages: [String], gender: Gender, tier: Tier, description: String,
+        licence: String, available: Bool
+    ) {
+        (self.id, self.engine, self.languages, self.gender, self.tier) = (id, engine, languages, gender, tier)
+        (self.description, self.licence, self.available) = (description, licence, available)
+    }
 
     public enum Gender: String, Codable, Sendable { case female, male }
 
@@ -34,7 +49,7 @@ public struct Voice: Codable, Equatable, Sendable {
     public enum Tier: String, Codable, Sendable, Comparable {
         case basic, standard, natural
         public static func < (a: Tier, b: Tier) -> Bool {
-            [Tier.basic, .standard, .natural].firstIndex(of: a)! < [Tier.basic, .standard, .natural].firstIndex(of: b)!
+            [SpeechVoice.Tier.basic, .standard, .natural].firstIndex(of: a)! < [Tier.basic, .standard, .natural].firstIndex(of: b)!
         }
     }
 }
@@ -67,27 +82,50 @@ public enum Voices {
     }
 
     /// The voices other engines than espeak-ng bring, with whether each is installed now.
-    public static func catalogue() -> [Voice] {
+    public static func catalogue() -> [SpeechVoice] {
         let files = FileManager.default
         let festivalThere = files.isExecutableFile(atPath: festival)
-        return [
-            Voice(
+        var voices = [
+            SpeechVoice(
                 id: "festival-slt", engine: .festival, languages: ["en-us", "en"], gender: .female, tier: .natural,
                 description: "American English, CMU ARCTIC 'slt', an HTS voice in Festival",
                 licence: "BSD-style (CMU ARCTIC, HTS)",
                 available: festivalThere && files.fileExists(atPath: FestivalVoice.slt.folder)),
-            Voice(
+            SpeechVoice(
                 id: "festival-kal", engine: .festival, languages: ["en-us", "en"], gender: .male, tier: .standard,
                 description: "American English, CSTR 'kal', a diphone voice in Festival",
                 licence: "Festival's free licence (CSTR, OGI)",
                 available: festivalThere && files.fileExists(atPath: FestivalVoice.kal.folder)),
-            Voice(
+            SpeechVoice(
                 id: "openjtalk-mei", engine: .openJTalk, languages: ["ja"], gender: .female, tier: .natural,
                 description: "Japanese, 'Mei' (MMDAgent), an HTS voice in Open JTalk; reads kanji and numbers",
                 licence: "CC BY 3.0 (Nagoya Institute of Technology)",
                 available: files.isExecutableFile(atPath: openJTalk)
                     && files.fileExists(atPath: openJTalkDictionary) && openJTalkVoiceFile() != nil),
         ]
+        for k in voices.indices {
+            voices[k].defaultFor = voices[k].languages.filter { preferred(for: $0, in: voices)?.id == voices[k].id }
+        }
+        return voices
+    }
+
+    /// espeak-ng's own voice, in every language it has (`languages` is "*"), as the list shows it.
+    static let espeakVoice = SpeechVoice(
+        id: espeakDefault, engine: .espeakNG, languages: ["*"], gender: .male, tier: .basic,
+        description: "espeak-ng's formant voice in every language it has; variants (f1-f5, m1-m7...) change it",
+        licence: "GPL-3.0 (espeak-ng)", available: true)
+
+    /// Everything a script may ask for: espeak-ng's languages and variants, and every voice.
+    public struct Listing: Encodable, Sendable {
+        public let languages: [SpeechLanguage]
+        public let variants: [String]
+        public let voices: [SpeechVoice]
+    }
+
+    public static func listing() throws -> Listing {
+        Listing(
+            languages: try SpeechSynthesizer.languages(), variants: try SpeechSynthesizer.variants(),
+            voices: catalogue() + [espeakVoice])
     }
 
     /// The id that asks for espeak-ng's own voice of a language, without a variant.
@@ -95,7 +133,7 @@ public enum Voices {
 
     /// The voice a language gets when none is asked for: the most natural one installed, else
     /// espeak-ng's (nil).
-    public static func preferred(for language: String, in catalogue: [Voice]) -> Voice? {
+    public static func preferred(for language: String, in catalogue: [SpeechVoice]) -> SpeechVoice? {
         let wanted = language.lowercased().replacingOccurrences(of: "_", with: "-")
         return catalogue.filter { $0.available && $0.languages.contains(wanted) }.max { $0.tier < $1.tier }
     }
@@ -103,7 +141,7 @@ public enum Voices {
     /// Which engine speaks `script` and, for another than espeak-ng, which of its voices: the one
     /// asked for (refused when it does not speak the language, reads no markup, or is not
     /// installed), else the language's preferred voice, else espeak-ng (the fallback).
-    static func choose(for script: Script, markup: Bool) throws -> Voice? {
+    static func choose(for script: Script, markup: Bool) throws -> SpeechVoice? {
         let catalogue = catalogue()
         let wanted = script.language.lowercased().replacingOccurrences(of: "_", with: "-")
         guard let id = script.voice, !id.isEmpty else {

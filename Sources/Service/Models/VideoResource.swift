@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Pipeline
+import Speech
 import Store
 
 /// What a finished render made (duration, size, frames...), as stored with the job and shown in
@@ -256,6 +257,7 @@ struct VoicesResource: ResponseEncodable, Sendable {
         var aliases: [String]
     }
     var object = "list"
+    var voices: [SpeechVoice]
     var languages: [Language]
     var variants: [String]
 }

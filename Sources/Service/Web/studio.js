@@ -4,7 +4,7 @@
 import { $, APIError, STOCK, api, clearError, credentials, report, showError } from "/studio/common.js";
 
 const state = { stock: null, avatarId: "", job: null,
-  cursor: null, objectURLs: [], voice: "audio", recorder: null, recorded: null };
+  cursor: null, objectURLs: [], voice: "audio", recorder: null, recorded: null, voices: null };
 
 
 // Plain words for the warnings the analysis can give.
@@ -233,10 +233,29 @@ async function loadVoices() {
   select.replaceChildren();
   for (const language of voices.languages) select.append(new Option(`${language.name} (${language.code})`, language.code));
   select.value = voices.languages.some((l) => l.code === current) ? current : "en-us";
-  const variants = $("script-voice");
-  variants.replaceChildren(new Option("The language's own", ""));
-  for (const variant of voices.variants) variants.append(new Option(variant, variant));
+  state.voices = voices;
+  listVoices();
 }
+
+// The voices for the chosen language (engine, gender, quality tier), its default first, then
+// espeak-ng's own voice and its variants.
+function listVoices() {
+  const { voices, variants } = state.voices;
+  const language = $("script-language").value;
+  const speaks = voices.filter((v) => v.available && v.languages.includes(language));
+  const fallback = voices.find((v) => v.engine === "espeak-ng");
+  const preferred = speaks.find((v) => v.default_for.includes(language)) || fallback;
+  const label = (v) => `${v.id}: ${v.gender}, ${v.tier} (${v.engine})`;
+  const select = $("script-voice");
+  select.replaceChildren(new Option(`Default: ${label(preferred)}`, ""));
+  for (const voice of speaks) select.append(new Option(label(voice), voice.id));
+  if (fallback && preferred !== fallback) select.append(new Option(label(fallback), fallback.id));
+  const group = document.createElement("optgroup");
+  group.label = "espeak-ng variants";
+  for (const variant of variants) group.append(new Option(variant, variant));
+  select.append(group);
+}
+$("script-language").addEventListener("change", () => { if (state.voices) listVoices(); });
 
 $("record").addEventListener("click", async () => {
   if (state.recorder) { state.recorder.stop(); return; }
