@@ -27,10 +27,10 @@ if [ ! -s samples/speech.wav ]; then
 on an ordinary processor, in a few seconds. No graphics card, no model download, no fee per minute."
 fi
 
-if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import standardwebhooks, fal_client, schemathesis, sync, selenium, websockets, requests, pipecat, av" 2>/dev/null; then
-  echo "==> a Python environment with standardwebhooks, fal_client, syncsdk, selenium, websockets and pipecat-ai (webhook receiver, interop, browser and live tests)"
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import standardwebhooks, fal_client, schemathesis, sync, selenium, websockets, requests, pipecat, av, pocketsphinx, numpy" 2>/dev/null; then
+  echo "==> a Python environment with standardwebhooks, fal_client, syncsdk, selenium, websockets, pipecat-ai and pocketsphinx (webhook receiver, interop, browser, live and voice tests)"
   python3 -m venv .venv
-  .venv/bin/python -m pip install --quiet standardwebhooks fal_client schemathesis syncsdk selenium websockets requests pipecat-ai av
+  .venv/bin/python -m pip install --quiet standardwebhooks fal_client schemathesis syncsdk selenium websockets requests pipecat-ai av pocketsphinx numpy
 fi
 
 echo "==> rendering samples/astronaut.mp4"

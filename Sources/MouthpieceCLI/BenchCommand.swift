@@ -64,6 +64,12 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customLong("compose-scenes"), help: "With --compose: the larger composition's scene count.")
     var composeScenes = 20
 
+    @Flag(
+        help: ArgumentHelp(
+            "Bench the voices instead: each installed voice's real-time factor (synthesis time / speech length) on these cores, against espeak-ng's."
+        ))
+    var voices = false
+
     @Flag(help: "Print the figures as JSON.")
     var json = false
 
@@ -74,6 +80,7 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         if live { return try runLive() }
         if compose { return try runCompose() }
+        if voices { return try runVoices() }
         if video != nil { return try runVideo() }
         try Terminal.run(json: json) {
             let options = try RenderOptions.parse(
