@@ -18,7 +18,7 @@ timeout -k 30 3000 swift test "$@"
 echo "==> service tests again, PostgreSQL as the store"
 MOUTHPIECE_TEST_SERVICE_STORE=postgresql timeout -k 30 900 swift test --skip-build --filter ServerProcessTests "$@"
 echo "==> the voices: PocketSphinx's word accuracy of the default English voice against espeak-ng's"
-.venv/bin/python scripts/voice-check.py "$(swift build --show-bin-path)/mouthpiece"
+.venv/bin/python scripts/voice-check.py "$(swift build -c release --show-bin-path)/mouthpiece"
 echo "==> the API against its spec (schemathesis)"
 scripts/api-check.sh
 echo "==> live sessions over WebSocket: an independent client, three at once, and a Pipecat pipeline"

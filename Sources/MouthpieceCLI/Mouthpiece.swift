@@ -9,7 +9,8 @@ struct Mouthpiece: AsyncParsableCommand {
         abstract: "Turn a portrait and a voice into a lip-synced talking-head MP4, on the CPU.",
         subcommands: [
             RenderCommand.self, AnimateCommand.self, InspectCommand.self, EvalCommand.self, BenchCommand.self,
-            SayCommand.self, SpeakCommand.self, VoicesCommand.self, ServeCommand.self, WorkerCommand.self, MigrateCommand.self,
+            SayCommand.self, SpeakCommand.self, VoicesCommand.self, ServeCommand.self, WorkerCommand.self,
+            MigrateCommand.self,
             KeysCommand.self, LipSyncCommand.self, VerifyCommand.self, PlansCommand.self, LiveCommand.self,
             ComposeCommand.self,
         ]

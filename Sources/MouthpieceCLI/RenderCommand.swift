@@ -150,6 +150,7 @@ struct ClipOptions: ParsableArguments {
         }
         return [
             "captions": captions.isEmpty ? NSNull() : captions,
+            "voice": s.voice as Any? ?? NSNull(),
             "output": s.output,
             "duration": s.duration,
             "frames": s.frames,

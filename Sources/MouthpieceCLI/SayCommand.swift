@@ -58,7 +58,8 @@ struct VoicesCommand: ParsableCommand {
             }
             print("Voices (--voice; without it a language gets its default, marked *):")
             for voice in listing.voices {
-                let languages = voice.languages == ["*"] ? "every language below" : voice.languages.joined(separator: ", ")
+                let languages =
+                    voice.languages == ["*"] ? "every language below" : voice.languages.joined(separator: ", ")
                 let marks = (voice.defaultFor.isEmpty ? " " : "*") + (voice.available ? "" : " (not installed)")
                 print(
                     "\(marks) \(voice.id.padding(toLength: 14, withPad: " ", startingAt: 0)) "
@@ -74,7 +75,8 @@ struct VoicesCommand: ParsableCommand {
                     "  \(language.code.padding(toLength: 12, withPad: " ", startingAt: 0)) \(language.name)\(aliases)")
             }
             print(
-                "\(listing.variants.count) espeak-ng voice variants (--voice): \(listing.variants.joined(separator: " "))")
+                "\(listing.variants.count) espeak-ng voice variants (--voice): \(listing.variants.joined(separator: " "))"
+            )
         }
     }
 }

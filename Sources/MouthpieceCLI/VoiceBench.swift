@@ -9,10 +9,10 @@ import Speech
 extension BenchCommand {
     static let benchTexts: [String: String] = [
         "en-us": """
-            The quick brown fox jumps over the lazy dog. Please bring me my coffee, my book and my umbrella \
-            by five o'clock. A large size in stockings is hard to sell, but the juice of lemons makes fine \
-            punch, and the birch canoe slid on the smooth planks.
-            """,
+        The quick brown fox jumps over the lazy dog. Please bring me my coffee, my book and my umbrella \
+        by five o'clock. A large size in stockings is hard to sell, but the juice of lemons makes fine \
+        punch, and the birch canoe slid on the smooth planks.
+        """,
         "ja": "よろしくお願いします。今日は東京の天気についてお話しします。午後から雨が降りますので、傘を持って出かけてください。",
     ]
 
@@ -49,7 +49,8 @@ extension BenchCommand {
                     "  \(row.isDefault ? "*" : " ") \(row.language.padding(toLength: 6, withPad: " ", startingAt: 0))"
                         + "\(row.voice.padding(toLength: 14, withPad: " ", startingAt: 0))"
                         + "\(row.speechSeconds.formatted(2)) s of speech in \(row.synthesisSeconds.formatted(3)) s: "
-                        + "real-time factor \(row.realTimeFactor.formatted(3)) (\(row.ratioToEspeak.formatted(2))x espeak-ng's)")
+                        + "real-time factor \(row.realTimeFactor.formatted(3)) (\(row.ratioToEspeak.formatted(2))x espeak-ng's)"
+                )
             }
             print("  * the language's default voice")
         }

@@ -233,7 +233,8 @@ public struct LipSyncJob: Sendable {
         return RenderSummary(
             output: outputPath, duration: info.frameRate.seconds(ofFrame: frameCount), frames: frameCount,
             fps: Int(info.frameRate.perSecond.rounded()), width: info.width, height: info.height, bytes: bytes,
-            framing: .fit, warnings: [], captions: captions, timings: stages.timings, provenance: record)
+            framing: .fit, warnings: [], captions: captions, voice: prepared.spoken?.voice, timings: stages.timings,
+            provenance: record)
     }
 
     /// Everywhere the face goes in the clip: the bounds of every tracked frame's landmarks (a

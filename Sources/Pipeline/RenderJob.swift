@@ -31,6 +31,8 @@ public struct RenderSummary: Sendable {
     public let warnings: [FaceWarning]
     /// Captions, for a clip made from a script (empty otherwise).
     public var captions: [CaptionCue] = []
+    /// The voice that spoke the script ("festival-slt", "espeak-ng+f3"), for a clip made from one.
+    public var voice: String? = nil
     /// Seconds per stage: decode_image, face_analysis, voice_analysis (audio decoding included),
     /// render (waiting for frames), encode, total.
     public let timings: [(stage: String, seconds: Double)]
@@ -112,7 +114,7 @@ public struct RenderJob: Sendable {
             fps: options.fps, width: shot.framing.width, height: shot.framing.height, bytes: bytes,
             framing: shot.framing.mode,
             warnings: scene.analysis.warnings + (shot.closedMouth ? [.mouthOpenAtRest] : []), captions: scene.captions,
-            timings: stages.timings, provenance: record)
+            voice: prepared.spoken?.voice, timings: stages.timings, provenance: record)
     }
 
     /// What the inputs hold: the portrait and its face, the voice, the motion it drives, and the

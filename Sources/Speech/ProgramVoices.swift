@@ -152,7 +152,8 @@ enum ProgramVoices {
             }
             if section == "[Text analysis result]" {
                 let fields = line.split(separator: ",", omittingEmptySubsequences: false)
-                guard fields.count >= 13, let morae = fields[fields.count - 3].split(separator: "/").last.flatMap({ Int($0) })
+                guard fields.count >= 13,
+                    let morae = fields[fields.count - 3].split(separator: "/").last.flatMap({ Int($0) })
                 else { continue }
                 words.append((fields[0..<(fields.count - 12)].joined(separator: ","), morae))
             } else if section == "[Output label]" {

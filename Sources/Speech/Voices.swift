@@ -49,7 +49,8 @@ public struct SpeechVoice: Codable, Equatable, Sendable {
     public enum Tier: String, Codable, Sendable, Comparable {
         case basic, standard, natural
         public static func < (a: Tier, b: Tier) -> Bool {
-            [SpeechVoice.Tier.basic, .standard, .natural].firstIndex(of: a)! < [Tier.basic, .standard, .natural].firstIndex(of: b)!
+            [SpeechVoice.Tier.basic, .standard, .natural].firstIndex(of: a)! < [Tier.basic, .standard, .natural]
+                .firstIndex(of: b)!
         }
     }
 }
@@ -60,8 +61,10 @@ public enum Voices {
     /// `scripts/install-deps.sh` writes to.
     static var dataFolders: [String] {
         let environment = ProcessInfo.processInfo.environment
-        return [environment["MOUTHPIECE_VOICE_DIR"], "/usr/local/share/mouthpiece/voices", "/usr/share/mouthpiece/voices"]
-            .compactMap { $0 }
+        return [
+            environment["MOUTHPIECE_VOICE_DIR"], "/usr/local/share/mouthpiece/voices", "/usr/share/mouthpiece/voices",
+        ]
+        .compactMap { $0 }
     }
 
     /// A program, by `MOUTHPIECE_<NAME>` (so that a test or an operator can point elsewhere, or at
@@ -70,7 +73,9 @@ public enum Voices {
         ProcessInfo.processInfo.environment[key] ?? path
     }
 
-    static var festival: String { program("festival", environment: "MOUTHPIECE_FESTIVAL", default: "/usr/bin/festival") }
+    static var festival: String {
+        program("festival", environment: "MOUTHPIECE_FESTIVAL", default: "/usr/bin/festival")
+    }
     static var openJTalk: String {
         program("open_jtalk", environment: "MOUTHPIECE_OPEN_JTALK", default: "/usr/bin/open_jtalk")
     }

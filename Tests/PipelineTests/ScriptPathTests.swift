@@ -155,3 +155,39 @@ final class SayCommandTests: XCTestCase {
         XCTAssertTrue(voices.stdout.contains("\"code\" : \"ja\""), String(voices.stdout.prefix(300)))
     }
 }
+
+/// `say` in the natural voices (Festival for English, Open JTalk for Japanese with kanji), on a
+/// portrait the rig was not tuned on: the voice named in the summary, captions written, and the
+/// lips shut on /p b m/ measured from the output's own pixels.
+final class NaturalVoiceSayTests: XCTestCase {
+    func testEnglishAndJapaneseSpeakInTheirOwnVoicesAndTheLipsCloseOnBilabials() throws {
+        let dir = try TestFiles.scratchDirectory(for: self)
+        let portrait = try TestFiles.fixture("Tom_Cruise_avp_2014_4.jpg")
+        for (language, voice, text) in [
+            ("en-us", "festival-slt", "My mother made a map. Bob bought maple syrup for the party."),
+            ("ja", "openjtalk-mei", "僕は毎晩パンを食べます。母も妹もバナナが好きです。"),
+        ] {
+            let output = dir + "/\(language).mp4"
+            let run = try TestFiles.run(
+                TestFiles.mouthpieceBinary,
+                [
+                    "say", "--image", portrait, "--text", text, "--language", language, "--resolution", "480p",
+                    "--fps", "25", "--quiet", "--json", "-o", output,
+                ])
+            XCTAssertEqual(run.status, 0, run.stderr)
+            XCTAssertTrue(run.stdout.contains("\"voice\" : \"\(voice)\""), run.stdout)
+            let srt = try String(contentsOfFile: dir + "/\(language).srt", encoding: .utf8)
+            XCTAssertTrue(srt.contains(language == "ja" ? "僕は毎晩パンを食べます。" : "My mother made a map."), srt)
+            // The same speech (both engines are deterministic) gives the closures' times.
+            let spoken = try SpeechSynthesizer.speak(Script(text: text, language: language))
+            XCTAssertEqual(try MediaProbe.probe(path: output).duration ?? 0, spoken.audio.duration, accuracy: 0.1)
+            let evaluation = try ClipEvaluation.evaluate(video: output)
+            let result = evaluation.closures(at: spoken.phonemes.filter(\.isBilabial).map(\.closure))
+            print(
+                "\(voice): lips shut on \(result.closed) of \(result.total) /p b m/, r \(evaluation.correlationAtZero)")
+            XCTAssertGreaterThanOrEqual(result.total, 8, voice)
+            XCTAssertGreaterThanOrEqual(Double(result.closed), 0.7 * Double(result.total), "\(voice): \(result)")
+            XCTAssertGreaterThan(evaluation.correlationAtZero, 0.3, voice)
+        }
+    }
+}

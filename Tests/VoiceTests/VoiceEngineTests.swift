@@ -1,0 +1,163 @@
+import Foundation
+import Media
+import MouthpieceCore
+import Speech
+import XCTest
+
+/// The voices beyond espeak-ng's: Festival (English) and Open JTalk (Japanese), each held to the
+/// timing contract the mouth and the captions rely on.
+final class VoiceEngineTests: XCTestCase {
+    /// Every shipped voice: phonemes and words inside the audio, in order, the words giving back
+    /// the script, and the lips' closures on /p b m/ inside the speech.
+    func testEveryVoiceKeepsTheTimingContract() throws {
+        for (voice, language, text, bilabials) in [
+            ("festival-slt", "en-us", "My mother made a map. Bob bought maple syrup, didn't he?", 8),
+            ("festival-kal", "en-us", "My mother made a map. Bob bought maple syrup, didn't he?", 8),
+            ("openjtalk-mei", "ja", "ぼくは毎晩パンを食べます。お母さん、ありがとう。", 5),
+        ] {
+            let spoken = try SpeechSynthesizer.speak(Script(text: text, language: language, voice: voice))
+            let duration = spoken.audio.duration
+            XCTAssertEqual(spoken.voice, voice)
+            XCTAssertGreaterThan(duration, 1.5, voice)
+            XCTAssertGreaterThan(spoken.audio.samples.map(abs).max() ?? 0, 0.05, voice)
+            XCTAssertEqual(spoken.phonemes.map(\.start), spoken.phonemes.map(\.start).sorted(), voice)
+            XCTAssertTrue(
+                spoken.phonemes.allSatisfy { 0 <= $0.start && $0.start <= $0.end && $0.end <= duration + 0.01 }, voice)
+            XCTAssertEqual(spoken.words.map(\.text).joined(), text, voice)
+            XCTAssertEqual(spoken.words.map(\.start), spoken.words.map(\.start).sorted(), voice)
+            XCTAssertTrue(spoken.words.allSatisfy { $0.start <= $0.end && $0.end <= duration + 0.01 }, voice)
+            XCTAssertGreaterThanOrEqual(spoken.words.count, language == "ja" ? 6 : 10, voice)
+            let closures = spoken.phonemes.filter(\.isBilabial)
+            XCTAssertGreaterThanOrEqual(closures.count, bilabials, "\(voice): \(spoken.phonemes.map(\.symbol))")
+            for phone in closures {
+                XCTAssertLessThan(phone.closure.lowerBound, phone.closure.upperBound + 1e-9, voice)
+                XCTAssertLessThanOrEqual(phone.closure.upperBound, phone.end + 1e-9, voice)
+            }
+            // The lips are shut in a stop's closure: quieter than the vowels around it.
+            let rate = Double(spoken.audio.sampleRate)
+            func level(_ span: ClosedRange<Double>) -> Double {
+                let from = Int(span.lowerBound * rate)
+                let to = max(from + 1, min(spoken.audio.samples.count, Int(span.upperBound * rate)))
+                let part = spoken.audio.samples[from..<to]
+                return (part.reduce(0) { $0 + Double($1 * $1) } / Double(part.count)).squareRoot()
+            }
+            let stops = closures.filter { !$0.symbol.hasPrefix("m") }
+            let vowels = spoken.phonemes.filter { "aeiouɑɔəɛɪʊʌæɯ".contains($0.symbol.first ?? " ") }
+            let stopLevel = stops.map { level($0.closure) }.sorted()[stops.count / 2]
+            let vowelLevel = vowels.map { level($0.start...$0.end) }.sorted()[vowels.count / 2]
+            XCTAssertLessThan(stopLevel, 0.5 * vowelLevel, "\(voice): closures \(stopLevel), vowels \(vowelLevel)")
+        }
+    }
+
+    /// English and Japanese get the natural voices by default; other languages, and markup, espeak-ng.
+    func testTheDefaultsAreTheNaturalVoicesWhereInstalled() throws {
+        XCTAssertEqual(
+            try SpeechSynthesizer.speak(Script(text: "Hello there.", language: "en-us")).voice, "festival-slt")
+        XCTAssertEqual(try SpeechSynthesizer.speak(Script(text: "Hello there.", language: "en")).voice, "festival-slt")
+        XCTAssertEqual(try SpeechSynthesizer.speak(Script(text: "こんにちは。", language: "ja")).voice, "openjtalk-mei")
+        XCTAssertEqual(try SpeechSynthesizer.speak(Script(text: "Hola.", language: "es")).voice, "espeak-ng")
+        XCTAssertEqual(
+            try SpeechSynthesizer.speak(Script(text: "Hello.", language: "en-us", voice: "espeak-ng")).voice,
+            "espeak-ng")
+        XCTAssertEqual(
+            try SpeechSynthesizer.speak(Script(text: "Hello.", language: "en-us", voice: "f3")).voice, "espeak-ng+f3")
+        XCTAssertEqual(
+            try SpeechSynthesizer.speak(
+                Script(text: "<speak>Hello <break time=\"300ms\"/> there.</speak>", language: "en-us")
+            ).voice, "espeak-ng")
+        let listing = try Voices.listing()
+        let byID = Dictionary(uniqueKeysWithValues: listing.voices.map { ($0.id, $0) })
+        XCTAssertEqual(byID["festival-slt"]?.defaultFor, ["en-us", "en"])
+        XCTAssertEqual(byID["festival-slt"]?.tier, .natural)
+        XCTAssertEqual(byID["festival-kal"]?.gender, .male)
+        XCTAssertEqual(byID["openjtalk-mei"]?.defaultFor, ["ja"])
+        XCTAssertEqual(byID["espeak-ng"]?.tier, .basic)
+        XCTAssertTrue(listing.voices.allSatisfy(\.available))
+        XCTAssertGreaterThan(listing.languages.count, 100)
+    }
+
+    /// Kanji and numbers are read by Open JTalk's own analyser: the kanji's sounds are those of
+    /// their reading in kana (the particle は as "wa"), a year in thousands; Festival reads digits and
+    /// money as words.
+    func testKanjiAndNumbersAreRead() throws {
+        func sounds(_ text: String, _ language: String, _ voice: String) throws -> [String] {
+            try SpeechSynthesizer.speak(Script(text: text, language: language, voice: voice)).phonemes.map(\.symbol)
+        }
+        XCTAssertEqual(
+            try sounds("東京は大きいです。", "ja", "openjtalk-mei"), try sounds("トーキョーワオーキーデス。", "ja", "openjtalk-mei"))
+        XCTAssertEqual(
+            try sounds("毎晩、本を読みます。", "ja", "openjtalk-mei"), try sounds("まいばん、ほんをよみます。", "ja", "openjtalk-mei"))
+        func contains(_ said: [String], _ part: [String]) -> Bool {
+            said.indices.contains { Array(said[$0...].prefix(part.count)) == part }
+        }
+        // 2026年: "ni sen ni juu roku nen".
+        let year = try sounds("2026年に会いましょう。", "ja", "openjtalk-mei")
+        XCTAssertTrue(
+            contains(year, ["n", "i", "s", "e", "ɴ"]) && contains(year, ["ɾ", "o", "k", "ɯ", "n", "e", "ɴ"]), "\(year)")
+        // "twenty five dollars".
+        let money = try sounds("It costs $25.", "en-us", "festival-slt")
+        XCTAssertTrue(contains(money, ["t", "w", "ɛ", "n"]) && contains(money, ["f", "aɪ", "v"]), "\(money)")
+        XCTAssertTrue(contains(money, ["d", "ɑː", "l"]), "\(money)")
+    }
+
+    /// Rate changes the speech's length on every engine; markup is espeak-ng's alone, said so.
+    func testRateAndTheLimitsOfEachVoice() throws {
+        for (voice, language, text) in [
+            ("festival-slt", "en-us", "This sentence is spoken twice."),
+            ("festival-kal", "en-us", "This sentence is spoken twice."),
+            ("openjtalk-mei", "ja", "この文は二回話します。"),
+        ] {
+            let slow = try SpeechSynthesizer.speak(Script(text: text, language: language, voice: voice, rate: 110))
+            let fast = try SpeechSynthesizer.speak(Script(text: text, language: language, voice: voice, rate: 300))
+            XCTAssertGreaterThan(slow.audio.duration, fast.audio.duration * 1.6, voice)
+            XCTAssertEqual(slow.words.map(\.text), fast.words.map(\.text), voice)
+        }
+        func refusal(_ script: Script) -> (String, String?)? {
+            do {
+                try SpeechSynthesizer.check(script)
+                return nil
+            } catch let error as MouthpieceError {
+                return (error.code.rawValue, error.field)
+            } catch {
+                return ("other", nil)
+            }
+        }
+        XCTAssertEqual(
+            refusal(Script(text: "<speak>Hi</speak>", language: "en-us", voice: "festival-slt"))?.0, "invalid_parameter"
+        )
+        XCTAssertEqual(refusal(Script(text: "Hola.", language: "es", voice: "festival-slt"))?.0, "unsupported_voice")
+        XCTAssertEqual(refusal(Script(text: "Hola.", language: "es", voice: "festival-slt"))?.1, "voice")
+    }
+
+    /// An engine missing at run time: asked for by name, a clear error naming what to install;
+    /// left to the default, the language falls back to espeak-ng.
+    func testAMissingEngineFailsClearlyOrFallsBack() throws {
+        setenv("MOUTHPIECE_FESTIVAL", "/nonexistent/festival", 1)
+        setenv("MOUTHPIECE_OPEN_JTALK", "/nonexistent/open_jtalk", 1)
+        defer {
+            unsetenv("MOUTHPIECE_FESTIVAL")
+            unsetenv("MOUTHPIECE_OPEN_JTALK")
+        }
+        XCTAssertThrowsError(
+            try SpeechSynthesizer.speak(Script(text: "Hi there.", language: "en-us", voice: "festival-slt"))
+        ) {
+            let error = $0 as? MouthpieceError
+            XCTAssertEqual(error?.code, .modelUnavailable)
+            XCTAssertEqual(error?.field, "voice")
+            XCTAssertTrue(error?.message.contains("festival") ?? false, error?.message ?? "")
+        }
+        XCTAssertThrowsError(
+            try SpeechSynthesizer.speak(Script(text: "こんにちは。", language: "ja", voice: "openjtalk-mei"))
+        ) {
+            XCTAssertEqual(($0 as? MouthpieceError)?.code, .modelUnavailable)
+        }
+        XCTAssertEqual(try SpeechSynthesizer.speak(Script(text: "Hi there.", language: "en-us")).voice, "espeak-ng")
+        // Japanese falls back to espeak-ng reading MeCab's kana.
+        let japanese = try SpeechSynthesizer.speak(Script(text: "東京は大きいです。", language: "ja"))
+        XCTAssertEqual(japanese.voice, "espeak-ng")
+        XCTAssertEqual(japanese.words.map(\.text).joined(), "東京は大きいです。")
+        let listing = try Voices.listing()
+        XCTAssertFalse(listing.voices.first { $0.id == "festival-slt" }?.available ?? true)
+        XCTAssertEqual(listing.voices.first { $0.id == "festival-slt" }?.defaultFor, [])
+    }
+}
