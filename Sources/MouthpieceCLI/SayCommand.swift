@@ -106,6 +106,12 @@ struct ScriptOptions: ParsableArguments {
     @Option(help: "Pitch, 0 to 100 (50 is the voice's own).")
     var pitch: Int = Script.defaultPitch
 
+    @Option(
+        help: ArgumentHelp(
+            "A pronunciation lexicon: a JSON object of word -> respelling ({\"Nguyen\": \"win\"}).",
+            discussion: "Whole words, any case; every voice says the respelling, captions show the word."))
+    var lexicon: String?
+
     /// The script the options name (the text read from --text-file when given), checked.
     func script() throws -> Script {
         let script: String
@@ -122,7 +128,17 @@ struct ScriptOptions: ParsableArguments {
         default:
             throw MouthpieceError(.invalidParameter, "Give either --text or --text-file.", field: "text")
         }
-        let request = Script(text: script, language: language, voice: voice, rate: rate, pitch: pitch)
+        var request = Script(text: script, language: language, voice: voice, rate: rate, pitch: pitch)
+        if let lexicon {
+            guard let data = FileManager.default.contents(atPath: lexicon) else {
+                throw MouthpieceError(.inputNotFound, "No lexicon file at \(lexicon).", field: "lexicon")
+            }
+            guard let entries = try? JSONDecoder().decode([String: String].self, from: data) else {
+                throw MouthpieceError(
+                    .invalidParameter, "\(lexicon) is not a JSON object of word -> respelling.", field: "lexicon")
+            }
+            request.lexicon = entries
+        }
         try request.validate()
         return request
     }

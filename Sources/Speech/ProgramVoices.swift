@@ -14,7 +14,9 @@ enum ProgramVoices {
     static func halfTones(_ script: Script) -> Double { Double(script.pitch - 50) / 50 * 6 }
 
     static func speak(_ script: Script, voice: SpeechVoice) throws -> SpokenText {
-        let text = script.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let written = script.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let form = SpokenForm.make(written, language: script.language, lexicon: script.lexicon)
+        let text = form.said
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
             "mouthpiece-voice-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -31,7 +33,8 @@ enum ProgramVoices {
         }
         let audio = try AudioDecoder.decode(path: wav, sampleRate: 24_000, limits: .init(minDuration: 0))
         return SpokenText(
-            audio: audio, phonemes: phones, words: WordUnit.words(of: text, from: units, duration: audio.duration),
+            audio: audio, phonemes: phones,
+            words: WordUnit.words(of: text, from: units, duration: audio.duration, form: form, written: written),
             voice: voice.id)
     }
 
@@ -250,7 +253,10 @@ struct WordUnit: Equatable {
     /// starts a word that runs up to the next one found (with its punctuation and space), so the
     /// words joined give back the script; an engine word not found as written (a number read as
     /// several words) joins the word before it.
-    static func words(of text: String, from units: [WordUnit], duration: Double) -> [SpokenWord] {
+    /// `form`: what was said (`text`) and its map to the script as `written`.
+    static func words(
+        of text: String, from units: [WordUnit], duration: Double, form: SpokenForm, written: String
+    ) -> [SpokenWord] {
         let scalars = Array(text.unicodeScalars)
         let lowered = scalars.map { Character($0).lowercased() }
         var anchors: [(position: Int, start: Double, end: Double)] = []
@@ -269,24 +275,30 @@ struct WordUnit: Equatable {
                     p += 1
                 }
             }
-            if let found {
+            if let found, anchors.isEmpty || !form.inside.contains(found) {
                 anchors.append((anchors.isEmpty ? 0 : found, unit.start, unit.end))
                 cursor = found + wanted.count
-            } else if !anchors.isEmpty {
+                continue
+            }
+            if let found { cursor = found + wanted.count }
+            if !anchors.isEmpty {
                 anchors[anchors.count - 1].end = max(anchors[anchors.count - 1].end, unit.end)
             } else {
                 anchors.append((0, unit.start, unit.end))
             }
         }
         var words: [SpokenWord] = []
+        let shown = Array(written.unicodeScalars)
         for (k, anchor) in anchors.enumerated() {
-            let to = k + 1 < anchors.count ? anchors[k + 1].position : scalars.count
-            guard anchor.position < to else { continue }
+            // Where the word starts and the next begins, in the script as written.
+            let from = k == 0 ? 0 : form.toText[anchor.position]
+            let to = k + 1 < anchors.count ? form.toText[anchors[k + 1].position] : shown.count
+            guard from < to else { continue }
             var spelled = ""
-            spelled.unicodeScalars.append(contentsOf: scalars[anchor.position..<to])
+            spelled.unicodeScalars.append(contentsOf: shown[from..<to])
             words.append(
                 SpokenWord(text: spelled, start: anchor.start, end: min(duration, max(anchor.start, anchor.end))))
         }
-        return words
+        return SpokenWord.joiningBlanks(words)
     }
 }

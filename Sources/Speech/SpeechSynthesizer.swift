@@ -44,6 +44,21 @@ public struct SpokenWord: Equatable, Sendable {
         self.start = start
         self.end = end
     }
+
+    /// The words with any that are only space (an engine's word inside a rewritten date or amount,
+    /// mapped to its end) joined to the word before: it is the end of that word's sound.
+    static func joiningBlanks(_ words: [SpokenWord]) -> [SpokenWord] {
+        var out: [SpokenWord] = []
+        for word in words {
+            if let last = out.last, word.text.allSatisfy(\.isWhitespace) {
+                out[out.count - 1] = SpokenWord(
+                    text: last.text + word.text, start: last.start, end: max(last.end, word.end))
+            } else {
+                out.append(word)
+            }
+        }
+        return out
+    }
 }
 
 /// Speech synthesised from text, with the phonemes' and words' timings.
@@ -72,6 +87,10 @@ public struct Script: Equatable, Sendable {
     public var rate: Int
     /// 0...100 (50 is the voice's own).
     public var pitch: Int
+    /// Pronunciations: a word or name (matched whole, in any case) -> what to say instead, a
+    /// respelling ("Nguyen" -> "win"). Applied by every engine to plain text; words and captions
+    /// keep the word as written.
+    public var lexicon: [String: String] = [:]
 
     public static let maxCharacters = 5000
     public static let rates = 80...450
@@ -93,6 +112,27 @@ public struct Script: Equatable, Sendable {
         self.pitch = pitch
     }
 
+    public static let maxLexiconEntries = 1000
+
+    /// A lexicon: at most 1000 entries, each word and respelling 1-100 characters, no markup.
+    public static func validate(lexicon: [String: String]) throws {
+        guard lexicon.count <= maxLexiconEntries else {
+            throw MouthpieceError(
+                .invalidParameter, "A lexicon holds at most \(maxLexiconEntries) entries.", field: "lexicon")
+        }
+        for (word, respelling) in lexicon {
+            let trimmed = word.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard (1...100).contains(trimmed.count), trimmed == word, (1...100).contains(respelling.count),
+                !(word + respelling).contains(where: { "<>&".contains($0) })
+            else {
+                throw MouthpieceError(
+                    .invalidParameter,
+                    "Lexicon entry \"\(word.prefix(40))\": a word and its respelling, 1-100 characters each, without spaces around or < > &.",
+                    field: "lexicon")
+            }
+        }
+    }
+
     /// Refuses what espeak-ng would not say well: empty or over-long text, rate or pitch out of range.
     public func validate() throws {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -111,6 +151,7 @@ public struct Script: Equatable, Sendable {
         guard Self.pitches.contains(pitch) else {
             throw MouthpieceError(.invalidParameter, "pitch must be 0-100.", field: "pitch")
         }
+        try Self.validate(lexicon: lexicon)
     }
 }
 
@@ -165,10 +206,12 @@ public enum SpeechSynthesizer {
         let said: String
         let markup: Bool
         let shown: (text: String, toText: [Int])?
+        /// Positions of `said` where no word of the script starts (inside a rewritten date...).
+        let inside: Set<Int>
 
         init(_ script: Script) throws {
-            voice = try voiceName(for: script)
             let text = script.text.trimmingCharacters(in: .whitespacesAndNewlines)
+            voice = SpeechSynthesizer.readingHan(try voiceName(for: script), text)
             let japanese = voice == "ja" || voice.hasPrefix("ja+")
             if ScriptMarkup.isMarkup(text) {
                 let parsed = try ScriptMarkup.parse(text)
@@ -179,16 +222,34 @@ public enum SpeechSynthesizer {
                         "Inside SSML markup, write Japanese in kana (kanji are read without markup).",
                         field: "text")
                 }
-                (said, markup, shown) = (parsed.markup, true, (parsed.shown, parsed.toShown))
+                (said, markup, shown, inside) = (parsed.markup, true, (parsed.shown, parsed.toShown), [])
             } else if japanese {
                 // espeak-ng reads Japanese in kana only (a kanji comes out as the English words
                 // "Chinese letter"): MeCab reads the text first; a word it cannot read is refused.
-                let reading = try JapaneseReading.read(text)
-                (said, markup, shown) = (reading.reading, false, (text, reading.toText))
+                let form = SpokenForm.make(text, language: script.language, lexicon: script.lexicon)
+                let reading = try JapaneseReading.read(form.said)
+                (said, markup, shown) = (reading.reading, false, (text, reading.toText.map { form.toText[$0] }))
+                inside = Set(reading.toText.indices.filter { form.inside.contains(reading.toText[$0]) })
             } else {
-                (said, markup, shown) = (text, false, nil)
+                // Dates, money, abbreviations and the lexicon written out as they are said.
+                let form = SpokenForm.make(text, language: script.language, lexicon: script.lexicon)
+                (said, markup, shown, inside) = (
+                    form.said, false, form.changed ? (text, form.toText) : nil, form.inside
+                )
             }
         }
+    }
+
+    /// Chinese in characters: espeak-ng's "cmn" turns each character into pinyin and then reads
+    /// the pinyin's tone digits as English numbers; its "cmn-latn-pinyin" reads the same
+    /// characters (and numbers) in Mandarin. Text with Han characters goes to the latter.
+    static func readingHan(_ voice: String, _ text: String) -> String {
+        guard voice == "cmn" || voice.hasPrefix("cmn+"),
+            text.unicodeScalars.contains(where: {
+                (0x4E00...0x9FFF).contains($0.value) || (0x3400...0x4DBF).contains($0.value)
+            })
+        else { return voice }
+        return "cmn-latn-pinyin" + voice.dropFirst(3)
     }
 
     /// Speaks a script: in the voice asked for, else the language's most natural installed voice,
@@ -220,7 +281,8 @@ public enum SpeechSynthesizer {
                 throw MouthpieceError(
                     .internalError, "espeak-ng could not synthesise the text (error \(status.rawValue)).")
             }
-            return spoken(from: sink, text: utterance.said, shown: utterance.shown, voice: name)
+            return spoken(
+                from: sink, text: utterance.said, shown: utterance.shown, inside: utterance.inside, voice: name)
         }
     }
 
@@ -250,7 +312,8 @@ public enum SpeechSynthesizer {
     /// in kana), whose words are reported instead: `toText` maps each scalar position of `text`
     /// (and its end) to one of the shown text.
     static func spoken(
-        from sink: Sink, text: String, shown: (text: String, toText: [Int])? = nil, voice: String
+        from sink: Sink, text: String, shown: (text: String, toText: [Int])? = nil, inside: Set<Int> = [],
+        voice: String
     ) -> SpokenText {
         let duration = Double(sink.samples.count) / Double(sampleRate)
         // Each phoneme lasts until the next begins; pauses ("_") are not phonemes.
@@ -265,7 +328,8 @@ public enum SpeechSynthesizer {
         // espeak-ng also reports empty words, and a word read in parts (Japanese kanji) more than
         // once: keep the first report of each position, in order.
         var events: [(position: Int, length: Int, start: Double)] = []
-        for word in sink.words where word.length > 0 && word.position > (events.last?.position ?? 0) {
+        for word in sink.words
+        where word.length > 0 && word.position > (events.last?.position ?? 0) && !inside.contains(word.position - 1) {
             events.append(word)
         }
         var words: [SpokenWord] = []
@@ -284,7 +348,8 @@ public enum SpeechSynthesizer {
             words.append(SpokenWord(text: spelled, start: word.start, end: max(word.start, min(next, lastSound))))
         }
         return SpokenText(
-            audio: AudioClip(sampleRate: Int(sampleRate), samples: sink.samples), phonemes: phonemes, words: words,
+            audio: AudioClip(sampleRate: Int(sampleRate), samples: sink.samples), phonemes: phonemes,
+            words: SpokenWord.joiningBlanks(words),
             voice: "espeak-ng" + (voice.firstIndex(of: "+").map { String(voice[$0...]) } ?? ""))
     }
 

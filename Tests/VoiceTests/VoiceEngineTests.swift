@@ -161,3 +161,94 @@ final class VoiceEngineTests: XCTestCase {
         XCTAssertEqual(listing.voices.first { $0.id == "festival-slt" }?.defaultFor, [])
     }
 }
+
+/// Scripts as people write them: dates, money and abbreviations said as a person would in each
+/// language, Chinese in characters, and a key's lexicon, on every engine; words and captions keep
+/// the script as written.
+final class WrittenScriptTests: XCTestCase {
+    func sounds(_ text: String, _ language: String, voice: String? = nil, lexicon: [String: String] = [:]) throws
+        -> [String]
+    {
+        var script = Script(text: text, language: language, voice: voice)
+        script.lexicon = lexicon
+        return try SpeechSynthesizer.speak(script).phonemes.map(\.symbol)
+    }
+
+    func testDatesMoneyAndAbbreviationsAreSaidAsWords() throws {
+        for (language, voice, written, said) in [
+            (
+                "de", nil, "Am 6.12.2026 zahlt Dr. Weber 25,50 €.",
+                "Am sechsten Dezember 2026 zahlt Doktor Weber 25 Euro 50."
+            ),
+            (
+                "es", nil, "El 6/12/2026 la Dra. Ruiz pagó 25,50 €.",
+                "El 6 de diciembre de 2026 la doctora Ruiz pagó 25 euros con 50 céntimos."
+            ),
+            (
+                "fr", nil, "Le 1/12/2026, M. Martin a payé 3 €.",
+                "Le premier décembre 2026, monsieur Martin a payé 3 euros."
+            ),
+            (
+                "en-us", "espeak-ng", "On 12/6/2026 it cost $25.50, e.g. here.",
+                "On December sixth, 2026 it cost 25 dollars and 50 cents, for example here."
+            ),
+            (
+                "en-us", "festival-slt", "On 2026-12-06 it cost $25.50.",
+                "On December sixth, 2026 it cost 25 dollars and 50 cents."
+            ),
+        ] {
+            XCTAssertEqual(
+                try sounds(written, language, voice: voice), try sounds(said, language, voice: voice), written)
+            var script = Script(text: written, language: language, voice: voice)
+            script.lexicon = [:]
+            let spoken = try SpeechSynthesizer.speak(script)
+            XCTAssertEqual(spoken.words.map(\.text).joined(), written)
+            XCTAssertEqual(spoken.words.map(\.start), spoken.words.map(\.start).sorted(), written)
+            // The rewritten date is one word of the captions, lasting as long as it is said.
+            let date = try XCTUnwrap(spoken.words.first { $0.text.contains("2026") }, written)
+            XCTAssertGreaterThan(date.end - date.start, 1.0, "\(written): \(spoken.words)")
+        }
+    }
+
+    func testChineseInCharactersIsReadInMandarin() throws {
+        let text = "你好，我叫小明。今天是2026年12月6日。"
+        let spoken = try SpeechSynthesizer.speak(Script(text: text, language: "cmn"))
+        let said = spoken.phonemes.map(\.symbol)
+        // espeak-ng's "cmn" switched to English for the tone digits: "(en)" markers, English sounds.
+        XCTAssertFalse(said.contains { $0.hasPrefix("(") }, "\(said)")
+        XCTAssertEqual(spoken.words.map(\.text).joined(), text)
+        XCTAssertGreaterThanOrEqual(spoken.words.count, 8)
+        XCTAssertEqual(try sounds("你好", "zh"), try sounds("你好", "cmn"))
+        // Latin-only Mandarin text keeps the language's own reading.
+        XCTAssertNoThrow(try sounds("ni hao", "cmn"))
+    }
+
+    func testTheLexiconIsSaidByEveryEngineAndTheWordShown() throws {
+        for (language, voice, text, word, respelling, plain) in [
+            ("en-us", "festival-slt", "Mr. Nguyen is here.", "Nguyen", "win", "Mr. win is here."),
+            ("en-us", "festival-kal", "Mr. Nguyen is here.", "nguyen", "win", "Mr. win is here."),
+            ("en-us", "espeak-ng", "Mr. Nguyen is here.", "Nguyen", "win", "Mr. win is here."),
+            ("es", nil, "Hola, Siobhan.", "Siobhan", "Shivón", "Hola, Shivón."),
+            ("ja", "openjtalk-mei", "初音さん、こんにちは。", "初音", "はつね", "はつねさん、こんにちは。"),
+            ("ja", "espeak-ng", "初音さん、こんにちは。", "初音", "はつね", "はつねさん、こんにちは。"),
+        ] {
+            var script = Script(text: text, language: language, voice: voice)
+            script.lexicon = [word: respelling]
+            let spoken = try SpeechSynthesizer.speak(script)
+            XCTAssertEqual(
+                spoken.phonemes.map(\.symbol), try sounds(plain, language, voice: voice), "\(voice ?? language)")
+            XCTAssertEqual(spoken.words.map(\.text).joined(), text, "\(voice ?? language)")
+        }
+        // A word inside another is not replaced.
+        XCTAssertEqual(
+            try sounds("Winston is here.", "en-us", lexicon: ["Win": "wine"]), try sounds("Winston is here.", "en-us"))
+        // Bad lexicons are refused with the field.
+        for lexicon in [["": "x"], ["a": ""], [" a": "b"], ["a": "<b>"]] {
+            var script = Script(text: "a", language: "en")
+            script.lexicon = lexicon
+            XCTAssertThrowsError(try script.validate(), "\(lexicon)") {
+                XCTAssertEqual(($0 as? MouthpieceError)?.field, "lexicon")
+            }
+        }
+    }
+}
