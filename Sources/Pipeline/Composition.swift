@@ -28,9 +28,11 @@ public struct Composition: Codable, Equatable, Sendable {
     public var expressiveness: Double?
     public var headMotion: Double?
     public var scenes: [Scene]
+    /// Pronunciations for every script: word -> respelling (through the API, the key's lexicon).
+    public var lexicon: [String: String]?
 
     enum CodingKeys: String, CodingKey {
-        case resolution, fps, aspect, captions, music, seed, expressiveness, scenes
+        case resolution, fps, aspect, captions, music, seed, expressiveness, scenes, lexicon
         case headMotion = "head_motion"
     }
 
@@ -267,6 +269,7 @@ public struct Composition: Codable, Equatable, Sendable {
     /// ranges, the layout against the speakers. Each refusal names its field.
     public func validate() throws {
         _ = try renderOptions()
+        try Script.validate(lexicon: lexicon ?? [:])
         guard !scenes.isEmpty else {
             throw MouthpieceError(.invalidParameter, "scenes is empty: a composition needs a scene.", field: "scenes")
         }

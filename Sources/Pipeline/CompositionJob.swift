@@ -333,9 +333,11 @@ final class CompositionPlan: @unchecked Sendable {
             voice = Voice(path: path, channel: input.channel, start: input.start ?? 0, length: length, script: nil)
         } else if let text = input.script {
             let spoken: SpokenSound
+            var script = text.script
+            script.lexicon = job.composition.lexicon ?? [:]
             do {
                 spoken = try SpokenSound.prepare(
-                    .script(text.script), maxSeconds: job.options.maxAudioSeconds, speaker: job.speaker)
+                    .script(script), maxSeconds: job.options.maxAudioSeconds, speaker: job.speaker)
             } catch let error as MouthpieceError {
                 throw error.about("\(at).script")
             }

@@ -90,6 +90,8 @@ final class LiveSessions: Sendable {
     struct Pending: Sendable {
         let session: LiveSession
         let keyID: String
+        /// The key's pronunciations, for the session's `say` controls.
+        let lexicon: [String: String]
         let tokenHash: String
         let expires: ContinuousClock.Instant
     }
@@ -121,12 +123,13 @@ final class LiveSessions: Sendable {
     }
 
     /// Holds a prepared session for its WebSocket; returns the token.
-    func hold(_ id: String, session: LiveSession, keyID: String) -> String {
+    func hold(_ id: String, session: LiveSession, keyID: String, lexicon: [String: String] = [:]) -> String {
         let token = StoreRules.randomToken(bytes: 24)
         state.withLock { state in
             state.running.remove(id)
             state.pending[id] = Pending(
-                session: session, keyID: keyID, tokenHash: Self.hash(token), expires: .now + tokenLifetime)
+                session: session, keyID: keyID, lexicon: lexicon, tokenHash: Self.hash(token),
+                expires: .now + tokenLifetime)
         }
         // A session never connected gives its place (and its encoder) back when its token expires.
         let lifetime = tokenLifetime
@@ -148,14 +151,14 @@ final class LiveSessions: Sendable {
     }
 
     /// The session for a WebSocket presenting `token`, once.
-    func claim(_ id: String, token: String) -> LiveSession? {
+    func claim(_ id: String, token: String) -> (session: LiveSession, lexicon: [String: String])? {
         state.withLock { state in
             guard let pending = state.pending[id], pending.expires >= .now,
                 Self.hash(token) == pending.tokenHash
             else { return nil }
             state.pending[id] = nil
             state.running.insert(id)
-            return pending.session
+            return (pending.session, pending.lexicon)
         }
     }
 
@@ -227,7 +230,10 @@ struct LiveRoutes: Sendable {
             sessions.release(id)
             throw error
         }
-        let token = sessions.hold(id, session: session, keyID: key.id)
+        let lexicon = Dictionary(
+            try await videos.store.lexicon(keyID: key.id).map { ($0.word, $0.respelling) },
+            uniquingKeysWith: { a, _ in a })
+        let token = sessions.hold(id, session: session, keyID: key.id, lexicon: lexicon)
         logger.info("live session prepared", metadata: ["session": .string(id), "key_id": .string(key.id)])
         return JSONResponse.make(
             LiveSessionResource(
@@ -254,7 +260,7 @@ extension LiveSessions {
             let token = components.queryItems?.first(where: { $0.name == "token" })?.value
         else { return .dontUpgrade }
         let id = String(parts[3])
-        guard let session = claim(id, token: token) else {
+        guard let (session, lexicon) = claim(id, token: token) else {
             // A plain HTTP refusal of an upgrade has no body; a WebSocket closed at once can say why.
             return .upgrade([:]) { _, outbound, _ in
                 try await outbound.close(
@@ -289,7 +295,7 @@ extension LiveSessions {
                 group.addTask {
                     for try await message in inbound.messages(maxSize: 1 << 20) {
                         do {
-                            try Self.handle(message, session: session)
+                            try Self.handle(message, session: session, lexicon: lexicon)
                         } catch let error as MouthpieceError {
                             session.report(error)
                         }
@@ -309,7 +315,7 @@ extension LiveSessions {
         }
     }
 
-    static func handle(_ message: WebSocketMessage, session: LiveSession) throws {
+    static func handle(_ message: WebSocketMessage, session: LiveSession, lexicon: [String: String]) throws {
         switch message {
         case .binary(let buffer):
             try session.push(pcm16: Array(buffer.readableBytesView))
@@ -329,8 +335,10 @@ extension LiveSessions {
                 guard let text = control.text else {
                     throw MouthpieceError(.invalidParameter, "say needs a text.", field: "text")
                 }
-                let script = Script(
+                var said = Script(
                     text: text, language: control.language ?? Script.defaultLanguage, voice: control.voice)
+                said.lexicon = lexicon
+                let script = said
                 try SpeechSynthesizer.check(script)
                 // espeak-ng is quick, but not free: off the socket's thread.
                 Thread.detachNewThread {

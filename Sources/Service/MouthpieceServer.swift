@@ -250,6 +250,7 @@ public enum MouthpieceServer {
             consentRequired: configuration.consentRequired
         ).add(to: v1)
         WebhookRoutes(store: store).add(to: v1)
+        LexiconRoutes(store: store).add(to: v1)
         LiveRoutes(videos: core, sessions: live ?? LiveSessions(limit: configuration.liveSessions), logger: logger)
             .add(to: v1, router: router)
         return router

@@ -94,6 +94,17 @@ enum OpenAPISpec {
                     audio: {type: string, description: "An http(s) URL or a data: URI."}
                     volume: {type: number, minimum: 0, maximum: 1, default: 0.25}
                     ducking: {type: number, minimum: 0, maximum: 1, default: 0.7, description: "How far it drops under speech."}
+            LexiconEntry:
+              type: object
+              required: [word, respelling]
+              properties:
+                word: {type: string, minLength: 1, maxLength: 100}
+                respelling: {type: string, minLength: 1, maxLength: 100}
+            Lexicon:
+              type: object
+              properties:
+                object: {type: string, enum: [lexicon]}
+                entries: {type: array, items: {$ref: '#/components/schemas/LexiconEntry'}}
             Scene:
               type: object
               required: [speakers]
@@ -478,6 +489,47 @@ enum OpenAPISpec {
               summary: Delete the avatar and its stored image (videos made from it keep theirs).
               parameters: [{name: id, in: path, required: true, schema: {type: string}}]
               responses: {'204': {description: Deleted.}, '404': {$ref: '#/components/responses/Error'}, default: {$ref: '#/components/responses/Error'}}
+          /v1/lexicon:
+            get:
+              summary: >
+                The key's pronunciations (word -> respelling, such as "Nguyen" -> "win"): every voice says
+                the respelling in this key's scripts (videos, compositions, live sessions), words and
+                captions keep the word. A video keeps the entries its script used at submission.
+              responses:
+                '200': {description: The lexicon., content: {application/json: {schema: {$ref: '#/components/schemas/Lexicon'}}}}
+                default: {$ref: '#/components/responses/Error'}
+            put:
+              summary: Replace the whole lexicon (at most 1000 entries; a word and its respelling 1-100 characters, no < > &).
+              requestBody:
+                required: true
+                content:
+                  application/json:
+                    schema:
+                      type: object
+                      required: [entries]
+                      properties:
+                        entries: {type: array, items: {$ref: '#/components/schemas/LexiconEntry'}}
+              responses:
+                '200': {description: The lexicon., content: {application/json: {schema: {$ref: '#/components/schemas/Lexicon'}}}}
+                '400': {$ref: '#/components/responses/Error'}
+                default: {$ref: '#/components/responses/Error'}
+          /v1/lexicon/{word}:
+            put:
+              summary: Add or replace one entry (the same word in any case is one entry).
+              parameters: [{name: word, in: path, required: true, schema: {type: string}}]
+              requestBody:
+                required: true
+                content:
+                  application/json:
+                    schema: {type: object, required: [respelling], properties: {respelling: {type: string}}}
+              responses:
+                '200': {description: The lexicon., content: {application/json: {schema: {$ref: '#/components/schemas/Lexicon'}}}}
+                '400': {$ref: '#/components/responses/Error'}
+                default: {$ref: '#/components/responses/Error'}
+            delete:
+              summary: Remove one entry.
+              parameters: [{name: word, in: path, required: true, schema: {type: string}}]
+              responses: {'204': {description: Removed.}, '404': {$ref: '#/components/responses/Error'}, default: {$ref: '#/components/responses/Error'}}
           /v1/avatars/{id}/preview:
             get:
               summary: The portrait with the detected face, landmarks and mesh drawn on it.

@@ -12,6 +12,7 @@ import ServiceLifecycle
 /// renews while it renders; a job whose worker stops renewing is claimed again once the lease runs
 /// out (at-least-once), and only the worker holding the lease can end it.
 public typealias DataStore = KeyStore & AvatarStore & JobQueue & UsageStore & WebhookOutboxStore & SettingsStore
+    & LexiconStore
 
 /// API keys: created with a secret shown once, found by the secret's hash.
 public protocol KeyStore: Sendable {
@@ -31,6 +32,19 @@ public protocol AvatarStore: Sendable {
     func avatars(keyID: String, limit: Int) async throws -> [Avatar]
     /// Removes the avatar; returns it (so its files can go too), or nil if there was none.
     func deleteAvatar(_ id: String, keyID: String) async throws -> Avatar?
+}
+
+/// Pronunciations, each key its own (word -> respelling), applied to that key's scripts. A word
+/// is one entry whatever its case (`LexiconEntry.folded`).
+public protocol LexiconStore: Sendable {
+    /// `keyID`'s entries, by folded word.
+    func lexicon(keyID: String) async throws -> [LexiconEntry]
+    /// Adds the entry, or replaces the one for the same word.
+    func setLexiconEntry(_ entry: LexiconEntry, keyID: String) async throws
+    /// Removes the entry for `word` (any case); whether there was one.
+    func removeLexiconEntry(word: String, keyID: String) async throws -> Bool
+    /// Replaces all of `keyID`'s entries at once.
+    func replaceLexicon(_ entries: [LexiconEntry], keyID: String) async throws
 }
 
 /// Video jobs: submitted (idempotently), claimed with a lease, renewed, finished or handed back,

@@ -82,6 +82,29 @@ public actor MemoryStore: DataStore {
         }
     }
 
+    // MARK: lexicon
+
+    /// Each key's entries by folded word.
+    private var lexicons: [String: [String: LexiconEntry]] = [:]
+
+    public func lexicon(keyID: String) throws -> [LexiconEntry] {
+        (lexicons[keyID] ?? [:]).sorted { $0.key < $1.key }.map(\.value)
+    }
+
+    public func setLexiconEntry(_ entry: LexiconEntry, keyID: String) throws {
+        try requireKey(keyID)
+        lexicons[keyID, default: [:]][entry.folded] = entry
+    }
+
+    public func removeLexiconEntry(word: String, keyID: String) throws -> Bool {
+        lexicons[keyID]?.removeValue(forKey: LexiconEntry.fold(word)) != nil
+    }
+
+    public func replaceLexicon(_ entries: [LexiconEntry], keyID: String) throws {
+        try requireKey(keyID)
+        lexicons[keyID] = Dictionary(entries.map { ($0.folded, $0) }, uniquingKeysWith: { _, last in last })
+    }
+
     // MARK: avatars
 
     public func addAvatar(_ avatar: Avatar) throws {
@@ -433,7 +456,7 @@ public actor MemoryStore: DataStore {
     /// out rather than borrowed, so that a new migration fails the conformance suite here until
     /// this store learns what it changed.
     public func appliedMigrations() throws -> [String] {
-        ["v1", "v2-avatars", "v3-webhooks", "v4-scale-out", "v5-retention", "v6-consent", "v7-plans"]
+        ["v1", "v2-avatars", "v3-webhooks", "v4-scale-out", "v5-retention", "v6-consent", "v7-plans", "v8-lexicon"]
     }
 
     // MARK: ordering

@@ -60,6 +60,21 @@ public struct VideoJob: Equatable, Sendable {
     }
 }
 
+/// One pronunciation: a word as it is written and what to say for it.
+public struct LexiconEntry: Codable, Equatable, Sendable {
+    public var word: String
+    public var respelling: String
+
+    public init(word: String, respelling: String) {
+        self.word = word
+        self.respelling = respelling
+    }
+
+    /// The word as entries are told apart and matched: case folded.
+    public var folded: String { Self.fold(word) }
+    public static func fold(_ word: String) -> String { word.lowercased() }
+}
+
 /// A portrait uploaded once and analysed once, for any number of videos.
 public struct Avatar: Equatable, Sendable {
     public let id: String

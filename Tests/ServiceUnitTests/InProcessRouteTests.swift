@@ -259,6 +259,79 @@ final class InProcessRouteTests: XCTestCase {
         }
     }
 
+    /// `/v1/lexicon`: each key's own pronunciations, checked, and a script's video keeps the entries
+    /// its words use.
+    func testALexiconBelongsToItsKeyIsCheckedAndTravelsWithAScript() async throws {
+        let f = try await fixture()
+        @Sendable func body(_ object: [String: Any]) throws -> ByteBuffer {
+            ByteBuffer(data: try JSONSerialization.data(withJSONObject: object))
+        }
+        let video = try submission(extra: ["script": ["text": "Mr. Nguyen says hello."]], without: ["audio_url"])
+        try await f.app.test(.router) { client in
+            let entries = [["word": "Nguyen", "respelling": "win"], ["word": "GIF", "respelling": "jif"]]
+            try await client.execute(
+                uri: "/v1/lexicon", method: .put, headers: Self.headers(f.secret), body: try body(["entries": entries])
+            ) { response in
+                XCTAssertEqual(response.status, .ok)
+                let words = (try Self.json(response)["entries"] as? [[String: String]])?.map { $0["word"] ?? "" }
+                XCTAssertEqual(words, ["GIF", "Nguyen"])
+            }
+            // One entry, by its word in the path (percent-encoded), in any case.
+            try await client.execute(
+                uri: "/v1/lexicon/M%C3%BCller", method: .put, headers: Self.headers(f.secret),
+                body: try body(["respelling": "mueller"])
+            ) { response in
+                XCTAssertEqual(response.status, .ok)
+                XCTAssertEqual((try Self.json(response)["entries"] as? [Any])?.count, 3)
+            }
+            try await client.execute(uri: "/v1/lexicon/gif", method: .delete, headers: Self.headers(f.secret)) {
+                XCTAssertEqual($0.status, .noContent)
+            }
+            try await client.execute(uri: "/v1/lexicon/gif", method: .delete, headers: Self.headers(f.secret)) {
+                XCTAssertEqual($0.status, .notFound)
+            }
+            // Another key sees none of it and cannot remove it.
+            try await client.execute(uri: "/v1/lexicon", method: .get, headers: Self.headers(f.other)) { response in
+                XCTAssertEqual((try Self.json(response)["entries"] as? [Any])?.count, 0)
+            }
+            try await client.execute(uri: "/v1/lexicon/Nguyen", method: .delete, headers: Self.headers(f.other)) {
+                XCTAssertEqual($0.status, .notFound)
+            }
+            try await client.execute(uri: "/v1/lexicon", method: .get, headers: [:]) {
+                XCTAssertEqual($0.status, .unauthorized)
+            }
+            // Bad lexicons: refused with the field, nothing changed.
+            let many = (0..<1001).map { ["word": "w\($0)", "respelling": "x"] }
+            for bad: [[String: String]] in [
+                [["word": "Ann", "respelling": "an"], ["word": "ANN", "respelling": "ahn"]],
+                [["word": "a", "respelling": ""]],
+                [["word": "a", "respelling": "<b>"]], many,
+            ] {
+                try await client.execute(
+                    uri: "/v1/lexicon", method: .put, headers: Self.headers(f.secret), body: try body(["entries": bad])
+                ) { response in
+                    XCTAssertEqual(response.status, .badRequest)
+                    let error = try XCTUnwrap(try Self.json(response)["error"] as? [String: Any])
+                    XCTAssertEqual(error["field"] as? String, "entries")
+                }
+            }
+            try await client.execute(uri: "/v1/lexicon", method: .get, headers: Self.headers(f.secret)) { response in
+                let words = (try Self.json(response)["entries"] as? [[String: String]])?.map { $0["word"] ?? "" }
+                XCTAssertEqual(words, ["Müller", "Nguyen"])
+            }
+            // A script's video keeps the entries its words use, and only those.
+            let id = try await client.execute(
+                uri: "/v1/videos", method: .post, headers: Self.headers(f.secret), body: video
+            ) { response -> String in
+                XCTAssertEqual(response.status, .accepted, String(buffer: response.body))
+                return try XCTUnwrap(try Self.json(response)["id"] as? String)
+            }
+            let job = try await f.store.video(id)
+            let spec = try JobSpec.decode(try XCTUnwrap(job).options)
+            XCTAssertEqual(spec.script?.script.lexicon, ["Nguyen": "win"])
+        }
+    }
+
     /// Compositions are refused with the field at fault before anything is stored or rendered.
     func testACompositionIsRefusedWithItsFieldBeforeAnythingIsStored() async throws {
         let f = try await fixture()

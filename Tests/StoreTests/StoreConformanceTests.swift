@@ -251,12 +251,41 @@ final class StoreConformanceTests: XCTestCase {
         }
     }
 
+    func testLexiconsBelongToTheirKeyAndAWordIsOneEntryInAnyCase() async throws {
+        try await eachStore { store in
+            let (a, _) = try await store.createKey(name: "a", quotaSeconds: nil, concurrency: 1)
+            let (b, _) = try await store.createKey(name: "b", quotaSeconds: nil, concurrency: 1)
+            try await store.setLexiconEntry(.init(word: "Nguyen", respelling: "win"), keyID: a.id)
+            try await store.setLexiconEntry(.init(word: "GIF", respelling: "jif"), keyID: a.id)
+            // The same word in another case replaces the entry, as written last.
+            try await store.setLexiconEntry(.init(word: "nguyen", respelling: "nwin"), keyID: a.id)
+            var mine = try await store.lexicon(keyID: a.id)
+            XCTAssertEqual(mine, [.init(word: "GIF", respelling: "jif"), .init(word: "nguyen", respelling: "nwin")])
+            let theirs = try await store.lexicon(keyID: b.id)
+            XCTAssertEqual(theirs, [])
+            let notTheirs = try await store.removeLexiconEntry(word: "GIF", keyID: b.id)
+            XCTAssertFalse(notTheirs)
+            let removed = try await store.removeLexiconEntry(word: "gif", keyID: a.id)
+            XCTAssertTrue(removed)
+            try await store.replaceLexicon(
+                [.init(word: "Siobhan", respelling: "shivawn"), .init(word: "Aoife", respelling: "eefa")], keyID: a.id)
+            mine = try await store.lexicon(keyID: a.id)
+            XCTAssertEqual(mine.map(\.word), ["Aoife", "Siobhan"])
+            try await store.replaceLexicon([], keyID: a.id)
+            let none = try await store.lexicon(keyID: a.id)
+            XCTAssertEqual(none, [])
+        }
+    }
+
     func testMigrationsAreRecordedAndTheFirstSecretWins() async throws {
         try await eachStore { store in
             let applied = try await store.appliedMigrations()
             XCTAssertEqual(
                 applied,
-                ["v1", "v2-avatars", "v3-webhooks", "v4-scale-out", "v5-retention", "v6-consent", "v7-plans"])
+                [
+                    "v1", "v2-avatars", "v3-webhooks", "v4-scale-out", "v5-retention", "v6-consent", "v7-plans",
+                    "v8-lexicon",
+                ])
             let first = try await store.sharedSecret("file-links", proposed: "one")
             let second = try await store.sharedSecret("file-links", proposed: "two")
             XCTAssertEqual([first, second], ["one", "one"])

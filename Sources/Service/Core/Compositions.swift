@@ -34,6 +34,9 @@ extension Videos {
             captions: request.captions, music: request.music, seed: request.seed,
             expressiveness: request.expressiveness, headMotion: request.head_motion)
         try composition.validate()
+        let texts = scenes.flatMap { $0.speakers.compactMap { $0.script?.text } }
+        let lexicon = try await lexicon(for: texts, keyID: key.id)
+        composition.lexicon = lexicon.isEmpty ? nil : lexicon
         // A larger resolution than the plan's is rendered at the plan's.
         if let plan = admit.plan {
             let asked = try composition.renderOptions().resolution

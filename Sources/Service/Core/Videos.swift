@@ -108,7 +108,7 @@ struct Videos: Sendable {
         spec.face = face
         if plan?.watermark == true { spec.watermark = true }
         spec.maxSeconds = plan?.maxDurationSeconds
-        let sound = try await sound(of: request)
+        let sound = try await sound(of: request, key: key)
         if let script = sound.script {
             spec.script = ScriptSpec(script)
             spec.burnCaptions = request.burn_captions ?? false
@@ -232,14 +232,26 @@ struct Videos: Sendable {
         _ = try await loader.fetcher.guardrail.check(url, field: "webhook_url")
     }
 
+    /// The key's pronunciations for words that occur in `texts` (the rest are not kept with a job).
+    func lexicon(for texts: [String], keyID: String) async throws -> [String: String] {
+        let folded = texts.map(LexiconEntry.fold)
+        var out: [String: String] = [:]
+        for entry in try await store.lexicon(keyID: keyID) where folded.contains(where: { $0.contains(entry.folded) }) {
+            out[entry.word] = entry.respelling
+        }
+        return out
+    }
+
     /// The voice: an audio file, an audio URL, or a script spoken at render time.
-    func sound(of request: VideoRequest) async throws -> (audio: [UInt8]?, script: Script?) {
+    func sound(of request: VideoRequest, key: APIKey) async throws -> (audio: [UInt8]?, script: Script?) {
         switch (request.audio, request.audio_url, request.script) {
         case (let file?, nil, nil): return (try file.checked(field: "audio", maxBytes: limits.audioBytes), nil)
         case (nil, let url?, nil):
             return (try await loader.load(url, field: "audio_url", maxBytes: limits.audioBytes), nil)
         case (nil, nil, let body?):
-            let checked = try body.script()
+            var script = try body.script()
+            script.lexicon = try await lexicon(for: [script.text], keyID: key.id)
+            let checked = script
             // espeak-ng's tables are behind a lock: checked off the event loop.
             try await Offload.run { try SpeechSynthesizer.check(checked) }
             return (nil, checked)

@@ -154,6 +154,8 @@ struct ScriptSpec: Codable, Equatable, Sendable {
     var voice: String?
     var rate: Int
     var pitch: Int
+    /// The key's pronunciations for words of this text, as they were at submission.
+    var lexicon: [String: String]?
 
     init(_ script: Script) {
         text = script.text
@@ -161,11 +163,16 @@ struct ScriptSpec: Codable, Equatable, Sendable {
         voice = script.voice
         rate = script.rate
         pitch = script.pitch
+        lexicon = script.lexicon.isEmpty ? nil : script.lexicon
     }
 
-    var script: Script { Script(text: text, language: language, voice: voice, rate: rate, pitch: pitch) }
+    var script: Script {
+        var script = Script(text: text, language: language, voice: voice, rate: rate, pitch: pitch)
+        script.lexicon = lexicon ?? [:]
+        return script
+    }
 
-    enum CodingKeys: String, CodingKey { case text, language, voice, rate, pitch }
+    enum CodingKeys: String, CodingKey { case text, language, voice, rate, pitch, lexicon }
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -174,6 +181,7 @@ struct ScriptSpec: Codable, Equatable, Sendable {
         voice = try c.decodeIfPresent(String.self, forKey: .voice)
         rate = try c.decodeIfPresent(Int.self, forKey: .rate) ?? Script.defaultRate
         pitch = try c.decodeIfPresent(Int.self, forKey: .pitch) ?? Script.defaultPitch
+        lexicon = try c.decodeIfPresent([String: String].self, forKey: .lexicon)
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -183,6 +191,7 @@ struct ScriptSpec: Codable, Equatable, Sendable {
         try c.encode(voice, forKey: .voice)
         try c.encode(rate, forKey: .rate)
         try c.encode(pitch, forKey: .pitch)
+        try c.encodeIfPresent(lexicon, forKey: .lexicon)
     }
 }
 

@@ -286,6 +286,16 @@ public final class PostgresStore: DataStore {
                 "ALTER TABLE videos ADD COLUMN priority BIGINT NOT NULL DEFAULT 0",
             ]
         ),
+        (
+            "v8-lexicon",
+            [
+                """
+                CREATE TABLE lexicon (
+                    key_id TEXT NOT NULL, folded TEXT NOT NULL, word TEXT NOT NULL, respelling TEXT NOT NULL,
+                    PRIMARY KEY (key_id, folded))
+                """
+            ]
+        ),
     ]
 
     /// Applies the migrations not yet applied; returns the ones it applied.

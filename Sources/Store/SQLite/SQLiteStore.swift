@@ -132,6 +132,14 @@ public final class SQLiteStore: DataStore {
                     ALTER TABLE videos ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
                     """)
         }
+        migrator.registerMigration("v8-lexicon") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE lexicon (
+                        key_id TEXT NOT NULL, folded TEXT NOT NULL, word TEXT NOT NULL, respelling TEXT NOT NULL,
+                        PRIMARY KEY (key_id, folded));
+                    """)
+        }
         return migrator
     }
 
