@@ -13,36 +13,71 @@ enum ProgramVoices {
     /// Half-tones up or down for `Script.pitch` (50 is the voice's own; 0 and 100 an octave's half).
     static func halfTones(_ script: Script) -> Double { Double(script.pitch - 50) / 50 * 6 }
 
+    static let sampleRate = 24_000
+
+    /// Speaks a script: plain text at once; SSML piece by piece (each span of one style at its
+    /// rate, pitch and loudness, the breaks as silence between them).
     static func speak(_ script: Script, voice: SpeechVoice) throws -> SpokenText {
         let written = script.text.trimmingCharacters(in: .whitespacesAndNewlines)
-        let form = SpokenForm.make(written, language: script.language, lexicon: script.lexicon)
-        let text = form.said
+        let shown: String
+        let pieces: [ScriptMarkup.Piece]
+        if ScriptMarkup.isMarkup(written) {
+            let parsed = try ScriptMarkup.parse(written)
+            (shown, pieces) = (parsed.shown, parsed.pieces)
+        } else {
+            shown = written
+            pieces = [ScriptMarkup.Piece(said: written, toShown: Array(0...written.unicodeScalars.count))]
+        }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
             "mouthpiece-voice-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        let wav = folder.appendingPathComponent("speech.wav").path
-        let (phones, units): ([Phoneme], [WordUnit])
-        switch voice.engine {
-        case .festival:
-            (phones, units) = try festival(text, voice: FestivalVoice(id: voice.id) ?? .slt, script: script, wav: wav)
-        case .openJTalk:
-            (phones, units) = try openJTalk(text, script: script, folder: folder.path, wav: wav)
-        case .espeakNG:
-            throw MouthpieceError(.internalError, "espeak-ng is not run as a program.")
+        var samples: [Float] = []
+        var phones: [Phoneme] = []
+        var anchors: [WordUnit.Anchor] = []
+        for (k, piece) in pieces.enumerated() {
+            samples += [Float](repeating: 0, count: Int(piece.pause * Double(sampleRate)))
+            guard piece.said.contains(where: { $0.isLetter || $0.isNumber }) else { continue }
+            let offset = Double(samples.count) / Double(sampleRate)
+            // Dates, money, abbreviations and the lexicon written out as they are said.
+            let form = SpokenForm.make(piece.said, language: script.language, lexicon: script.lexicon)
+            let wav = folder.appendingPathComponent("piece\(k).wav").path
+            let speed = min(3, max(0.3, Self.speed(script) * piece.style.rate))
+            let tones = halfTones(script) + piece.style.halfTones
+            let (said, units): ([Phoneme], [WordUnit])
+            switch voice.engine {
+            case .festival:
+                (said, units) = try festival(
+                    form.said, voice: FestivalVoice(id: voice.id) ?? .slt, speed: speed, halfTones: tones, wav: wav)
+            case .openJTalk:
+                (said, units) = try openJTalk(
+                    form.said, speed: speed, halfTones: tones, input: folder.path + "/piece\(k).txt",
+                    trace: folder.path + "/piece\(k).trace", wav: wav)
+            case .espeakNG:
+                throw MouthpieceError(.internalError, "espeak-ng is not run as a program.")
+            }
+            let audio = try AudioDecoder.decode(path: wav, sampleRate: sampleRate, limits: .init(minDuration: 0))
+            let gain = Float(piece.style.gain)
+            samples += gain == 1 ? audio.samples : audio.samples.map { max(-1, min(1, $0 * gain)) }
+            phones += said.map { $0.shifted(by: offset) }
+            // Positions in what the engine said -> in the piece -> in the script as shown.
+            let inside = form.inside.union(form.toText.indices.filter { piece.inside.contains(form.toText[$0]) })
+            anchors += WordUnit.anchors(of: form.said, from: units, inside: inside).map {
+                WordUnit.Anchor(
+                    position: piece.toShown[form.toText[$0.position]], start: $0.start + offset, end: $0.end + offset)
+            }
         }
-        let audio = try AudioDecoder.decode(path: wav, sampleRate: 24_000, limits: .init(minDuration: 0))
+        let audio = AudioClip(sampleRate: sampleRate, samples: samples)
         return SpokenText(
-            audio: audio, phonemes: phones,
-            words: WordUnit.words(of: text, from: units, duration: audio.duration, form: form, written: written),
+            audio: audio, phonemes: phones, words: WordUnit.words(anchors, in: shown, duration: audio.duration),
             voice: voice.id)
     }
 
     // MARK: Festival
 
-    static func festival(_ text: String, voice: FestivalVoice, script: Script, wav: String) throws -> (
-        [Phoneme], [WordUnit]
-    ) {
+    static func festival(_ text: String, voice: FestivalVoice, speed: Double, halfTones: Double, wav: String) throws
+        -> ([Phoneme], [WordUnit])
+    {
         // A string in Festival's Scheme: backslashes and quotes escaped.
         let quoted = text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
         let setUp: String
@@ -51,12 +86,12 @@ enum ProgramVoices {
             setUp = """
                 (voice_cmu_us_slt_arctic_hts)
                 (set! hts_engine_params (append cmu_us_slt_arctic_hts::hts_engine_params
-                  (list (list "-r" \(speed(script))) (list "-fm" \(halfTones(script))))))
+                  (list (list "-r" \(speed)) (list "-fm" \(halfTones)))))
                 """
         case .kal:
             setUp = """
                 (voice_kal_diphone)
-                (Parameter.set 'Duration_Stretch \(1 / speed(script)))
+                (Parameter.set 'Duration_Stretch \(1 / speed))
                 """
         }
         let program = """
@@ -126,21 +161,19 @@ enum ProgramVoices {
 
     // MARK: Open JTalk
 
-    static func openJTalk(_ text: String, script: Script, folder: String, wav: String) throws -> (
-        [Phoneme], [WordUnit]
-    ) {
+    static func openJTalk(
+        _ text: String, speed: Double, halfTones: Double, input: String, trace: String, wav: String
+    ) throws -> ([Phoneme], [WordUnit]) {
         guard let voiceFile = Voices.openJTalkVoiceFile() else {
             throw MouthpieceError(.modelUnavailable, "The Open JTalk voice is not installed.", field: "voice")
         }
-        let input = folder + "/text.txt"
-        let trace = folder + "/trace.txt"
         // One line: Open JTalk reads a file line by line.
         try Data(text.replacingOccurrences(of: "\n", with: " ").utf8).write(to: URL(fileURLWithPath: input))
         _ = try run(
             Voices.openJTalk,
             [
                 "-x", Voices.openJTalkDictionary, "-m", voiceFile, "-ow", wav, "-ot", trace,
-                "-r", String(speed(script)), "-fm", String(halfTones(script)), input,
+                "-r", String(speed), "-fm", String(halfTones), input,
             ], input: nil, engine: "Open JTalk")
         let lines = (try? String(contentsOfFile: trace, encoding: .utf8))?.split(separator: "\n") ?? []
         // [Text analysis result]: a word per line, "surface,...,pronunciation,accent/morae,...".
@@ -249,17 +282,19 @@ struct WordUnit: Equatable {
     var start: Double
     var end: Double
 
-    /// The script's words with the engine's times: each engine word found in the script, in order,
-    /// starts a word that runs up to the next one found (with its punctuation and space), so the
-    /// words joined give back the script; an engine word not found as written (a number read as
-    /// several words) joins the word before it.
-    /// `form`: what was said (`text`) and its map to the script as `written`.
-    static func words(
-        of text: String, from units: [WordUnit], duration: Double, form: SpokenForm, written: String
-    ) -> [SpokenWord] {
-        let scalars = Array(text.unicodeScalars)
-        let lowered = scalars.map { Character($0).lowercased() }
-        var anchors: [(position: Int, start: Double, end: Double)] = []
+    /// Where a word of the script starts (a position in the text), and when it is said.
+    struct Anchor: Equatable {
+        var position: Int
+        var start: Double
+        var end: Double
+    }
+
+    /// Where the engine's words start in `text` (what it was given): each found as written, in
+    /// order, starts a word; one not found as written (a number read as several words), or found
+    /// inside a rewritten span (`inside`), lengthens the word before it.
+    static func anchors(of text: String, from units: [WordUnit], inside: Set<Int>) -> [Anchor] {
+        let lowered = text.unicodeScalars.map { Character($0).lowercased() }
+        var anchors: [Anchor] = []
         var cursor = 0
         for unit in units {
             let wanted = unit.surface.unicodeScalars.map { Character($0).lowercased() }
@@ -275,27 +310,29 @@ struct WordUnit: Equatable {
                     p += 1
                 }
             }
-            if let found, anchors.isEmpty || !form.inside.contains(found) {
-                anchors.append((anchors.isEmpty ? 0 : found, unit.start, unit.end))
-                cursor = found + wanted.count
-                continue
-            }
             if let found { cursor = found + wanted.count }
-            if !anchors.isEmpty {
+            if let found, anchors.isEmpty || !inside.contains(found) {
+                anchors.append(Anchor(position: found, start: unit.start, end: unit.end))
+            } else if !anchors.isEmpty {
                 anchors[anchors.count - 1].end = max(anchors[anchors.count - 1].end, unit.end)
             } else {
-                anchors.append((0, unit.start, unit.end))
+                anchors.append(Anchor(position: 0, start: unit.start, end: unit.end))
             }
         }
+        return anchors
+    }
+
+    /// The script's words: each anchor's word runs from its position to the next one's (with its
+    /// punctuation and space; the first from the start), so the words joined give back `text`.
+    static func words(_ anchors: [Anchor], in text: String, duration: Double) -> [SpokenWord] {
+        let scalars = Array(text.unicodeScalars)
         var words: [SpokenWord] = []
-        let shown = Array(written.unicodeScalars)
         for (k, anchor) in anchors.enumerated() {
-            // Where the word starts and the next begins, in the script as written.
-            let from = k == 0 ? 0 : form.toText[anchor.position]
-            let to = k + 1 < anchors.count ? form.toText[anchors[k + 1].position] : shown.count
+            let from = k == 0 ? 0 : anchor.position
+            let to = k + 1 < anchors.count ? anchors[k + 1].position : scalars.count
             guard from < to else { continue }
             var spelled = ""
-            spelled.unicodeScalars.append(contentsOf: shown[from..<to])
+            spelled.unicodeScalars.append(contentsOf: scalars[from..<to])
             words.append(
                 SpokenWord(text: spelled, start: anchor.start, end: min(duration, max(anchor.start, anchor.end))))
         }

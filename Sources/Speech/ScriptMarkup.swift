@@ -23,6 +23,30 @@ struct ScriptMarkup: Equatable {
     let shown: String
     /// For each Unicode scalar of `markup`, and one past its end: the position in `shown`.
     let toShown: [Int]
+    /// The script in spans of one style, for engines that read plain text (Festival, Open JTalk):
+    /// each spoken on its own at its rate, pitch and loudness, after its pause.
+    let pieces: [Piece]
+
+    /// A span of the script in one style.
+    struct Piece: Equatable {
+        /// What is said (a `<sub>`'s alias, `<say-as interpret-as="characters">` spelled out).
+        var said = ""
+        /// For each Unicode scalar of `said`, and one past its end, the position in `shown`.
+        var toShown: [Int] = []
+        /// Positions of `said` inside a replacement (a `<sub>`'s alias but its first word): no word
+        /// of the shown text starts there.
+        var inside: Set<Int> = []
+        /// Silence before it, in seconds (breaks, paragraphs).
+        var pause = 0.0
+        var style = Style()
+    }
+
+    /// How a span is said, against the script's own settings.
+    struct Style: Equatable {
+        var rate = 1.0
+        var halfTones = 0.0
+        var gain = 1.0
+    }
 
     static let longestBreak = 10.0
 
@@ -86,7 +110,133 @@ struct ScriptMarkup: Equatable {
             }
         }
         toShown.append(shown.count)
-        return ScriptMarkup(markup: String(markup), shown: String(shown), toShown: toShown)
+        return ScriptMarkup(
+            markup: String(markup), shown: String(shown), toShown: toShown, pieces: pieces(of: reader.events))
+    }
+
+    /// The events as pieces of one style each, with the pauses between them.
+    static func pieces(of events: [Event]) -> [Piece] {
+        var pieces: [Piece] = []
+        var styles: [Style] = [Style()]
+        var pause = 0.0
+        var shownCount = 0
+        // Inside <sub>: its alias and where its shown text starts; inside a spelled <say-as>.
+        var sub: (alias: String, from: Int)?
+        var spelling = 0
+        func add(_ said: String, shown range: Range<Int>) {
+            let style = styles.last!
+            if pause == 0, let last = pieces.last, last.style == style {
+                pieces[pieces.count - 1].toShown.removeLast()
+            } else {
+                pieces.append(Piece(said: "", toShown: [], pause: pause, style: style))
+                pause = 0
+            }
+            let scalars = Array(said.unicodeScalars)
+            let oneToOne = scalars.count == range.count
+            // A replacement: up to its first letter it stands at the shown span's start; the rest
+            // at its end, inside it.
+            let first = scalars.firstIndex { !$0.properties.isWhitespace } ?? scalars.count
+            let base = pieces[pieces.count - 1].said.unicodeScalars.count
+            for k in scalars.indices {
+                if oneToOne || k <= first {
+                    pieces[pieces.count - 1].toShown.append(oneToOne ? range.lowerBound + k : range.lowerBound)
+                } else {
+                    pieces[pieces.count - 1].toShown.append(range.upperBound)
+                    pieces[pieces.count - 1].inside.insert(base + k)
+                }
+            }
+            pieces[pieces.count - 1].said += said
+            pieces[pieces.count - 1].toShown.append(range.upperBound)
+        }
+        for event in events {
+            switch event {
+            case .start(let name, let attributes):
+                let value = { (key: String) in attributes.first { $0.0 == key }?.1 }
+                var style = styles.last!
+                switch name {
+                case "break":
+                    let strengths = [
+                        "none": 0, "x-weak": 0.1, "weak": 0.25, "medium": 0.4, "strong": 0.7, "x-strong": 1.2,
+                    ]
+                    pause += value("time").flatMap(seconds) ?? value("strength").flatMap { strengths[$0] } ?? 0.4
+                case "p", "s":
+                    if !pieces.isEmpty { pause = max(pause, name == "p" ? 0.35 : 0.15) }
+                case "emphasis":
+                    switch value("level") ?? "moderate" {
+                    case "strong":
+                        (style.rate, style.gain, style.halfTones) = (
+                            style.rate * 0.8, style.gain * 1.6, style.halfTones + 2
+                        )
+                    case "reduced":
+                        (style.rate, style.gain, style.halfTones) = (
+                            style.rate * 1.1, style.gain * 0.75, style.halfTones - 1
+                        )
+                    case "none": break
+                    default:
+                        (style.rate, style.gain, style.halfTones) = (
+                            style.rate * 0.88, style.gain * 1.3, style.halfTones + 1
+                        )
+                    }
+                case "prosody":
+                    if let rate = value("rate") { style.rate *= prosodyRate(rate) }
+                    if let pitch = value("pitch") { style.halfTones += prosodyPitch(pitch) }
+                    if let volume = value("volume") { style.gain *= prosodyVolume(volume) }
+                case "sub":
+                    sub = (value("alias") ?? "", shownCount)
+                case "say-as":
+                    if ["characters", "spell-out", "verbatim"].contains(value("interpret-as") ?? "") { spelling += 1 }
+                default: break
+                }
+                if name != "break" { styles.append(style) }
+            case .end(let name):
+                if name == "break" { continue }
+                if name == "sub", let (alias, from) = sub {
+                    add(" " + alias + " ", shown: from..<shownCount)
+                    sub = nil
+                }
+                if name == "say-as", spelling > 0 { spelling -= 1 }
+                if name == "p" { pause = max(pause, 0.35) }
+                if styles.count > 1 { styles.removeLast() }
+            case .text(let text):
+                let from = shownCount
+                shownCount += text.unicodeScalars.count
+                guard sub == nil else { continue }
+                if spelling > 0 {
+                    add(text.map { $0.isLetter ? " \($0) " : String($0) }.joined(), shown: from..<shownCount)
+                } else {
+                    add(text, shown: from..<shownCount)
+                }
+            }
+        }
+        return pieces
+    }
+
+    /// `<prosody rate>` as a factor: words, or a percentage of the script's rate ("80%", "+10%").
+    static func prosodyRate(_ value: String) -> Double {
+        let words = ["x-slow": 0.6, "slow": 0.8, "medium": 1, "default": 1, "fast": 1.25, "x-fast": 1.6]
+        if let word = words[value] { return word }
+        guard let number = Double(value.trimmingCharacters(in: CharacterSet(charactersIn: "%+"))) else { return 1 }
+        let factor = value.hasPrefix("+") || value.hasPrefix("-") ? 1 + number / 100 : number / 100
+        return min(3, max(0.3, factor))
+    }
+
+    /// `<prosody pitch>` in half-tones: words, "+10%", "-2st" (Hz are left to the voice).
+    static func prosodyPitch(_ value: String) -> Double {
+        let words = ["x-low": -6.0, "low": -3, "medium": 0, "default": 0, "high": 3, "x-high": 6]
+        if let word = words[value] { return word }
+        if value.hasSuffix("st") { return Double(value.dropLast(2)) ?? 0 }
+        if value.hasSuffix("%"), let percent = Double(value.dropLast()) {
+            return 12 * log2(max(0.25, 1 + percent / 100))
+        }
+        return 0
+    }
+
+    /// `<prosody volume>` as a gain: words, or "+10%".
+    static func prosodyVolume(_ value: String) -> Double {
+        let words = ["silent": 0.0, "x-soft": 0.3, "soft": 0.6, "medium": 1, "default": 1, "loud": 1.5, "x-loud": 2]
+        if let word = words[value] { return word }
+        if value.hasSuffix("%"), let percent = Double(value.dropLast()) { return max(0, 1 + percent / 100) }
+        return 1
     }
 
     /// Keeps the elements and attributes espeak-ng is given, each attribute value checked.

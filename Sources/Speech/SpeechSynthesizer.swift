@@ -19,6 +19,13 @@ public struct Phoneme: Equatable, Sendable {
         self.shut = closure
     }
 
+    /// The same phoneme `seconds` later.
+    func shifted(by seconds: Double) -> Phoneme {
+        Phoneme(
+            symbol: symbol, start: start + seconds, end: end + seconds,
+            closure: shut.map { ($0.lowerBound + seconds)...($0.upperBound + seconds) })
+    }
+
     /// /p/, /b/ or /m/ (with any diacritic): the lips must close.
     public var isBilabial: Bool { ["p", "b", "m"].contains(symbol.unicodeScalars.first.map(Character.init)) }
 
@@ -190,8 +197,10 @@ public enum SpeechSynthesizer {
 
         init(_ script: Script) throws {
             try script.validate()
-            let markup = ScriptMarkup.isMarkup(script.text.trimmingCharacters(in: .whitespacesAndNewlines))
-            if let voice = try Voices.choose(for: script, markup: markup) {
+            if let voice = try Voices.choose(for: script) {
+                // The markup is checked now, as espeak-ng's is.
+                let text = script.text.trimmingCharacters(in: .whitespacesAndNewlines)
+                if ScriptMarkup.isMarkup(text) { _ = try ScriptMarkup.parse(text) }
                 self = .program(voice)
             } else {
                 self = .espeak(try Utterance(script))

@@ -144,13 +144,13 @@ public enum Voices {
     }
 
     /// Which engine speaks `script` and, for another than espeak-ng, which of its voices: the one
-    /// asked for (refused when it does not speak the language, reads no markup, or is not
-    /// installed), else the language's preferred voice, else espeak-ng (the fallback).
-    static func choose(for script: Script, markup: Bool) throws -> SpeechVoice? {
+    /// asked for (refused when it does not speak the language or is not installed), else the
+    /// language's preferred voice, else espeak-ng (the fallback).
+    static func choose(for script: Script) throws -> SpeechVoice? {
         let catalogue = catalogue()
         let wanted = script.language.lowercased().replacingOccurrences(of: "_", with: "-")
         guard let id = script.voice, !id.isEmpty else {
-            return markup ? nil : preferred(for: wanted, in: catalogue)
+            return preferred(for: wanted, in: catalogue)
         }
         guard let voice = catalogue.first(where: { $0.id == id }) else { return nil }
         guard voice.languages.contains(wanted) else {
@@ -158,12 +158,6 @@ public enum Voices {
                 .unsupportedVoice,
                 "The voice \"\(id)\" speaks \(voice.languages.joined(separator: ", ")), not \"\(script.language)\".",
                 field: "voice")
-        }
-        guard !markup else {
-            throw MouthpieceError(
-                .invalidParameter,
-                "SSML markup is read by espeak-ng's voices; \"\(id)\" takes plain text (leave voice out for markup).",
-                field: "text")
         }
         guard voice.available else {
             let install =

@@ -49,7 +49,7 @@ final class VoiceEngineTests: XCTestCase {
         }
     }
 
-    /// English and Japanese get the natural voices by default; other languages, and markup, espeak-ng.
+    /// English and Japanese get the natural voices by default (markup too); other languages espeak-ng.
     func testTheDefaultsAreTheNaturalVoicesWhereInstalled() throws {
         XCTAssertEqual(
             try SpeechSynthesizer.speak(Script(text: "Hello there.", language: "en-us")).voice, "festival-slt")
@@ -64,7 +64,7 @@ final class VoiceEngineTests: XCTestCase {
         XCTAssertEqual(
             try SpeechSynthesizer.speak(
                 Script(text: "<speak>Hello <break time=\"300ms\"/> there.</speak>", language: "en-us")
-            ).voice, "espeak-ng")
+            ).voice, "festival-slt")
         let listing = try Voices.listing()
         let byID = Dictionary(uniqueKeysWithValues: listing.voices.map { ($0.id, $0) })
         XCTAssertEqual(byID["festival-slt"]?.defaultFor, ["en-us", "en"])
@@ -100,7 +100,7 @@ final class VoiceEngineTests: XCTestCase {
         XCTAssertTrue(contains(money, ["d", "ɑː", "l"]), "\(money)")
     }
 
-    /// Rate changes the speech's length on every engine; markup is espeak-ng's alone, said so.
+    /// Rate changes the speech's length on every engine; a voice for another language is refused.
     func testRateAndTheLimitsOfEachVoice() throws {
         for (voice, language, text) in [
             ("festival-slt", "en-us", "This sentence is spoken twice."),
@@ -123,10 +123,61 @@ final class VoiceEngineTests: XCTestCase {
             }
         }
         XCTAssertEqual(
-            refusal(Script(text: "<speak>Hi</speak>", language: "en-us", voice: "festival-slt"))?.0, "invalid_parameter"
-        )
+            refusal(Script(text: "<speak>Hi <foo/></speak>", language: "en-us", voice: "festival-slt"))?.0,
+            "invalid_parameter")
         XCTAssertEqual(refusal(Script(text: "Hola.", language: "es", voice: "festival-slt"))?.0, "unsupported_voice")
         XCTAssertEqual(refusal(Script(text: "Hola.", language: "es", voice: "festival-slt"))?.1, "voice")
+    }
+
+    /// SSML on the engines that read plain text: a break is silence where it stands, emphasis and
+    /// a slow prosody take longer, a substitution is said and its text shown, spelled characters
+    /// are letters; the words show the text without the markup.
+    func testMarkupIsHonouredByEveryEngine() throws {
+        for (voice, language, plainText, marked, before, after) in [
+            (
+                "festival-slt", "en-us", "Hello there. How are you today?",
+                "<speak>Hello there. <break time=\"900ms\"/> How are <emphasis level=\"strong\">you</emphasis> today?</speak>",
+                "there", "How"
+            ),
+            (
+                "festival-kal", "en-us", "Hello there. How are you today?",
+                "<speak>Hello there. <break time=\"900ms\"/> How are <emphasis level=\"strong\">you</emphasis> today?</speak>",
+                "there", "How"
+            ),
+            (
+                "openjtalk-mei", "ja", "今日はいい天気ですね。",
+                "<speak>今日は<break time=\"900ms\"/>いい<emphasis level=\"strong\">天気</emphasis>ですね。</speak>", "は", "いい"
+            ),
+        ] {
+            let plain = try SpeechSynthesizer.speak(Script(text: plainText, language: language, voice: voice))
+            let spoken = try SpeechSynthesizer.speak(Script(text: marked, language: language, voice: voice))
+            XCTAssertEqual(spoken.voice, voice)
+            XCTAssertGreaterThan(spoken.audio.duration, plain.audio.duration + 0.8, voice)
+            XCTAssertEqual(
+                spoken.words.map(\.text).joined().split(separator: " ").joined(separator: " "), plainText, voice)
+            let first = try XCTUnwrap(spoken.words.first { $0.text.hasPrefix(before) }, voice)
+            let second = try XCTUnwrap(spoken.words.first { $0.text.hasPrefix(after) }, voice)
+            XCTAssertGreaterThan(second.start - first.end, 0.8, "\(voice): the pause is where the break is")
+            XCTAssertEqual(spoken.phonemes.map(\.start), spoken.phonemes.map(\.start).sorted(), voice)
+            XCTAssertTrue(spoken.phonemes.allSatisfy { $0.end <= spoken.audio.duration + 0.01 }, voice)
+            // A slow span takes longer than the same words at the script's rate.
+            let slow = try SpeechSynthesizer.speak(
+                Script(
+                    text: "<speak><prosody rate=\"x-slow\">\(plainText)</prosody></speak>", language: language,
+                    voice: voice))
+            XCTAssertGreaterThan(slow.audio.duration, plain.audio.duration * 1.3, voice)
+        }
+        let sub = try SpeechSynthesizer.speak(
+            Script(
+                text:
+                    "<speak>Made by <sub alias=\"the World Wide Web Consortium\">W3C</sub>, <say-as interpret-as=\"characters\">NASA</say-as>.</speak>",
+                language: "en-us", voice: "festival-slt"))
+        XCTAssertEqual(sub.words.map(\.text).joined(), "Made by W3C, NASA.")
+        let w3c = try XCTUnwrap(sub.words.first { $0.text.hasPrefix("W3C") })
+        XCTAssertGreaterThan(w3c.end - w3c.start, 1.0, "the alias is said: \(sub.words)")
+        let letters = sub.phonemes.map(\.symbol)
+        // N-A-S-A spelled: "en", "ei", "es", "ei".
+        XCTAssertTrue(letters.contains("ɛ") && letters.filter { $0 == "eɪ" }.count >= 2, "\(letters)")
     }
 
     /// An engine missing at run time: asked for by name, a clear error naming what to install;
