@@ -237,6 +237,7 @@ enum OpenAPISpec {
                     file_size: {type: integer}
                     warnings: {type: array, items: {type: string}}
                     scene_starts: {type: array, items: {type: number}, description: "A composition's scene start times in seconds."}
+                    voice: {type: string, description: "A video made from a script: the voice that spoke it (festival-slt, openjtalk-mei, espeak-ng...)."}
                     captions:
                       type: object
                       description: Videos made from a script.

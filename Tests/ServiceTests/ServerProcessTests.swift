@@ -715,6 +715,17 @@ final class ServerProcessTests: XCTestCase {
         let languages = try XCTUnwrap(try object(voices)["languages"] as? [[String: Any]])
         XCTAssertGreaterThan(languages.count, 100)
         XCTAssertTrue(languages.contains { $0["code"] as? String == "ar" })
+        // The voices `mouthpiece voices` lists: English and Japanese spoken by their natural voices.
+        let listed = try XCTUnwrap(try object(voices)["voices"] as? [[String: Any]])
+        let english = try XCTUnwrap(listed.first { $0["id"] as? String == "festival-slt" })
+        XCTAssertEqual(english["default_for"] as? [String], ["en-us", "en"])
+        XCTAssertEqual(english["tier"] as? String, "natural")
+        XCTAssertEqual(listed.first { $0["id"] as? String == "openjtalk-mei" }?["default_for"] as? [String], ["ja"])
+        // The key's lexicon is said; the captions keep the word.
+        let (_, lexiconStatus, _) = try await request(
+            "PUT", server.base + "/v1/lexicon", key: key,
+            json: ["entries": [["word": "Marie", "respelling": "Mari"]]])
+        XCTAssertEqual(lexiconStatus, 200)
 
         var body: [String: Any] = [
             "image_url": "data:image/png;base64," + image.base64EncodedString(),
@@ -741,6 +752,7 @@ final class ServerProcessTests: XCTestCase {
         }
         XCTAssertEqual(job["status"] as? String, "completed", "\(job)")
         let result = try XCTUnwrap(job["result"] as? [String: Any])
+        XCTAssertEqual(result["voice"] as? String, "espeak-ng+f3")
         XCTAssertEqual((result["captions"] as? [String: Any])?["vtt"] as? String, "/v1/videos/\(id)/captions.vtt")
         let (vtt, vttStatus, vttHeaders) = try await request(
             "GET", server.base + "/v1/videos/\(id)/captions.vtt", key: key)

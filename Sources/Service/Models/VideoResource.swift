@@ -19,9 +19,11 @@ struct RenderFacts: Codable, Equatable, Sendable {
     var captionCues: Int?
     /// Only for a composition: where each scene starts, in seconds.
     var sceneStarts: [Double]?
+    /// Only for a video made from a script: the voice that spoke it ("festival-slt").
+    var voice: String?
 
     enum CodingKeys: String, CodingKey {
-        case duration, width, height, fps, frames, warnings
+        case duration, width, height, fps, frames, warnings, voice
         case fileSize = "file_size"
         case contentType = "content_type"
         case captionCues = "caption_cues"
@@ -41,13 +43,14 @@ struct RenderFacts: Codable, Equatable, Sendable {
         warnings = try c.decodeIfPresent([String].self, forKey: .warnings) ?? []
         captionCues = try c.decodeIfPresent(Int.self, forKey: .captionCues)
         sceneStarts = try c.decodeIfPresent([Double].self, forKey: .sceneStarts)
+        voice = try c.decodeIfPresent(String.self, forKey: .voice)
     }
 
     init(_ summary: RenderSummary) {
         self.init(
             duration: summary.duration, width: summary.width, height: summary.height, fps: summary.fps,
             fileSize: summary.bytes, frames: summary.frames, warnings: summary.warnings.map(\.rawValue),
-            captionCues: summary.captions.isEmpty ? nil : summary.captions.count)
+            captionCues: summary.captions.isEmpty ? nil : summary.captions.count, voice: summary.voice)
     }
 
     init(_ summary: CompositionSummary) {
@@ -59,8 +62,9 @@ struct RenderFacts: Codable, Equatable, Sendable {
 
     private init(
         duration: Double, width: Int, height: Int, fps: Int, fileSize: Int, frames: Int, warnings: [String],
-        captionCues: Int?, sceneStarts: [Double]? = nil
+        captionCues: Int?, sceneStarts: [Double]? = nil, voice: String? = nil
     ) {
+        self.voice = voice
         self.duration = duration
         self.width = width
         self.height = height
