@@ -67,6 +67,13 @@ enum ProgramVoices {
                     position: piece.toShown[form.toText[$0.position]], start: $0.start + offset, end: $0.end + offset)
             }
         }
+        // HTS voices come out quieter than speech is usually mastered (Festival's slt peaks near
+        // -9 dBFS): raised to peak at -1 dBFS, as espeak-ng's voices do, at most 12 dB.
+        let peak = samples.reduce(Float(0)) { max($0, abs($1)) }
+        if peak > 0 {
+            let gain = min(4, 0.89 / peak)
+            if abs(gain - 1) > 0.01 { samples = samples.map { $0 * gain } }
+        }
         let audio = AudioClip(sampleRate: sampleRate, samples: samples)
         return SpokenText(
             audio: audio, phonemes: phones, words: WordUnit.words(anchors, in: shown, duration: audio.duration),
