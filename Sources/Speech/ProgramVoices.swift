@@ -300,11 +300,16 @@ struct WordUnit: Equatable {
     /// order, starts a word; one not found as written (a number read as several words), or found
     /// inside a rewritten span (`inside`), lengthens the word before it.
     static func anchors(of text: String, from units: [WordUnit], inside: Set<Int>) -> [Anchor] {
-        let lowered = text.unicodeScalars.map { Character($0).lowercased() }
+        // Compared scalar by scalar in compatibility form, case folded: Open JTalk spells Latin
+        // letters full width ("Ｈｅｌｌｏ").
+        func fold(_ scalar: Unicode.Scalar) -> String {
+            String(scalar).precomposedStringWithCompatibilityMapping.lowercased()
+        }
+        let lowered = text.unicodeScalars.map(fold)
         var anchors: [Anchor] = []
         var cursor = 0
         for unit in units {
-            let wanted = unit.surface.unicodeScalars.map { Character($0).lowercased() }
+            let wanted = unit.surface.unicodeScalars.map(fold)
             var found: Int?
             if !wanted.isEmpty {
                 // Looked for near where the last one ended: a word is not far ahead.
