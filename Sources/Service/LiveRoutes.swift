@@ -291,11 +291,13 @@ extension LiveSessions {
                     }
                     try? await outbound.close(.normalClosure, reason: "ended")
                 }
-                // In: audio and controls, until the client goes away.
+                // In: audio and controls, until the client goes away. A session's `say`s are
+                // spoken one after another, in the order they came.
+                let speaking = DispatchQueue(label: "mouthpiece.live.say")
                 group.addTask {
                     for try await message in inbound.messages(maxSize: 1 << 20) {
                         do {
-                            try Self.handle(message, session: session, lexicon: lexicon)
+                            try Self.handle(message, session: session, lexicon: lexicon, speaking: speaking)
                         } catch let error as MouthpieceError {
                             session.report(error)
                         }
@@ -315,7 +317,9 @@ extension LiveSessions {
         }
     }
 
-    static func handle(_ message: WebSocketMessage, session: LiveSession, lexicon: [String: String]) throws {
+    static func handle(
+        _ message: WebSocketMessage, session: LiveSession, lexicon: [String: String], speaking: DispatchQueue
+    ) throws {
         switch message {
         case .binary(let buffer):
             try session.push(pcm16: Array(buffer.readableBytesView))
@@ -340,8 +344,8 @@ extension LiveSessions {
                 said.lexicon = lexicon
                 let script = said
                 try SpeechSynthesizer.check(script)
-                // espeak-ng is quick, but not free: off the socket's thread.
-                Thread.detachNewThread {
+                // Speaking takes a moment (Festival about 0.3 s a sentence): off the socket's thread.
+                speaking.async {
                     do { try session.say(script) } catch let error as MouthpieceError {
                         session.report(error)
                     } catch {}

@@ -35,36 +35,51 @@ enum ProgramVoices {
         var samples: [Float] = []
         var phones: [Phoneme] = []
         var anchors: [WordUnit.Anchor] = []
-        for (k, piece) in pieces.enumerated() {
+        var run = 0
+        for piece in pieces {
             samples += [Float](repeating: 0, count: Int(piece.pause * Double(sampleRate)))
             guard piece.said.contains(where: { $0.isLetter || $0.isNumber }) else { continue }
-            let offset = Double(samples.count) / Double(sampleRate)
             // Dates, money, abbreviations and the lexicon written out as they are said.
             let form = SpokenForm.make(piece.said, language: script.language, lexicon: script.lexicon)
-            let wav = folder.appendingPathComponent("piece\(k).wav").path
+            try form.check(against: written)
             let speed = min(3, max(0.3, Self.speed(script) * piece.style.rate))
             let tones = halfTones(script) + piece.style.halfTones
-            let (said, units): ([Phoneme], [WordUnit])
-            switch voice.engine {
-            case .festival:
-                (said, units) = try festival(
-                    form.said, voice: FestivalVoice(id: voice.id) ?? .slt, speed: speed, halfTones: tones, wav: wav)
-            case .openJTalk:
-                (said, units) = try openJTalk(
-                    form.said, speed: speed, halfTones: tones, input: folder.path + "/piece\(k).txt",
-                    trace: folder.path + "/piece\(k).trace", wav: wav)
-            case .espeakNG:
-                throw MouthpieceError(.internalError, "espeak-ng is not run as a program.")
-            }
-            let audio = try AudioDecoder.decode(path: wav, sampleRate: sampleRate, limits: .init(minDuration: 0))
-            let gain = Float(piece.style.gain)
-            samples += gain == 1 ? audio.samples : audio.samples.map { max(-1, min(1, $0 * gain)) }
-            phones += said.map { $0.shifted(by: offset) }
-            // Positions in what the engine said -> in the piece -> in the script as shown.
+            let scalars = Array(form.said.unicodeScalars)
             let inside = form.inside.union(form.toText.indices.filter { piece.inside.contains(form.toText[$0]) })
-            anchors += WordUnit.anchors(of: form.said, from: units, inside: inside).map {
-                WordUnit.Anchor(
-                    position: piece.toShown[form.toText[$0.position]], start: $0.start + offset, end: $0.end + offset)
+            // Sentence by sentence: Festival's time grows faster than its text, and Open JTalk
+            // reads about 1000 bytes of a line.
+            for chunk in chunks(of: scalars) {
+                var text = ""
+                text.unicodeScalars.append(contentsOf: scalars[chunk])
+                guard text.contains(where: { $0.isLetter || $0.isNumber }) else { continue }
+                run += 1
+                let offset = Double(samples.count) / Double(sampleRate)
+                let wav = folder.appendingPathComponent("run\(run).wav").path
+                let (said, units): ([Phoneme], [WordUnit])
+                switch voice.engine {
+                case .festival:
+                    (said, units) = try festival(
+                        text, voice: FestivalVoice(id: voice.id) ?? .slt, speed: speed, halfTones: tones, wav: wav,
+                        program: folder.path + "/run\(run).scm")
+                case .openJTalk:
+                    (said, units) = try openJTalk(
+                        text, speed: speed, halfTones: tones, input: folder.path + "/run\(run).txt",
+                        trace: folder.path + "/run\(run).trace", wav: wav)
+                case .espeakNG:
+                    throw MouthpieceError(.internalError, "espeak-ng is not run as a program.")
+                }
+                let audio = try AudioDecoder.decode(path: wav, sampleRate: sampleRate, limits: .init(minDuration: 0))
+                let gain = Float(piece.style.gain)
+                samples += gain == 1 ? audio.samples : audio.samples.map { max(-1, min(1, $0 * gain)) }
+                phones += said.map { $0.shifted(by: offset) }
+                // Positions in the chunk -> in what the engine was given -> in the piece -> in the
+                // script as shown.
+                let chunkInside = Set(inside.filter { chunk.contains($0) }.map { $0 - chunk.lowerBound })
+                anchors += WordUnit.anchors(of: text, from: units, inside: chunkInside).map {
+                    WordUnit.Anchor(
+                        position: piece.toShown[form.toText[$0.position + chunk.lowerBound]], start: $0.start + offset,
+                        end: $0.end + offset)
+                }
             }
         }
         // HTS voices come out quieter than speech is usually mastered (Festival's slt peaks near
@@ -80,13 +95,41 @@ enum ProgramVoices {
             voice: voice.id)
     }
 
+    /// `scalars` in runs of whole sentences (or clauses, or words, for a long one) of at most
+    /// `limit` scalars and 900 UTF-8 bytes, covering them all in order.
+    static func chunks(of scalars: [Unicode.Scalar], limit: Int = 400) -> [Range<Int>] {
+        var out: [Range<Int>] = []
+        var start = 0
+        while start < scalars.count {
+            var end = start
+            var best: (sentence: Int?, clause: Int?, word: Int?) = (nil, nil, nil)
+            var size = 0
+            while end < scalars.count && end - start < limit && size + String(scalars[end]).utf8.count <= 900 {
+                size += String(scalars[end]).utf8.count
+                let c = scalars[end]
+                end += 1
+                if "。！？!?.\n".unicodeScalars.contains(c) { best.sentence = end }
+                if "、，,;；:：".unicodeScalars.contains(c) { best.clause = end }
+                if c.properties.isWhitespace { best.word = end }
+            }
+            if end < scalars.count { end = best.sentence ?? best.clause ?? best.word ?? end }
+            out.append(start..<end)
+            start = end
+        }
+        return out
+    }
+
     // MARK: Festival
 
-    static func festival(_ text: String, voice: FestivalVoice, speed: Double, halfTones: Double, wav: String) throws
-        -> ([Phoneme], [WordUnit])
-    {
-        // A string in Festival's Scheme: backslashes and quotes escaped.
-        let quoted = text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+    static func festival(
+        _ text: String, voice: FestivalVoice, speed: Double, halfTones: Double, wav: String, program path: String
+    ) throws -> ([Phoneme], [WordUnit]) {
+        // A string in Festival's Scheme: backslashes and quotes escaped (a NUL would end it early).
+        func quote(_ text: String) -> String {
+            text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                .replacingOccurrences(of: "\u{0}", with: " ")
+        }
+        let quoted = quote(text)
         let setUp: String
         switch voice {
         case .slt:
@@ -104,7 +147,7 @@ enum ProgramVoices {
         let program = """
             \(setUp)
             (set! utt (utt.synth (Utterance Text "\(quoted)")))
-            (utt.save.wave utt "\(wav)" 'riff)
+            (utt.save.wave utt "\(quote(wav))" 'riff)
             (mapcar (lambda (s) (format t "S %s %f\\n" (item.name s) (item.feat s "end")))
               (utt.relation.items utt 'Segment))
             (set! tok (utt.relation.first utt 'Token))
@@ -116,7 +159,15 @@ enum ProgramVoices {
                 (item.daughters tok))
               (set! tok (item.next tok)))
             """
-        let output = try run(Voices.festival, ["--batch", "--pipe"], input: program, engine: "Festival")
+        // From a file: nothing is written to the program's input while it runs.
+        try Data(program.utf8).write(to: URL(fileURLWithPath: path))
+        let output = try run(Voices.festival, ["--batch", path], engine: "Festival")
+        if output.contains("SIOD ERROR") {
+            throw MouthpieceError(
+                .invalidParameter,
+                "Festival could not read part of the script (\(output.suffix(120).trimmingCharacters(in: .whitespacesAndNewlines))); a very long word or number is the usual cause.",
+                field: "text")
+        }
         var segments: [(name: String, end: Double)] = []
         var units: [WordUnit] = []
         for line in output.split(separator: "\n") {
@@ -181,8 +232,10 @@ enum ProgramVoices {
             [
                 "-x", Voices.openJTalkDictionary, "-m", voiceFile, "-ow", wav, "-ot", trace,
                 "-r", String(speed), "-fm", String(halfTones), input,
-            ], input: nil, engine: "Open JTalk")
-        let lines = (try? String(contentsOfFile: trace, encoding: .utf8))?.split(separator: "\n") ?? []
+            ], engine: "Open JTalk")
+        let lines =
+            FileManager.default.contents(atPath: trace).map { String(decoding: $0, as: UTF8.self) }?.split(
+                separator: "\n") ?? []
         // [Text analysis result]: a word per line, "surface,...,pronunciation,accent/morae,...".
         // [Output label]: "start end context" in 100 ns, the phone between '-' and '+'.
         var words: [(surface: String, morae: Int)] = []
@@ -250,7 +303,10 @@ enum ProgramVoices {
 
     // MARK: Running a program
 
-    static func run(_ path: String, _ arguments: [String], input: String?, engine: String) throws -> String {
+    /// The longest one run of an engine may take (a sentence takes well under a second).
+    static let timeLimit: TimeInterval = 60
+
+    static func run(_ path: String, _ arguments: [String], engine: String) throws -> String {
         guard FileManager.default.isExecutableFile(atPath: path) else {
             throw MouthpieceError(.modelUnavailable, "\(engine) is not installed (\(path)).", field: "voice")
         }
@@ -258,23 +314,21 @@ enum ProgramVoices {
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         let output = Pipe()
-        let stdin = Pipe()
         process.standardOutput = output
         process.standardError = output
-        process.standardInput = input == nil ? FileHandle.nullDevice : stdin
+        process.standardInput = FileHandle.nullDevice
         try process.run()
-        if let input {
-            // Written from another thread: a long output must not block on a full pipe meanwhile.
-            let handle = stdin.fileHandleForWriting
-            let data = Data(input.utf8)
-            Thread.detachNewThread {
-                handle.write(data)
-                try? handle.close()
-            }
-        }
+        // A run that hangs is stopped rather than holding a worker for ever.
+        let expired = DispatchWorkItem { if process.isRunning { process.terminate() } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeLimit, execute: expired)
         let bytes = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
+        expired.cancel()
         let text = String(decoding: bytes, as: UTF8.self)
+        if process.terminationReason == .uncaughtSignal {
+            throw MouthpieceError(
+                .internalError, "\(engine) did not finish a sentence within \(Int(timeLimit)) s and was stopped.")
+        }
         guard process.terminationStatus == 0 else {
             throw MouthpieceError(
                 .internalError, "\(engine) failed (exit \(process.terminationStatus)): \(text.suffix(300))")
@@ -313,14 +367,16 @@ struct WordUnit: Equatable {
             var found: Int?
             if !wanted.isEmpty {
                 // Looked for near where the last one ended: a word is not far ahead.
-                var p = cursor
-                while p + wanted.count <= lowered.count && p <= cursor + 48 {
-                    if Array(lowered[p..<(p + wanted.count)]) == wanted {
-                        found = p
-                        break
+                func search(upTo last: Int) -> Int? {
+                    var p = cursor
+                    while p + wanted.count <= lowered.count && p <= last {
+                        if Array(lowered[p..<(p + wanted.count)]) == wanted { return p }
+                        p += 1
                     }
-                    p += 1
+                    return nil
                 }
+                // Near where the last one ended first; past unspoken text (emoji, symbols) if not.
+                found = search(upTo: cursor + 48) ?? (wanted.count >= 2 ? search(upTo: lowered.count) : nil)
             }
             if let found { cursor = found + wanted.count }
             if let found, anchors.isEmpty || !inside.contains(found) {

@@ -208,6 +208,8 @@ struct ScriptMarkup: Equatable {
                 }
             }
         }
+        // A pause after the last words is silence at the end.
+        if pause > 0 { pieces.append(Piece(said: "", toShown: [shownCount], pause: pause)) }
         return pieces
     }
 

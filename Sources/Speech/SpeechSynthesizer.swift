@@ -197,10 +197,14 @@ public enum SpeechSynthesizer {
 
         init(_ script: Script) throws {
             try script.validate()
+            // The markup is checked now, whichever engine reads it; and there must be words.
+            let text = script.text.trimmingCharacters(in: .whitespacesAndNewlines)
+            let shown = ScriptMarkup.isMarkup(text) ? try ScriptMarkup.parse(text).shown : text
+            guard shown.contains(where: { $0.isLetter || $0.isNumber }) else {
+                throw MouthpieceError(
+                    .emptyText, "The script has nothing to say: no letters or digits.", field: "text")
+            }
             if let voice = try Voices.choose(for: script) {
-                // The markup is checked now, as espeak-ng's is.
-                let text = script.text.trimmingCharacters(in: .whitespacesAndNewlines)
-                if ScriptMarkup.isMarkup(text) { _ = try ScriptMarkup.parse(text) }
                 self = .program(voice)
             } else {
                 self = .espeak(try Utterance(script))
@@ -236,12 +240,14 @@ public enum SpeechSynthesizer {
                 // espeak-ng reads Japanese in kana only (a kanji comes out as the English words
                 // "Chinese letter"): MeCab reads the text first; a word it cannot read is refused.
                 let form = SpokenForm.make(text, language: script.language, lexicon: script.lexicon)
+                try form.check(against: text)
                 let reading = try JapaneseReading.read(form.said)
                 (said, markup, shown) = (reading.reading, false, (text, reading.toText.map { form.toText[$0] }))
                 inside = Set(reading.toText.indices.filter { form.inside.contains(reading.toText[$0]) })
             } else {
                 // Dates, money, abbreviations and the lexicon written out as they are said.
                 let form = SpokenForm.make(text, language: script.language, lexicon: script.lexicon)
+                try form.check(against: text)
                 (said, markup, shown, inside) = (
                     form.said, false, form.changed ? (text, form.toText) : nil, form.inside
                 )

@@ -20,6 +20,18 @@ struct SpokenForm: Equatable {
     /// starts there, so an engine's word that does belongs to the word before.
     let inside: Set<Int>
 
+    /// Refuses a rewriting far longer than the script (a lexicon of long respellings for short
+    /// words would get around the script's length limit).
+    func check(against script: String) throws {
+        let limit = max(2 * Script.maxCharacters, 2 * script.count)
+        guard said.count <= limit else {
+            throw MouthpieceError(
+                .textTooLong,
+                "With its lexicon respellings the script is \(said.count) characters to say; the limit is \(limit).",
+                field: "text")
+        }
+    }
+
     /// Whether anything was rewritten.
     var changed: Bool { toText.count != said.unicodeScalars.count + 1 || !toText.enumerated().allSatisfy { $0 == $1 } }
 
@@ -41,9 +53,14 @@ struct SpokenForm: Equatable {
             }
         }
         // The lexicon first: a user's entry wins over any rule. Whole words, any case.
+        // (A word boundary only where the word starts or ends with a Latin letter or a digit:
+        // Japanese and Chinese run words together.)
+        // (Not Character.isNumber: 京 and 兆 are numerals too.)
+        func bounded(_ c: Character?) -> Bool { c.map { $0.isASCII && ($0.isLetter || $0.isNumber) } ?? false }
         for (word, respelling) in lexicon.sorted(by: { $0.key.count > $1.key.count }) where !word.isEmpty {
             add(
-                "(?<![\\p{L}\\p{N}])" + NSRegularExpression.escapedPattern(for: word) + "(?![\\p{L}\\p{N}])",
+                (bounded(word.first) ? "(?<![\\p{L}\\p{N}])" : "") + NSRegularExpression.escapedPattern(for: word)
+                    + (bounded(word.last) ? "(?![\\p{L}\\p{N}])" : ""),
                 options: [.caseInsensitive]
             ) { _ in respelling }
         }
@@ -60,13 +77,17 @@ struct SpokenForm: Equatable {
                 return rules.date(day: day, month: month, year: year)
             }
             // Money: $25.50, 25,50 €, €5, £3.20, 10 EUR.
+            // Thousands grouped ("$1,000", "1.000 €") or not; cents two digits or none.
             let decimal = rules.decimalComma ? "," : "\\."
-            add("([$€£])\\s?(\\d+)(?:\(decimal)(\\d{2}))?(?![\\d])") { g in
-                rules.money(symbol: g[1] ?? "", whole: g[2] ?? "", cents: g[3])
+            let group = rules.decimalComma ? "\\." : ","
+            let whole = "(\\d{1,3}(?:\(group)\\d{3})+|\\d+)"
+            func digits(_ text: String?) -> String { (text ?? "").filter(\.isNumber) }
+            add("([$€£])\\s?\(whole)(?:\(decimal)(\\d{2}))?(?![\\d]|[.,]\\d)") { g in
+                rules.money(symbol: g[1] ?? "", whole: digits(g[2]), cents: g[3])
             }
-            add("(?<![\\d.,])(\\d+)(?:\(decimal)(\\d{2}))?\\s?(€|EUR|USD|GBP|\\$|£)(?![\\p{L}])") { g in
+            add("(?<![\\d.,])\(whole)(?:\(decimal)(\\d{2}))?\\s?(€|EUR|USD|GBP|\\$|£)(?![\\p{L}])") { g in
                 let symbol = ["EUR": "€", "USD": "$", "GBP": "£"][g[3] ?? ""] ?? g[3] ?? ""
-                return rules.money(symbol: symbol, whole: g[1] ?? "", cents: g[2])
+                return rules.money(symbol: symbol, whole: digits(g[1]), cents: g[2])
             }
             for (abbreviation, expansion) in rules.abbreviations {
                 let end = abbreviation.last?.isLetter == true ? "(?![\\p{L}])" : ""
@@ -119,7 +140,7 @@ struct SpokenForm: Equatable {
                     "November", "December",
                 ]
                 abbreviations = [
-                    ("e.g.", "for example"), ("i.e.", "that is"), ("etc.", "et cetera"), ("vs.", "versus"),
+                    ("e.g.", "for example"), ("i.e.", "that is"), ("etc.", "et cetera."), ("vs.", "versus"),
                 ]
             case "es":
                 monthFirst = false
@@ -130,7 +151,7 @@ struct SpokenForm: Equatable {
                 ]
                 abbreviations = [
                     ("Sra.", "señora"), ("Srta.", "señorita"), ("Sr.", "señor"), ("Dra.", "doctora"), ("Dr.", "doctor"),
-                    ("Ud.", "usted"), ("Uds.", "ustedes"), ("etc.", "etcétera"), ("p. ej.", "por ejemplo"),
+                    ("Ud.", "usted"), ("Uds.", "ustedes"), ("etc.", "etcétera."), ("p. ej.", "por ejemplo"),
                     ("EE. UU.", "Estados Unidos"),
                 ]
             case "de":
@@ -143,7 +164,7 @@ struct SpokenForm: Equatable {
                 abbreviations = [
                     ("Dr.", "Doktor"), ("Prof.", "Professor"), ("Hr.", "Herr"), ("Fr.", "Frau"),
                     ("z. B.", "zum Beispiel"),
-                    ("z.B.", "zum Beispiel"), ("usw.", "und so weiter"), ("bzw.", "beziehungsweise"), ("ca.", "circa"),
+                    ("z.B.", "zum Beispiel"), ("usw.", "und so weiter."), ("bzw.", "beziehungsweise"), ("ca.", "circa"),
                     ("Nr.", "Nummer"), ("d. h.", "das heißt"), ("d.h.", "das heißt"),
                 ]
             case "fr":
