@@ -17,6 +17,15 @@ enum OutputFile {
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
             throw MouthpieceError(.outputNotWritable, "The output path \(path) is a directory.", field: "output")
         }
+        // Renaming over a device or a pipe would replace it with a file (`-o /dev/null` once
+        // replaced the system's /dev/null): only files (or links) are written over.
+        if let type = (try? FileManager.default.attributesOfItem(atPath: path))?[.type] as? FileAttributeType,
+            type != .typeRegular && type != .typeSymbolicLink
+        {
+            throw MouthpieceError(
+                .outputNotWritable, "The output path \(path) is not a file (a device or a pipe); give a file name.",
+                field: "output")
+        }
         let temporary = url.deletingLastPathComponent()
             .appendingPathComponent(".\(url.lastPathComponent).\(UInt32.random(in: 0...UInt32.max)).partial").path
         guard FileManager.default.createFile(atPath: temporary, contents: nil) else {

@@ -191,3 +191,14 @@ final class NaturalVoiceSayTests: XCTestCase {
         }
     }
 }
+
+final class OutputPathTests: XCTestCase {
+    /// An output over a device is refused, not renamed over it (which replaced /dev/null once).
+    func testADeviceIsNeverReplacedByAnOutput() throws {
+        XCTAssertThrowsError(try AtomicFile.write([1, 2, 3], to: "/dev/null")) {
+            XCTAssertEqual(($0 as? MouthpieceError)?.code, .outputNotWritable)
+        }
+        let type = try FileManager.default.attributesOfItem(atPath: "/dev/null")[.type] as? FileAttributeType
+        XCTAssertEqual(type, .typeCharacterSpecial)
+    }
+}
